@@ -1,0 +1,56 @@
+# Two commands for a newcomer: `make demo` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_EVENTS ?= 1500000
+DEMO_SEED ?= 42
+DEMO_DIR := data/demo
+EVENTS ?= 10000000
+export AMAZING_WAREHOUSE ?= warehouse/amazing.duckdb
+export DBT_PROFILES_DIR := $(CURDIR)
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: help install demo data build docs test test-python test-dbt lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the pinned dependencies
+
+$(DEMO_DIR)/2019-Oct.csv.gz: | $(STAMP)
+	$(BIN)/amazing generate --events $(DEMO_EVENTS) --seed $(DEMO_SEED) --out $(DEMO_DIR)
+
+data: $(DEMO_DIR)/2019-Oct.csv.gz ## generate the demo data if absent
+
+build: $(STAMP) ## dbt build (seeds, models, tests) into $(AMAZING_WAREHOUSE)
+	@mkdir -p $(dir $(AMAZING_WAREHOUSE))
+	$(BIN)/dbt build
+
+docs: $(STAMP) ## dbt docs generate (target/index.html)
+	$(BIN)/dbt docs generate
+
+demo: install data build docs ## set up, generate the demo data, build the warehouse and its docs
+	@$(BIN)/amazing summary --warehouse $(AMAZING_WAREHOUSE)
+
+test: install ## every test: pytest (incl. the dbt end-to-end builds) and the dbt tests
+	$(BIN)/pytest -q
+
+lint: install ## ruff
+	$(BIN)/ruff check src tests/python
+	$(BIN)/ruff format --check src tests/python
+
+bench: install ## time raw DuckDB loading vs dbt build at EVENTS events (default 10M)
+	$(BIN)/python scripts/bench.py --events $(EVENTS)
+
+clean: ## remove build outputs (not the venv, not the data)
+	rm -rf target logs warehouse

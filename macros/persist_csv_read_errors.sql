@@ -1,0 +1,75 @@
+{#-
+    DuckDB keeps the lines that read_csv(..., store_rejects=true) could not parse in two
+    temporary tables of the connection (reject_scans, reject_errors), replaced by every such
+    read. Run as the post-hook of the model that reads the source, this macro copies them,
+    one row per rejected line, into a persistent table that base_events_rejected_lines exposes.
+
+    GDPR: a rejected line that contains the id of a user on the erasure list (as any field) keeps
+    no content: only its file and the fact that it was erased are kept, so it is still counted.
+-#}
+{% macro persist_csv_read_errors(target_relation) %}
+create or replace table {{ target_relation.schema }}.{{ target_relation.identifier }}__read_errors as
+with scans as (
+    select scan_id, file_id, file_path
+    from reject_scans
+    where scan_id = (select max(scan_id) from reject_scans)
+),
+
+errors as (
+    select
+        scans.file_path as source_file,
+        reject_errors.line as line_number,
+        reject_errors.csv_line as raw_line,
+        reject_errors.error_type,
+        reject_errors.column_name,
+        reject_errors.column_idx,
+        reject_errors.error_message
+    from reject_errors
+    inner join scans
+        on reject_errors.scan_id = scans.scan_id
+        and reject_errors.file_id = scans.file_id
+),
+
+-- One row per rejected line; a line with several errors keeps its most telling one:
+-- structural errors first, then the first failing column.
+per_line as (
+    select
+        source_file,
+        line_number,
+        any_value(raw_line) as raw_line,
+        arg_min(
+            error_type,
+            (error_type not in ('MISSING COLUMNS', 'TOO MANY COLUMNS', 'UNQUOTED VALUE', 'LINE SIZE OVER MAXIMUM', 'INVALID UNICODE'))::int * 100 + column_idx
+        ) as error_type,
+        arg_min(
+            column_name,
+            (error_type not in ('MISSING COLUMNS', 'TOO MANY COLUMNS', 'UNQUOTED VALUE', 'LINE SIZE OVER MAXIMUM', 'INVALID UNICODE'))::int * 100 + column_idx
+        ) as column_name,
+        string_agg(error_message, ' | ' order by column_idx) as error_message
+    from errors
+    group by source_file, line_number
+),
+
+erased_ids as (
+    select list(distinct cast(user_id as varchar)) as ids
+    from {{ ref('gdpr_erasure_requests') }}
+),
+
+flagged as (
+    select
+        per_line.*,
+        coalesce(list_has_any(string_split(per_line.raw_line, ','), erased_ids.ids), false) as is_gdpr_erased
+    from per_line
+    cross join erased_ids
+)
+
+select
+    source_file,
+    if(is_gdpr_erased, null, line_number) as line_number,
+    if(is_gdpr_erased, null, raw_line) as raw_line,
+    if(is_gdpr_erased, null, error_type) as error_type,
+    if(is_gdpr_erased, null, column_name) as column_name,
+    if(is_gdpr_erased, null, error_message) as error_message,
+    is_gdpr_erased
+from flagged
+{% endmacro %}

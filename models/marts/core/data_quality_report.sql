@@ -1,0 +1,127 @@
+{#-
+    The data audit as a table: one row per check, every check listed even when nothing failed it.
+    The reconciliation rows prove that no input line is silently lost:
+    input_rows = clean_rows + quarantined_rows + duplicate_rows + gdpr_erased_rows.
+-#}
+
+with checks as (
+
+    select * from {{ ref('data_quality_checks') }}
+
+),
+
+readable_records as (
+
+    select line_count, is_gdpr_erased from {{ ref('base_events_deduplicated') }}
+
+),
+
+unreadable_lines as (
+
+    select line_count, is_gdpr_erased from {{ ref('base_events_rejected_lines') }}
+
+),
+
+all_records as (
+
+    select * from readable_records
+    union all
+    select * from unreadable_lines
+
+),
+
+line_totals as (
+
+    select
+        sum(line_count) as input_rows,
+        coalesce(sum(line_count - 1) filter (where not is_gdpr_erased), 0) as duplicate_rows,
+        coalesce(sum(line_count) filter (where is_gdpr_erased), 0) as gdpr_erased_rows
+    from all_records
+
+),
+
+clean as (
+
+    select
+        count(*) as clean_rows,
+        count(*) filter (where is_category_code_imputed) as category_code_imputed,
+        count(*) filter (where category_code is null) as category_code_missing,
+        count(*) filter (where is_category_id_imputed) as category_id_imputed,
+        count(*) filter (where category_id is null) as category_id_missing,
+        count(*) filter (where is_brand_imputed) as brand_imputed,
+        count(*) filter (where brand is null) as brand_missing,
+        count(*) filter (where price_imputation_reason = 'missing') as price_imputed_missing,
+        count(*) filter (where price_imputation_reason = 'non_numeric') as price_imputed_non_numeric,
+        count(*) filter (where price_imputation_reason = 'non_positive') as price_imputed_non_positive,
+        count(*) filter (where price_imputation_reason = 'above_max') as price_imputed_above_max,
+        count(*) filter (where is_session_derived) as session_id_derived
+    from {{ ref('stg_events') }}
+
+),
+
+quarantine as (
+
+    select
+        count(*) as quarantined_rows,
+        {% for reason in ['malformed_line', 'invalid_event_time', 'unknown_event_type', 'missing_product_id', 'invalid_product_id', 'missing_user_id', 'invalid_user_id', 'invalid_price'] -%}
+        count(*) filter (where reject_reason = '{{ reason }}') as quarantine_{{ reason }}{{ "," if not loop.last }}
+        {% endfor %}
+    from {{ ref('events_quarantine') }}
+
+),
+
+session_checks as (
+
+    select
+        count(*) as session_count,
+        count(*) filter (where is_shared_by_users) as sessions_shared_by_users,
+        count(*) filter (where has_inconsistent_times) as sessions_inconsistent_times
+    from {{ ref('sessions') }}
+
+),
+
+measures as (
+
+    select
+        line_totals.*,
+        clean.*,
+        quarantine.*,
+        session_checks.*,
+        line_totals.input_rows - clean.clean_rows - quarantine.quarantined_rows
+            - line_totals.duplicate_rows - line_totals.gdpr_erased_rows as unreconciled_rows
+    from line_totals, clean, quarantine, session_checks
+
+),
+
+long_form as (
+
+    unpivot (select * exclude (session_count) from measures)
+    on columns(*)
+    into name check_name value rows_affected
+
+),
+
+final as (
+
+    select
+        coalesce(checks.check_name, long_form.check_name) as check_name,
+        checks.check_group,
+        checks.measured_in,
+        coalesce(long_form.rows_affected, 0)::bigint as rows_affected,
+        case
+            when checks.measured_in = 'sessions'
+                then coalesce(long_form.rows_affected, 0) / nullif(measures.session_count, 0)
+            else coalesce(long_form.rows_affected, 0) / nullif(measures.input_rows, 0)
+        end as share,
+        checks.action_taken,
+        checks.description,
+        checks.sort_order
+    from checks
+    -- full join: a measure without a row in the seed shows up with a null check_group (a test fails)
+    full join long_form on checks.check_name = long_form.check_name
+    cross join measures
+
+)
+
+select * from final
+order by sort_order

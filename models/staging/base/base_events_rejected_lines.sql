@@ -1,0 +1,63 @@
+{{ config(materialized='view') }}
+-- depends_on: {{ ref('base_events_deduplicated') }}
+{#-
+    The lines DuckDB could not read into the typed layout (wrong width, bad timestamp,
+    non-numeric id), persisted by the post-hook of base_events_deduplicated, with exact duplicate
+    lines collapsed (counted) like the readable ones.
+-#}
+{%- set read_errors = ref('base_events_deduplicated') %}
+
+with read_errors as (
+
+    select * from {{ read_errors.database }}.{{ read_errors.schema }}.{{ read_errors.identifier }}__read_errors
+
+),
+
+kept as (
+
+    select
+        raw_line,
+        min(source_file) as source_file,
+        min(line_number) as line_number,
+        arg_min(error_type, (source_file, line_number)) as error_type,
+        arg_min(column_name, (source_file, line_number)) as column_name,
+        arg_min(error_message, (source_file, line_number)) as error_message,
+        count(*) as line_count
+    from read_errors
+    where not is_gdpr_erased
+    group by raw_line
+
+),
+
+erased as (
+
+    select
+        null::varchar as raw_line,
+        source_file,
+        null::bigint as line_number,
+        null::varchar as error_type,
+        null::varchar as column_name,
+        null::varchar as error_message,
+        count(*) as line_count
+    from read_errors
+    where is_gdpr_erased
+    group by source_file
+
+)
+
+select
+    *,
+    false as is_gdpr_erased,
+    case
+        when error_type = 'CAST' and column_name = 'event_time' then 'invalid_event_time'
+        when error_type = 'CAST' and column_name = 'product_id' then 'invalid_product_id'
+        when error_type = 'CAST' and column_name = 'user_id' then 'invalid_user_id'
+        else 'malformed_line'
+    end as reject_reason
+from kept
+union all by name
+select
+    *,
+    true as is_gdpr_erased,
+    null as reject_reason
+from erased

@@ -1,0 +1,95 @@
+"""The `amazing` command line: generate demo data and summarise a built warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from amazing_analytics.warehouse import MAIN_MARTS, WarehouseSummary, summarise_warehouse
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Warehouse-native e-commerce analytics on REES46 / Open CDP event logs.",
+)
+console = Console()
+
+
+@app.command()
+def generate(
+    events: Annotated[int, typer.Option(help="Approximate number of event lines to write.")] = 1_500_000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.")] = 42,
+    out: Annotated[Path, typer.Option(help="Folder for the monthly csv.gz files.")] = Path("data/demo"),
+) -> None:
+    """Write synthetic REES46-shaped monthly event files (2019-10 .. 2020-04) and their ground truth."""
+    from amazing_analytics.generate import generate_events
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("generating", total=None)
+
+        def report(stage: str, done: int, total: int) -> None:
+            progress.update(task, description=stage, completed=done, total=total)
+
+        try:
+            summary = generate_events(events, seed, out, progress=report)
+        except ValueError as error:
+            console.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(code=2) from error
+
+    console.print(
+        f"wrote {summary.events_written:,} events for {summary.users:,} users and "
+        f"{summary.products:,} products in {len(summary.files)} files under {summary.out_dir} "
+        f"({summary.seconds:.1f} s); ground truth in {summary.ground_truth_dir}"
+    )
+
+
+@app.command()
+def summary(
+    warehouse: Annotated[Path, typer.Option(help="The DuckDB warehouse file.")] = Path(
+        "warehouse/amazing.duckdb"
+    ),
+    docs: Annotated[Path, typer.Option(help="The dbt docs site.")] = Path("target/index.html"),
+) -> None:
+    """Say where the warehouse, its docs and its main marts are, and how the audit came out."""
+    try:
+        result = summarise_warehouse(warehouse)
+    except FileNotFoundError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(code=2) from error
+    _print_summary(result, docs)
+
+
+def _print_summary(result: WarehouseSummary, docs: Path) -> None:
+    console.print(f"[bold]warehouse[/bold]  {result.path.resolve()}  (DuckDB; open it read-only)")
+    docs_text = str(docs.resolve()) if docs.exists() else f"{docs} (run `make docs`)"
+    console.print(f"[bold]docs[/bold]       {docs_text}  (or `.venv/bin/dbt docs serve`)")
+    marts = Table(title="main marts", show_lines=False)
+    marts.add_column("table")
+    marts.add_column("rows", justify="right")
+    for name in MAIN_MARTS:
+        rows = result.row_counts.get(name)
+        marts.add_row(name, f"{rows:,}" if rows is not None else "missing")
+    console.print(marts)
+    if result.reconciliation:
+        audit = Table(title="data audit (data_quality_report)")
+        audit.add_column("check")
+        audit.add_column("rows", justify="right")
+        for check, rows in result.reconciliation.items():
+            audit.add_row(check, f"{rows:,}")
+        console.print(audit)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

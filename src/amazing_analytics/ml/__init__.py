@@ -1,0 +1,1 @@
+"""Typed, tested ML functions; dbt Python models are thin wrappers over these."""
