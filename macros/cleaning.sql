@@ -21,20 +21,33 @@
     nullif(trim(replace({{ repair_text_encoding(column) }}, chr(65279), '')), '')
 {%- endmacro %}
 
-{#- A price string as an exact DECIMAL(18, 2), or null when it is not a finite number. -#}
-{% macro parse_price(column) -%}
+{#- Why a parsed price cannot be used as it is (null when it can): `price` is the parsed
+    DECIMAL, `raw_price` the raw text kept only when it did not parse. -#}
+{% macro price_defect(price, raw_price) -%}
     case
-        when isfinite(try_cast(trim({{ column }}) as double))
-            then try_cast(trim({{ column }}) as decimal(18, 2))
+        when {{ raw_price }} is not null then 'non_numeric'
+        when {{ price }} is null then 'missing'
+        when {{ price }} <= 0 then 'non_positive'
+        when {{ price }} > {{ var('max_valid_price') }} then 'above_max'
     end
 {%- endmacro %}
 
-{#- Why a raw price cannot be used as it is; null when it can. -#}
-{% macro price_defect(column) -%}
+{#- The quarantine rule for a readable record, in the priority order of seed quarantine_reasons.
+    Expects in scope: event_time, event_type (lower-cased), product_id, user_id, price_defect and
+    product_median_price (the product's median valid price, null when it has none). -#}
+{% macro event_reject_reason() -%}
     case
-        when nullif(trim({{ column }}), '') is null then 'missing'
-        when {{ parse_price(column) }} is null then 'non_numeric'
-        when {{ parse_price(column) }} <= 0 then 'non_positive'
-        when {{ parse_price(column) }} > {{ var('max_valid_price') }} then 'above_max'
+        when event_time is null
+            or event_time < timestamp '{{ var("min_valid_event_time") }}'
+            or event_time >= timestamp '{{ var("max_valid_event_time") }}'
+            then 'invalid_event_time'
+        when event_type is null
+            or event_type not in (select event_type from {{ ref('event_types') }})
+            then 'unknown_event_type'
+        when product_id is null then 'missing_product_id'
+        when product_id <= 0 then 'invalid_product_id'
+        when user_id is null then 'missing_user_id'
+        when user_id <= 0 then 'invalid_user_id'
+        when price_defect is not null and product_median_price is null then 'invalid_price'
     end
 {%- endmacro %}

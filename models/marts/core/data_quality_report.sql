@@ -10,33 +10,39 @@ with checks as (
 
 ),
 
-readable_records as (
+readable_lines as (
 
-    select line_count, is_gdpr_erased from {{ ref('base_events_deduplicated') }}
+    select
+        count(*) as line_count,
+        count(*) filter (where is_gdpr_erased) as erased_line_count
+    from {{ ref('base_events_parsed') }}
+
+),
+
+readable_duplicates as (
+
+    select coalesce(sum(duplicates_dropped), 0) as duplicate_count
+    from {{ ref('base_events_classified') }}
 
 ),
 
 unreadable_lines as (
 
-    select line_count, is_gdpr_erased from {{ ref('base_events_rejected_lines') }}
-
-),
-
-all_records as (
-
-    select * from readable_records
-    union all
-    select * from unreadable_lines
+    select
+        coalesce(sum(line_count), 0) as line_count,
+        coalesce(sum(line_count) filter (where is_gdpr_erased), 0) as erased_line_count,
+        coalesce(sum(line_count - 1) filter (where not is_gdpr_erased), 0) as duplicate_count
+    from {{ ref('base_events_rejected_lines') }}
 
 ),
 
 line_totals as (
 
     select
-        sum(line_count) as input_rows,
-        coalesce(sum(line_count - 1) filter (where not is_gdpr_erased), 0) as duplicate_rows,
-        coalesce(sum(line_count) filter (where is_gdpr_erased), 0) as gdpr_erased_rows
-    from all_records
+        readable_lines.line_count + unreadable_lines.line_count as input_rows,
+        readable_duplicates.duplicate_count + unreadable_lines.duplicate_count as duplicate_rows,
+        readable_lines.erased_line_count + unreadable_lines.erased_line_count as gdpr_erased_rows
+    from readable_lines, readable_duplicates, unreadable_lines
 
 ),
 

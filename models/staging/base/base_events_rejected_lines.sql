@@ -1,11 +1,11 @@
 {{ config(materialized='view') }}
--- depends_on: {{ ref('base_events_deduplicated') }}
+-- depends_on: {{ ref('base_events_parsed') }}
 {#-
     The lines DuckDB could not read into the typed layout (wrong width, bad timestamp,
-    non-numeric id), persisted by the post-hook of base_events_deduplicated, with exact duplicate
+    non-numeric id), persisted by the post-hook of base_events_parsed, with exact duplicate
     lines collapsed (counted) like the readable ones.
 -#}
-{%- set read_errors = ref('base_events_deduplicated') %}
+{%- set read_errors = ref('base_events_parsed') %}
 
 with read_errors as (
 

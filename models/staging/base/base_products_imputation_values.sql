@@ -2,17 +2,20 @@
     Per product, the values its events can be completed with: the most frequent category_code,
     category_id and brand seen on any of its events, and the median of its valid prices.
     Ties are broken by the smallest value, so the same input always gives the same answer.
+    Counted over every readable line: an exact duplicate weighs twice, as it would in the raw
+    logs (it carries the same attributes, so it cannot change which value is most frequent
+    between two values of the same product by more than its own copies).
 -#}
 
 with events as (
 
     select
         product_id,
-        try_cast(trim(category_id) as bigint) as category_id,
-        {{ clean_text('category_code') }} as category_code,
-        {{ clean_text('brand') }} as brand,
-        case when {{ price_defect('price') }} is null then {{ parse_price('price') }} end as valid_price
-    from {{ ref('base_events_deduplicated') }}
+        category_id,
+        category_code,
+        brand,
+        if({{ price_defect('price', 'raw_price') }} is null, price, null) as valid_price
+    from {{ ref('base_events_parsed') }}
     where not is_gdpr_erased
         and product_id > 0
 

@@ -1,0 +1,114 @@
+{{
+    config(
+        materialized='table',
+        post_hook=["{{ persist_csv_read_errors(this) }}"],
+    )
+}}
+{#-
+    The one full read of the raw files: one row per line that DuckDB could read into the
+    nine-column layout. Fields are parsed into compact types (a UUID session, integer ids, an
+    exact price); a field's raw text is kept only where it does not parse, for the quarantine.
+    Lines of users on the GDPR erasure list keep no content at all: only the file they came from,
+    so that they are still counted. Its post-hook persists the lines DuckDB could not read
+    (see persist_csv_read_errors).
+-#}
+
+with source as (
+
+    select * from {{ source('rees46', 'events') }}
+
+),
+
+erasure_requests as (
+
+    select distinct user_id from {{ ref('gdpr_erasure_requests') }}
+
+),
+
+parsed as (
+
+    select
+        filename,
+        coalesce(user_id in (select erasure_requests.user_id from erasure_requests), false) as is_gdpr_erased,
+        event_time,
+        {{ clean_text('event_type') }} as event_type,
+        product_id,
+        user_id,
+        {{ clean_text('category_id') }} as category_id_text,
+        {{ clean_text('category_code') }} as category_code,
+        {{ clean_text('brand') }} as brand,
+        {{ clean_text('price') }} as price_text,
+        {{ clean_text('user_session') }} as user_session_text
+    from source
+
+),
+
+typed as (
+
+    select
+        filename,
+        is_gdpr_erased,
+        event_time,
+        event_type,
+        product_id,
+        user_id,
+        try_cast(category_id_text as bigint) as category_id,
+        category_id_text,
+        category_code,
+        brand,
+        if(isfinite(try_cast(price_text as double)), try_cast(price_text as decimal(18, 2)), null) as price,
+        price_text,
+        try_cast(user_session_text as uuid) as session_uuid,
+        user_session_text
+    from parsed
+
+),
+
+content as (
+
+    select
+        filename,
+        is_gdpr_erased,
+        event_time,
+        event_type,
+        product_id,
+        user_id,
+        category_id,
+        if(category_id is null, category_id_text, null) as raw_category_id,
+        category_code,
+        brand,
+        price,
+        if(price is null, price_text, null) as raw_price,
+        session_uuid,
+        if(session_uuid is null, user_session_text, null) as raw_user_session
+    from typed
+
+),
+
+final as (
+
+    select
+        filename as source_file,
+        is_gdpr_erased,
+        -- a stable key: a hash of the parsed content; exact duplicates share it
+        if(is_gdpr_erased, null, (hash(
+            event_time, event_type, product_id, user_id, category_id, raw_category_id,
+            category_code, brand, price, raw_price, session_uuid, raw_user_session
+        ) >> 1)::bigint) as event_id,
+        if(is_gdpr_erased, null, event_time) as event_time,
+        if(is_gdpr_erased, null, event_type) as event_type,
+        if(is_gdpr_erased, null, product_id) as product_id,
+        if(is_gdpr_erased, null, user_id) as user_id,
+        if(is_gdpr_erased, null, category_id) as category_id,
+        if(is_gdpr_erased, null, raw_category_id) as raw_category_id,
+        if(is_gdpr_erased, null, category_code) as category_code,
+        if(is_gdpr_erased, null, brand) as brand,
+        if(is_gdpr_erased, null, price) as price,
+        if(is_gdpr_erased, null, raw_price) as raw_price,
+        if(is_gdpr_erased, null, session_uuid) as session_uuid,
+        if(is_gdpr_erased, null, raw_user_session) as raw_user_session
+    from content
+
+)
+
+select * from final
