@@ -53,8 +53,9 @@ derived_sessions as (
 with_product_values as (
 
     select
-        events.*,
-        lower(events.event_type) as event_type_normalised,
+        events.* exclude (event_type),
+        lower(trim(events.event_type)) as event_type,
+        events.event_type as raw_event_type,
         {{ price_defect('events.price', 'events.raw_price') }} as price_defect,
         imputation_values.category_code as product_category_code,
         imputation_values.category_id as product_category_id,
@@ -69,8 +70,7 @@ with_product_values as (
 judged as (
 
     select
-        * exclude (event_type) rename (event_type_normalised as event_type),
-        event_type as raw_event_type,
+        *,
         {{ event_reject_reason() }} as reject_reason
     from with_product_values
 

@@ -10,7 +10,7 @@ with sessionless as (
     select
         events.event_id,
         events.event_time,
-        lower(events.event_type) as event_type,
+        lower(trim(events.event_type)) as event_type,
         events.product_id,
         events.user_id,
         {{ price_defect('events.price', 'events.raw_price') }} as price_defect,
