@@ -76,6 +76,15 @@ quarantine as (
 
 ),
 
+file_checks as (
+
+    select
+        count(*) as files_read,
+        count(*) filter (where is_empty_file) as empty_files
+    from {{ ref('data_quality_by_file') }}
+
+),
+
 session_checks as (
 
     select
@@ -93,9 +102,10 @@ measures as (
         clean.*,
         quarantine.*,
         session_checks.*,
+        file_checks.*,
         line_totals.input_rows - clean.clean_rows - quarantine.quarantined_rows
             - line_totals.duplicate_rows - line_totals.gdpr_erased_rows as unreconciled_rows
-    from line_totals, clean, quarantine, session_checks
+    from line_totals, clean, quarantine, session_checks, file_checks
 
 ),
 
@@ -117,6 +127,8 @@ final as (
         case
             when checks.measured_in = 'sessions'
                 then coalesce(long_form.rows_affected, 0) / nullif(measures.session_count, 0)
+            when checks.measured_in = 'files'
+                then coalesce(long_form.rows_affected, 0) / nullif(measures.files_read, 0)
             else coalesce(long_form.rows_affected, 0) / nullif(measures.input_rows, 0)
         end as share,
         checks.action_taken,
