@@ -22,9 +22,15 @@ console = Console()
 
 @app.command()
 def generate(
-    events: Annotated[int, typer.Option(help="Approximate number of event lines to write.")] = 1_500_000,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.")] = 42,
-    out: Annotated[Path, typer.Option(help="Folder for the monthly csv.gz files.")] = Path("data/demo"),
+    events: Annotated[
+        int, typer.Option(help="Approximate number of event lines to write.")
+    ] = 1_500_000,
+    seed: Annotated[
+        int, typer.Option(help="Random seed: the same seed gives the same files.")
+    ] = 42,
+    out: Annotated[Path, typer.Option(help="Folder for the monthly csv.gz files.")] = Path(
+        "data/demo"
+    ),
 ) -> None:
     """Write synthetic REES46-shaped monthly event files (2019-10 .. 2020-04) and their ground truth."""
     from amazing_analytics.generate import generate_events

@@ -51,7 +51,9 @@ def summarise_warehouse(path: Path) -> WarehouseSummary:
         }
         counts: dict[str, int | None] = {}
         for name in MAIN_MARTS:
-            row = con.execute(f"select count(*) from {name}").fetchone() if name in existing else None
+            row = (
+                con.execute(f"select count(*) from {name}").fetchone() if name in existing else None
+            )
             counts[name] = int(row[0]) if row else None
         reconciliation: dict[str, int] = {}
         if "marts.data_quality_report" in existing:

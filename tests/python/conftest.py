@@ -15,7 +15,15 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_REES46 = REPO.parent / "shared" / "data" / "rees46"
-PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "models", "python_models", "macros", "seeds", "tests")
+PROJECT_PARTS = (
+    "dbt_project.yml",
+    "profiles.yml",
+    "models",
+    "python_models",
+    "macros",
+    "seeds",
+    "tests",
+)
 
 
 def dbt_executable() -> str:

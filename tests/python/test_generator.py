@@ -23,8 +23,13 @@ HEADER = (
     "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session"
 )
 MONTH_FILES = [
-    "2019-Oct.csv.gz", "2019-Nov.csv.gz", "2019-Dec.csv.gz", "2020-Jan.csv.gz",
-    "2020-Feb.csv.gz", "2020-Mar.csv.gz", "2020-Apr.csv.gz",
+    "2019-Oct.csv.gz",
+    "2019-Nov.csv.gz",
+    "2019-Dec.csv.gz",
+    "2020-Jan.csv.gz",
+    "2020-Feb.csv.gz",
+    "2020-Mar.csv.gz",
+    "2020-Apr.csv.gz",
 ]
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -66,8 +71,10 @@ def db(large: GenerateSummary) -> duckdb.DuckDBPyConnection:
         from read_csv('{large.out_dir}/*.csv.gz', header = true, columns = {COLUMNS},
                       filename = true)
     """)
-    con.execute(f"create table cat as select * from "
-                f"read_csv('{large.ground_truth_dir}/catalogue.csv', header = true)")
+    con.execute(
+        f"create table cat as select * from "
+        f"read_csv('{large.ground_truth_dir}/catalogue.csv', header = true)"
+    )
     return con
 
 
@@ -174,8 +181,14 @@ def test_different_seed_gives_different_data(small: GenerateSummary, tmp_path: P
 
 def test_progress_callback(tmp_path: Path) -> None:
     calls: list[tuple[str, int, int]] = []
-    summary = generate_events(2000, 1, tmp_path, start=date(2020, 2, 20), end=date(2020, 3, 5),
-                              progress=lambda s, d, t: calls.append((s, d, t)))
+    summary = generate_events(
+        2000,
+        1,
+        tmp_path,
+        start=date(2020, 2, 20),
+        end=date(2020, 3, 5),
+        progress=lambda s, d, t: calls.append((s, d, t)),
+    )
     stages = [c[0] for c in calls]
     assert stages[0] == "model" and stages[-1] == "ground_truth"
     events = [c for c in calls if c[0] == "events"]
@@ -240,8 +253,14 @@ def test_defect_rates(db: duckdb.DuckDBPyConnection) -> None:
     """).fetchone()
     assert abs(uncoded / products - gen.RATE_PRODUCT_MISSING_CATEGORY_CODE) < 0.03
     assert abs(unbranded / products - gen.RATE_PRODUCT_MISSING_BRAND) < 0.03
-    assert _scalar(db, """select count(*) from (select product_id from ev group by 1
-                          having count(brand) between 1 and count(*) - 1)""") == 0
+    assert (
+        _scalar(
+            db,
+            """select count(*) from (select product_id from ev group by 1
+                          having count(brand) between 1 and count(*) - 1)""",
+        )
+        == 0
+    )
     # ... except for the per-event loss of the code of coded products (imputable)
     lost, coded_events = db.execute("""
         select count(*) filter (where category_code is null), count(*) from ev
@@ -249,8 +268,14 @@ def test_defect_rates(db: duckdb.DuckDBPyConnection) -> None:
     """).fetchone()
     _assert_rate(lost, coded_events, gen.RATE_EVENT_LOST_CATEGORY_CODE, "lost category_code")
     # a category_id is either always or never shown with a code, and maps to one code
-    assert _scalar(db, """select count(*) from (select category_id from ev group by 1
-                          having count(distinct category_code) > 1)""") == 0
+    assert (
+        _scalar(
+            db,
+            """select count(*) from (select category_id from ev group by 1
+                          having count(distinct category_code) > 1)""",
+        )
+        == 0
+    )
 
 
 def test_session_defect_rates(db: duckdb.DuckDBPyConnection) -> None:
@@ -287,23 +312,32 @@ def test_funnel(db: duckdb.DuckDBPyConnection) -> None:
     assert 0.05 <= carting / sessions <= 0.11
     assert 0.015 <= buying / sessions <= 0.035
     # a purchase follows a cart of the same product in the same session
-    orphans = _scalar(db, """
+    orphans = _scalar(
+        db,
+        """
         select count(*) from ev p where p.event_type = 'purchase' and p.user_session is not null
         and not exists (select 1 from ev c where c.user_session = p.user_session
                         and c.product_id = p.product_id and c.event_type = 'cart'
                         and c.ts <= p.ts)
-    """)
+    """,
+    )
     assert orphans <= 0.003 * counts["purchase"]  # carts that lost their user_session
     # most visitors never buy; visits per user are heavy-tailed
-    buyers = _scalar(db, """select avg(b::int) from (select bool_or(event_type = 'purchase') b
-                            from ev group by user_id)""")
+    buyers = _scalar(
+        db,
+        """select avg(b::int) from (select bool_or(event_type = 'purchase') b
+                            from ev group by user_id)""",
+    )
     assert buyers < 0.3
-    top_share = _scalar(db, """
+    top_share = _scalar(
+        db,
+        """
         select sum(n) filter (where r <= 0.01) / sum(n) from (
             select count(distinct user_session) as n,
                    percent_rank() over (order by count(distinct user_session) desc) as r
             from ev group by user_id)
-    """)
+    """,
+    )
     assert top_share > 0.08
 
 
@@ -342,20 +376,26 @@ def test_seasonality(db: duckdb.DuckDBPyConnection) -> None:
 
 
 # ---------------------------------------------------------------------------- in-house brand ---
-def test_in_house_revenue_share_declines(db: duckdb.DuckDBPyConnection,
-                                         large: GenerateSummary) -> None:
-    share = dict(db.execute(f"""
+def test_in_house_revenue_share_declines(
+    db: duckdb.DuckDBPyConnection, large: GenerateSummary
+) -> None:
+    share = dict(
+        db.execute(f"""
         select month, sum(price) filter (where c.brand = 'amazingbasics') / sum(price)
         from ev join cat c using (product_id)
         where event_type = 'purchase' and c.category_family in {IN_HOUSE_FAMILIES}
           and price between 0 and 10000
         group by 1
-    """).fetchall())
+    """).fetchall()
+    )
     decline = 1 - share["2020-Apr"] / share["2019-Oct"]
     assert 0.08 <= decline <= 0.25, f"sampled share decline {decline:.1%}"
     # the brand only exists in its two families
-    other = _scalar(db, f"""select count(*) from cat where brand = 'amazingbasics'
-                           and category_family not in {IN_HOUSE_FAMILIES}""")
+    other = _scalar(
+        db,
+        f"""select count(*) from cat where brand = 'amazingbasics'
+                           and category_family not in {IN_HOUSE_FAMILIES}""",
+    )
     assert other == 0
     expected = duckdb.sql(f"""select expected_revenue_share from read_csv(
         '{large.ground_truth_dir}/expected_in_house_share.csv') order by month""").fetchall()
@@ -366,22 +406,44 @@ def test_in_house_revenue_share_declines(db: duckdb.DuckDBPyConnection,
 # ----------------------------------------------------------------------------- ground truth ---
 def test_ground_truth_files(small: GenerateSummary) -> None:
     gt = small.ground_truth_dir
-    for name in ("user_personas.csv", "expected_daily_demand.csv", "catalogue.csv", "README.md",
-                 "expected_in_house_share.csv"):
+    for name in (
+        "user_personas.csv",
+        "expected_daily_demand.csv",
+        "catalogue.csv",
+        "README.md",
+        "expected_in_house_share.csv",
+    ):
         assert (gt / name).is_file(), name
     con = duckdb.connect()
     events = f"read_csv('{small.out_dir}/*.csv.gz', header = true, columns = {COLUMNS})"
     personas = f"read_csv('{gt}/user_personas.csv', header = true)"
     catalogue = f"read_csv('{gt}/catalogue.csv', header = true)"
-    assert (gt / "user_personas.csv").read_text().splitlines()[0].startswith(
-        "user_id,persona,price_sensitivity,visit_rate,")
+    assert (
+        (gt / "user_personas.csv")
+        .read_text()
+        .splitlines()[0]
+        .startswith("user_id,persona,price_sensitivity,visit_rate,")
+    )
     assert _scalar(con, f"select count(*) from (select distinct user_id from {events})") == (
-        _scalar(con, f"select count(*) from {personas}"))
-    assert _scalar(con, f"""select count(*) from (select distinct user_id from {events})
-                            where user_id not in (select user_id from {personas})""") == 0
+        _scalar(con, f"select count(*) from {personas}")
+    )
+    assert (
+        _scalar(
+            con,
+            f"""select count(*) from (select distinct user_id from {events})
+                            where user_id not in (select user_id from {personas})""",
+        )
+        == 0
+    )
     assert _scalar(con, f"select count(distinct persona) from {personas}") >= 6
-    assert _scalar(con, f"""select count(*) from (select distinct product_id from {events})
-                            where product_id not in (select product_id from {catalogue})""") == 0
+    assert (
+        _scalar(
+            con,
+            f"""select count(*) from (select distinct product_id from {events})
+                            where product_id not in (select product_id from {catalogue})""",
+        )
+        == 0
+    )
     families = {r[0] for r in con.execute(f"select category_family from {catalogue}").fetchall()}
     assert set(IN_HOUSE_FAMILIES) <= families
     n_codes = _scalar(con, f"select count(distinct category_code) from {catalogue}")
@@ -393,8 +455,9 @@ def test_ground_truth_files(small: GenerateSummary) -> None:
     assert days == 213 and cats == n_codes and rows == days * cats and min_units > 0
 
 
-def test_expected_demand_matches_sample(db: duckdb.DuckDBPyConnection,
-                                        large: GenerateSummary) -> None:
+def test_expected_demand_matches_sample(
+    db: duckdb.DuckDBPyConnection, large: GenerateSummary
+) -> None:
     db.execute(f"""create or replace temp table expected as select * from
                    read_csv('{large.ground_truth_dir}/expected_daily_demand.csv', header=true)""")
     corr, sampled, expected = db.execute("""

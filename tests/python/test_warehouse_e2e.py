@@ -11,10 +11,12 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
+from amazing_analytics.warehouse import MAIN_MARTS
 from conftest import Build
 
-HEADER = b"event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session"
+HEADER = (
+    b"event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session"
+)
 S1 = "26dd6e6e-4dac-4778-8d2c-92e149dab885"
 S2 = "49e8d843-adf3-428b-a2c3-fe8bc6a307c9"
 S3 = "8adff31e-2051-4894-9758-224bfa8aec18"
@@ -27,36 +29,170 @@ def line(*fields: str) -> bytes:
 
 # (raw line, expected outcome). Outcomes: "clean", "duplicate", or "quarantine:<reason>".
 BOM_CRLF_FILE = [
-    (line("2019-10-01 10:00:00 UTC", "view", "100", CAT, "electronics.smartphone", "samsung", "100.00", "1", S1), "clean"),
-    (line("2019-10-01 10:01:00 UTC", "cart", "100", CAT, "electronics.smartphone", "samsung", "100.00", "1", S1), "clean"),
-    (line("2019-10-01 10:01:00 UTC", "cart", "100", CAT, "electronics.smartphone", "samsung", "100.00", "1", S1), "duplicate"),
+    (
+        line(
+            "2019-10-01 10:00:00 UTC",
+            "view",
+            "100",
+            CAT,
+            "electronics.smartphone",
+            "samsung",
+            "100.00",
+            "1",
+            S1,
+        ),
+        "clean",
+    ),
+    (
+        line(
+            "2019-10-01 10:01:00 UTC",
+            "cart",
+            "100",
+            CAT,
+            "electronics.smartphone",
+            "samsung",
+            "100.00",
+            "1",
+            S1,
+        ),
+        "clean",
+    ),
+    (
+        line(
+            "2019-10-01 10:01:00 UTC",
+            "cart",
+            "100",
+            CAT,
+            "electronics.smartphone",
+            "samsung",
+            "100.00",
+            "1",
+            S1,
+        ),
+        "duplicate",
+    ),
     (line("2019-10-01 10:02:00 UTC", "purchase", "100", CAT, "", "", "0", "1", S1), "clean"),
 ]
 MESSY_FILE = [
-    (b"2019-10-02 11:00:00 UTC,view,200," + CAT.encode() + b",kids.toys,caf\xe9,15.50,2," + S2.encode(), "clean"),
+    (
+        b"2019-10-02 11:00:00 UTC,view,200,"
+        + CAT.encode()
+        + b",kids.toys,caf\xe9,15.50,2,"
+        + S2.encode(),
+        "clean",
+    ),
     (b"2019-10-02 11:00:05 UTC,view,201,,,\xc3\xa9clair,20.00,2," + S2.encode(), "clean"),
-    (line("2019-10-02 11:01:00 UTC", "click", "200", CAT, "kids.toys", "lego", "15.50", "2", S2), "quarantine:unknown_event_type"),
-    (line("2019-10-02 11:02:00 UTC", "view", "200", CAT, "kids.toys", "lego", "15.50", "", S2), "quarantine:missing_user_id"),
-    (line("2019-10-02 11:03:00 UTC", "view", "", CAT, "kids.toys", "lego", "15.50", "2", S2), "quarantine:missing_product_id"),
-    (line("2019-10-02 11:04:00 UTC", "view", "abc", CAT, "kids.toys", "lego", "15.50", "2", S2), "quarantine:invalid_product_id"),
-    (line("2019-10-02 11:04:30 UTC", "view", "-5", CAT, "kids.toys", "lego", "15.50", "2", S2), "quarantine:invalid_product_id"),
-    (line("2019-10-02 11:05:00 UTC", "view", "200", CAT, "kids.toys", "lego", "15.50", "xyz", S2), "quarantine:invalid_user_id"),
-    (line("2019-13-45 99:00:00 UTC", "view", "200", CAT, "kids.toys", "lego", "15.50", "2", S2), "quarantine:invalid_event_time"),
-    (line("1999-01-01 00:00:00 UTC", "view", "200", CAT, "kids.toys", "lego", "15.50", "2", S2), "quarantine:invalid_event_time"),
+    (
+        line("2019-10-02 11:01:00 UTC", "click", "200", CAT, "kids.toys", "lego", "15.50", "2", S2),
+        "quarantine:unknown_event_type",
+    ),
+    (
+        line("2019-10-02 11:02:00 UTC", "view", "200", CAT, "kids.toys", "lego", "15.50", "", S2),
+        "quarantine:missing_user_id",
+    ),
+    (
+        line("2019-10-02 11:03:00 UTC", "view", "", CAT, "kids.toys", "lego", "15.50", "2", S2),
+        "quarantine:missing_product_id",
+    ),
+    (
+        line("2019-10-02 11:04:00 UTC", "view", "abc", CAT, "kids.toys", "lego", "15.50", "2", S2),
+        "quarantine:invalid_product_id",
+    ),
+    (
+        line("2019-10-02 11:04:30 UTC", "view", "-5", CAT, "kids.toys", "lego", "15.50", "2", S2),
+        "quarantine:invalid_product_id",
+    ),
+    (
+        line(
+            "2019-10-02 11:05:00 UTC", "view", "200", CAT, "kids.toys", "lego", "15.50", "xyz", S2
+        ),
+        "quarantine:invalid_user_id",
+    ),
+    (
+        line("2019-13-45 99:00:00 UTC", "view", "200", CAT, "kids.toys", "lego", "15.50", "2", S2),
+        "quarantine:invalid_event_time",
+    ),
+    (
+        line("1999-01-01 00:00:00 UTC", "view", "200", CAT, "kids.toys", "lego", "15.50", "2", S2),
+        "quarantine:invalid_event_time",
+    ),
     (line("2019-10-02 11:06:00 UTC", "view", "200", "1", "9"), "quarantine:malformed_line"),
     (line("2019-10-02 11:06:00 UTC", "view", "200", "1", "9"), "duplicate"),
-    (line("2019-10-02 11:06:30 UTC", "view", "200", CAT, "kids.toys", "lego", "15.50", "2", S2, "extra"), "quarantine:malformed_line"),
-    (line("2019-10-02 11:07:00 UTC", "view", "300", CAT, "kids.toys", "lego", "0", "3", S3), "quarantine:invalid_price"),
-    (line("2019-10-02 11:08:00 UTC", "view", "200", CAT, "kids.toys", "lego", "25000.00", "2", S2), "clean"),
-    (line("2019-10-02 11:09:00 UTC", "view", "200", CAT, "kids.toys", "lego", "", "2", S2), "clean"),
-    (line("2019-10-02 11:10:00 UTC", "view", "200", CAT, "kids.toys", "lego", "12abc", "2", S2), "clean"),
-    (line("2019-10-02 12:00:00 UTC", "view", "200", CAT, "kids.toys", "lego", "15.50", "4", ""), "clean"),
-    (line("2019-10-02 12:10:00 UTC", "cart", "200", CAT, "kids.toys", "lego", "15.50", "4", ""), "clean"),
-    (line("2019-10-02 13:00:00 UTC", "view", "200", CAT, "kids.toys", "lego", "15.50", "4", ""), "clean"),
+    (
+        line(
+            "2019-10-02 11:06:30 UTC",
+            "view",
+            "200",
+            CAT,
+            "kids.toys",
+            "lego",
+            "15.50",
+            "2",
+            S2,
+            "extra",
+        ),
+        "quarantine:malformed_line",
+    ),
+    (
+        line("2019-10-02 11:07:00 UTC", "view", "300", CAT, "kids.toys", "lego", "0", "3", S3),
+        "quarantine:invalid_price",
+    ),
+    (
+        line(
+            "2019-10-02 11:08:00 UTC", "view", "200", CAT, "kids.toys", "lego", "25000.00", "2", S2
+        ),
+        "clean",
+    ),
+    (
+        line("2019-10-02 11:09:00 UTC", "view", "200", CAT, "kids.toys", "lego", "", "2", S2),
+        "clean",
+    ),
+    (
+        line("2019-10-02 11:10:00 UTC", "view", "200", CAT, "kids.toys", "lego", "12abc", "2", S2),
+        "clean",
+    ),
+    (
+        line("2019-10-02 12:00:00 UTC", "view", "200", CAT, "kids.toys", "lego", "15.50", "4", ""),
+        "clean",
+    ),
+    (
+        line("2019-10-02 12:10:00 UTC", "cart", "200", CAT, "kids.toys", "lego", "15.50", "4", ""),
+        "clean",
+    ),
+    (
+        line("2019-10-02 13:00:00 UTC", "view", "200", CAT, "kids.toys", "lego", "15.50", "4", ""),
+        "clean",
+    ),
 ]
 GZIP_FILE = [
-    (line("2019-10-03 09:00:00 UTC", "view", "100", CAT, "electronics.smartphone", "samsung", "110.00", "5", S3), "clean"),
-    (line("2019-10-03 09:00:00 UTC", "view", "100", CAT, "electronics.smartphone", "samsung", "110.00", "5", S3), "duplicate"),
+    (
+        line(
+            "2019-10-03 09:00:00 UTC",
+            "view",
+            "100",
+            CAT,
+            "electronics.smartphone",
+            "samsung",
+            "110.00",
+            "5",
+            S3,
+        ),
+        "clean",
+    ),
+    (
+        line(
+            "2019-10-03 09:00:00 UTC",
+            "view",
+            "100",
+            CAT,
+            "electronics.smartphone",
+            "samsung",
+            "110.00",
+            "5",
+            S3,
+        ),
+        "duplicate",
+    ),
 ]
 ALL_LINES = BOM_CRLF_FILE + MESSY_FILE + GZIP_FILE
 
@@ -68,7 +204,9 @@ def write_dirty_files(folder: Path) -> str:
         b"\xef\xbb\xbf" + b"\r\n".join([HEADER] + [raw for raw, _ in BOM_CRLF_FILE]) + b"\r\n"
     )
     # latin-1 and UTF-8 bytes side by side, a blank line in the middle, no final newline
-    messy = [HEADER] + [raw for raw, _ in MESSY_FILE[:5]] + [b""] + [raw for raw, _ in MESSY_FILE[5:]]
+    messy = (
+        [HEADER] + [raw for raw, _ in MESSY_FILE[:5]] + [b""] + [raw for raw, _ in MESSY_FILE[5:]]
+    )
     (folder / "b_messy.csv").write_bytes(b"\n".join(messy))
     (folder / "c_header_only.csv").write_bytes(HEADER + b"\n")
     (folder / "d_empty.csv").write_bytes(b"")
@@ -90,10 +228,15 @@ def assert_reconciles(build: Build, expected_input: int) -> dict[str, int]:
     assert checks["input_rows"] == expected_input
     assert checks["unreconciled_rows"] == 0
     assert checks["input_rows"] == (
-        checks["clean_rows"] + checks["quarantined_rows"] + checks["duplicate_rows"] + checks["gdpr_erased_rows"]
+        checks["clean_rows"]
+        + checks["quarantined_rows"]
+        + checks["duplicate_rows"]
+        + checks["gdpr_erased_rows"]
     )
     assert checks["clean_rows"] == build.scalar("select count(*) from staging.stg_events")
-    assert checks["quarantined_rows"] == build.scalar("select count(*) from staging.events_quarantine")
+    assert checks["quarantined_rows"] == build.scalar(
+        "select count(*) from staging.events_quarantine"
+    )
     return checks
 
 
@@ -107,16 +250,23 @@ def test_dirty_files_reconcile_and_land_in_the_right_reason(
     checks = assert_reconciles(build, len(ALL_LINES))
     assert checks["clean_rows"] == outcomes["clean"]
     assert checks["duplicate_rows"] == outcomes["duplicate"]
-    reasons = dict(build.query("select reject_reason, count(*) from staging.events_quarantine group by 1"))
-    expected_reasons = {o.split(":", 1)[1]: n for o, n in outcomes.items() if o.startswith("quarantine:")}
+    reasons = dict(
+        build.query("select reject_reason, count(*) from staging.events_quarantine group by 1")
+    )
+    expected_reasons = {
+        o.split(":", 1)[1]: n for o, n in outcomes.items() if o.startswith("quarantine:")
+    }
     assert reasons == expected_reasons
     for reason, n in expected_reasons.items():
         assert checks[f"quarantine_{reason}"] == n
 
     # every file is listed, the header-only and the empty one with zero lines
-    per_file = {Path(f).name: (rows, empty) for f, rows, empty in build.query(
-        "select source_file, input_rows, is_empty_file from marts.data_quality_by_file"
-    )}
+    per_file = {
+        Path(f).name: (rows, empty)
+        for f, rows, empty in build.query(
+            "select source_file, input_rows, is_empty_file from marts.data_quality_by_file"
+        )
+    }
     assert per_file == {
         "a_bom_crlf.csv": (4, False),
         "b_messy.csv": (len(MESSY_FILE), False),
@@ -127,14 +277,24 @@ def test_dirty_files_reconcile_and_land_in_the_right_reason(
     assert checks["files_read"] == 5 and checks["empty_files"] == 2
 
     # imputations: price from the product's median valid price, category from its other events
-    prices = dict(build.query(
-        "select price_imputation_reason, list(distinct price)::varchar from staging.stg_events "
-        "where price_imputation_reason is not null group by 1"
-    ))
-    assert prices == {"non_positive": "[100.00]", "above_max": "[15.50]", "missing": "[15.50]", "non_numeric": "[15.50]"}
-    assert build.scalar(
-        "select category_code from staging.stg_events where product_id = 100 and event_type = 'purchase'"
-    ) == "electronics.smartphone"
+    prices = dict(
+        build.query(
+            "select price_imputation_reason, list(distinct price)::varchar from staging.stg_events "
+            "where price_imputation_reason is not null group by 1"
+        )
+    )
+    assert prices == {
+        "non_positive": "[100.00]",
+        "above_max": "[15.50]",
+        "missing": "[15.50]",
+        "non_numeric": "[15.50]",
+    }
+    assert (
+        build.scalar(
+            "select category_code from staging.stg_events where product_id = 100 and event_type = 'purchase'"
+        )
+        == "electronics.smartphone"
+    )
     assert checks["category_code_imputed"] == 1
     assert checks["brand_imputed"] == 1
     # encodings: latin-1 and UTF-8 bytes both come out as the right text
@@ -171,11 +331,16 @@ def test_gdpr_erasure_reaches_every_output(
     assert checks["gdpr_erased_rows"] == len(user_lines)
     for table in ("staging.stg_events", "marts.sessions", "marts.orders", "marts.customers"):
         assert build.scalar(f"select count(*) from {table} where user_id in (2, 5)") == 0
-    assert build.scalar(
-        "select count(*) from staging.events_quarantine where user_id in ('2', '5') "
-        "or list_has_any(string_split(raw_line, ','), ['2', '5'])"
-    ) == 0
-    assert build.scalar("select count(*) from staging.base_events_parsed where user_id in (2, 5)") == 0
+    assert (
+        build.scalar(
+            "select count(*) from staging.events_quarantine where user_id in ('2', '5') "
+            "or list_has_any(string_split(raw_line, ','), ['2', '5'])"
+        )
+        == 0
+    )
+    assert (
+        build.scalar("select count(*) from staging.base_events_parsed where user_id in (2, 5)") == 0
+    )
 
 
 def test_generated_demo_data_builds_and_reconciles(
@@ -191,14 +356,22 @@ def test_generated_demo_data_builds_and_reconciles(
     checks = assert_reconciles(build, expected)
     # the generator's defects are all found and handled
     for check in (
-        "duplicate_rows", "category_code_imputed", "category_code_missing", "brand_missing",
-        "price_imputed_non_positive", "session_id_derived", "sessions_shared_by_users",
+        "duplicate_rows",
+        "category_code_imputed",
+        "category_code_missing",
+        "brand_missing",
+        "price_imputed_non_positive",
+        "session_id_derived",
+        "sessions_shared_by_users",
         "sessions_inconsistent_times",
     ):
         assert checks[check] > 0, check
     assert checks["quarantined_rows"] < 0.01 * checks["input_rows"]
     # the ground truth is beside the data, never read by the warehouse
-    sources = {Path(f).parent for (f,) in build.query("select distinct source_file from staging.stg_events")}
+    sources = {
+        Path(f).parent
+        for (f,) in build.query("select distinct source_file from staging.stg_events")
+    }
     assert sources == {tmp_path / "demo"}
     kpi = build.query("select sum(order_count), sum(revenue) from marts.kpi_daily")[0]
     assert kpi[0] > 0 and kpi[1] > 0
@@ -212,11 +385,7 @@ def test_same_input_gives_the_same_marts(
     events_glob = write_dirty_files(tmp_path / "dirty")
     first = build_events(copy_project(tmp_path / "one"), events_glob)
     second = build_events(copy_project(tmp_path / "two"), events_glob)
-    for table in (
-        "staging.stg_events", "staging.events_quarantine", "marts.sessions", "marts.orders",
-        "marts.products", "marts.customers", "marts.daily_category_sales", "marts.kpi_daily",
-        "marts.kpi_weekly",
-    ):
+    for table in MAIN_MARTS:
         sql = f"select * from {table} order by all"
         assert first.query(sql) == second.query(sql), table
 
