@@ -16,9 +16,16 @@
     end
 {%- endmacro %}
 
-{#- Trimmed text, empty as null, encoding repaired, byte-order mark removed. -#}
+{#- Free text (brand, category_code, event_type): trimmed, empty as null, encoding repaired.
+    (A byte-order mark can only precede the header line, which the reader skips.) -#}
 {% macro clean_text(column) -%}
-    nullif(trim(replace({{ repair_text_encoding(column) }}, chr(65279), '')), '')
+    nullif(trim({{ repair_text_encoding(column) }}), '')
+{%- endmacro %}
+
+{#- An identifier-like field (ids, price, session): trimmed, empty as null. Anything non-ASCII
+    in it fails the cast that follows, so it needs no encoding repair. -#}
+{% macro clean_token(column) -%}
+    nullif(trim({{ column }}), '')
 {%- endmacro %}
 
 {#- Why a parsed price cannot be used as it is (null when it can): `price` is the parsed

@@ -34,11 +34,11 @@ parsed as (
         {{ clean_text('event_type') }} as event_type,
         product_id,
         user_id,
-        {{ clean_text('category_id') }} as category_id_text,
+        {{ clean_token('category_id') }} as category_id_text,
         {{ clean_text('category_code') }} as category_code,
         {{ clean_text('brand') }} as brand,
-        {{ clean_text('price') }} as price_text,
-        {{ clean_text('user_session') }} as user_session_text
+        {{ clean_token('price') }} as price_text,
+        {{ clean_token('user_session') }} as user_session_text
     from source
 
 ),
