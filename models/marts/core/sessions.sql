@@ -22,6 +22,8 @@ aggregated as (
         count(*) filter (where event_type = 'remove_from_cart') as remove_from_cart_count,
         count(*) filter (where event_type = 'purchase') as purchase_count,
         coalesce(sum(price) filter (where event_type = 'purchase'), 0) as purchase_value,
+        min(event_at) filter (where event_type = 'cart') as first_cart_at,
+        min(event_at) filter (where event_type = 'purchase') as first_purchase_at,
         bool_or(is_session_derived) as is_session_derived
     from events
     group by session_id
@@ -43,6 +45,8 @@ final as (
         remove_from_cart_count,
         purchase_count,
         purchase_value,
+        first_cart_at,
+        first_purchase_at,
         event_count = 1 as is_bounce,
         purchase_count > 0 as is_converted,
         is_shared_by_users,

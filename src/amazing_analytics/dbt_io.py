@@ -1,0 +1,23 @@
+"""Helpers for the thin dbt Python models: read relations as Arrow, read typed config."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+
+def read_arrow(relation: Any) -> pa.Table:
+    """A dbt-duckdb relation (``dbt.ref(...)``) as a pyarrow Table, without pandas."""
+    data = relation.arrow()
+    if isinstance(data, pa.RecordBatchReader):
+        return data.read_all()
+    return data
+
+
+def config_int(dbt: Any, key: str) -> int:
+    """An integer passed through model config (dbt-duckdb has no ``dbt.var`` in Python models)."""
+    value = dbt.config.get(key)
+    if value is None or str(value).strip() == "":
+        raise ValueError(f"model config '{key}' is not set: pass it from the var in the model's yml")
+    return int(str(value).strip())
