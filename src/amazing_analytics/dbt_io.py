@@ -8,16 +8,24 @@ import pyarrow as pa
 
 
 def read_arrow(relation: Any) -> pa.Table:
-    """A dbt-duckdb relation (``dbt.ref(...)``) as a pyarrow Table, without pandas."""
+    """A dbt-duckdb relation (``dbt.ref(...)``) as a pyarrow Table, without pandas.
+
+    DuckDB 2's ``relation.arrow()`` is a RecordBatchReader; older versions return a Table.
+    """
     data = relation.arrow()
     if isinstance(data, pa.RecordBatchReader):
         return data.read_all()
     return data
 
 
-def config_int(dbt: Any, key: str) -> int:
-    """An integer passed through model config (dbt-duckdb has no ``dbt.var`` in Python models)."""
-    value = dbt.config.get(key)
+def config_int(value: Any, key: str) -> int:
+    """An integer passed through model config (dbt-duckdb has no ``dbt.var`` in Python models).
+
+    Call it as ``config_int(dbt.config.get("k"), "k")``: dbt only hands a Python model the config
+    keys it sees in literal ``dbt.config.get("...")`` calls of the model file.
+    """
     if value is None or str(value).strip() == "":
-        raise ValueError(f"model config '{key}' is not set: pass it from the var in the model's yml")
+        raise ValueError(
+            f"model config '{key}' is not set: pass it from the var in the model's yml"
+        )
     return int(str(value).strip())

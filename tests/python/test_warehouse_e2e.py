@@ -6,6 +6,7 @@ and each defect must land in the imputation or quarantine reason meant for it.
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 from collections import Counter
 from collections.abc import Callable
@@ -314,6 +315,21 @@ def test_dirty_files_reconcile_and_land_in_the_right_reason(
     assert [n for n, _ in malformed] == [13, 15]
     assert malformed[0][1] == "2019-10-02 11:06:00 UTC,view,200,1,9"
 
+    # far too few shoppers for the ML: documented fallbacks, a clear WARN in the log, no crash
+    assert build.query("select status from marts.segmentation_quality") == [("fallback",)]
+    message = build.scalar("select message from marts.segmentation_quality")
+    assert "needs at least" in message and "only 4" in message
+    methods = build.query("select distinct segmentation_method from marts.customer_segments")
+    assert methods == [("rfm_fallback",)]
+    segments = dict(build.query("select user_id, segment_name from marts.customer_segments"))
+    rfm = dict(build.query("select user_id, rfm_segment from marts.customer_rfm"))
+    assert all(segments[user] == name for user, name in rfm.items())
+    assert segments[4] == "Visitors without an order (not segmented)"
+    assert build.scalar("select status from marts.propensity_model") == "not_trained"
+    assert build.scalar("select count(*) from marts.customer_propensity") == 0
+    assert "WARN" in build.output and "warn_propensity_model_not_trained" in build.output
+    assert "warn_segmentation_fell_back_to_rfm" in build.output
+
 
 def test_gdpr_erasure_reaches_every_output(
     tmp_path: Path, dbt_project: Path, build_events: Callable[..., Build]
@@ -455,3 +471,63 @@ def test_real_defects_land_in_the_right_place(
         )[0]
         assert derived == total == 10_000
     assert build.scalar("select count(*) from marts.orders") > 20_000
+
+
+def truncate_events(files: list[Path], out: Path, last_day: str) -> str:
+    """Copies of the event files without any line after `last_day` (YYYY-MM-DD)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        with gzip.open(path, "rt") as handle:
+            header, *rows = handle.read().splitlines()
+        kept = [row for row in rows if row[:10] <= last_day]
+        with gzip.open(out / path.name, "wt") as handle:
+            handle.write("\n".join([header, *kept]) + "\n")
+    return str(out / "*.csv.gz")
+
+
+def test_propensity_features_never_see_past_the_cut_off(
+    tmp_path: Path, build_events: Callable[..., Build]
+) -> None:
+    """Build once on all the data and once on the data cut at the training cut-off: the training
+    features must be identical, so nothing after the cut-off can reach them."""
+    from amazing_analytics.generate import generate_events
+    from conftest import copy_project
+
+    summary = generate_events(
+        20_000, 5, tmp_path / "demo", start=dt.date(2019, 10, 1), end=dt.date(2020, 1, 31)
+    )
+    as_of = "2020-01-31"
+    cut_off = "2020-01-01"  # final_train snapshot: as_of - 30 days
+    variables = f"{{as_of_date: '{as_of}'}}"
+    full = build_events(
+        copy_project(tmp_path / "full"), str(tmp_path / "demo" / "*.csv.gz"), "--vars", variables
+    )
+    cut = build_events(
+        copy_project(tmp_path / "cut"),
+        truncate_events(summary.files, tmp_path / "cut_data", cut_off),
+        "--vars",
+        variables,
+    )
+    columns = (
+        "user_id, session_count, view_count, cart_count, order_count, days_active, tenure_days, "
+        "days_since_last_event, days_since_last_order, views_last_7_days, views_last_30_days, "
+        "carts_last_30_days, orders_last_90_days, conversion_rate, cart_abandonment_rate, revenue, average_basket"
+    )
+    sql = f"select {columns} from intermediate.int_customer_propensity_snapshots where snapshot = $s order by user_id"
+    for snapshot in ("final_train", "evaluation_train"):
+        reference = full.query(sql, {"s": snapshot})
+        assert reference, snapshot
+        assert cut.query(sql, {"s": snapshot}) == reference, snapshot
+    # the labels are what the future holds: in the cut data there is no future, so none bought
+    assert (
+        full.scalar(
+            "select count(*) filter (where label) from intermediate.int_customer_propensity_snapshots where snapshot = 'final_train'"
+        )
+        > 0
+    )
+    assert (
+        cut.scalar(
+            "select count(*) filter (where label) from intermediate.int_customer_propensity_snapshots where snapshot = 'final_train'"
+        )
+        == 0
+    )

@@ -1,0 +1,16 @@
+"""Each customer's probability of buying within the horizon, decile, rank and top 3 reasons
+(apply step of propensity_model on the 'score' snapshot); empty without a model. Thin wrapper
+over amazing_analytics.ml.propensity.build_scores.
+"""
+
+from amazing_analytics.dbt_io import read_arrow
+from amazing_analytics.ml.propensity import build_scores
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    return build_scores(
+        read_arrow(dbt.ref("propensity_model")),
+        read_arrow(dbt.ref("int_customer_propensity_snapshots")),
+        read_arrow(dbt.ref("customer_features")),
+    )

@@ -1,0 +1,15 @@
+"""The served purchase-propensity model (train step): XGBoost trained on the final_train
+snapshot, stored as one row (XGBoost JSON + what it was trained on); status 'not_trained' and
+the reason when data are too few. Thin wrapper over amazing_analytics.ml.propensity.
+"""
+
+from amazing_analytics.dbt_io import config_int, read_arrow
+from amazing_analytics.ml.propensity import build_model_table
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    return build_model_table(
+        read_arrow(dbt.ref("int_customer_propensity_snapshots")),
+        seed=config_int(dbt.config.get("seed"), "seed"),
+    )

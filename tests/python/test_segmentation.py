@@ -1,0 +1,544 @@
+"""Customer segmentation functions: scaling, k choice, naming, persistence and assignment."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from decimal import Decimal
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
+
+from amazing_analytics.ml import segmentation as seg
+from amazing_analytics.ml.segmentation import (
+    LOG1P_FEATURES,
+    SEGMENT_FEATURES,
+    SEGMENT_NAMES,
+    InsufficientDataError,
+    assign_segments,
+    choose_k,
+    feature_matrix,
+    fit_segments,
+    model_from_table,
+    model_to_table,
+    name_segments,
+    selection_to_table,
+    suggested_action,
+)
+
+# --------------------------------------------------------------------------------------------
+# Fixtures: known-answer customer tables
+# --------------------------------------------------------------------------------------------
+
+TINY = {
+    "user_id": [30, 10, 20],
+    "session_count": [4, 1, 2],
+    "view_count": [40, 3, 10],
+    "cart_count": [5, 0, 1],
+    "order_count": [3, 0, 0],
+    "revenue": [300.0, 0.0, 0.0],
+    "average_basket": [100.0, None, None],
+    "cart_abandonment_rate": [0.25, None, 1.0],
+    "conversion_rate": [0.75, 0.0, 0.0],
+    "days_active": [3, 1, 2],
+    "tenure_days": [60, 0, 10],
+    "recency_days": [2, 50, None],
+    "median_viewed_price": [80.0, 20.0, None],
+    "is_buyer": [True, False, False],
+}
+
+
+def tiny_table(**overrides: pa.Array) -> pa.Table:
+    table = pa.table(TINY)
+    for name, values in overrides.items():
+        table = table.set_column(table.schema.get_field_index(name), name, values)
+    return table
+
+
+def expected_column(values: list[float | None], log: bool, fill: str) -> list[float]:
+    """log1p + z-score by hand (population std); ``fill`` 'zero' or 'mean' (-> 0 scaled)."""
+    if fill == "zero":
+        values = [0.0 if v is None else v for v in values]
+    known = [math.log1p(v) if log else float(v) for v in values if v is not None]
+    mean = statistics.fmean(known)
+    std = statistics.pstdev(known)
+    return [
+        0.0 if v is None or std == 0 else ((math.log1p(v) if log else v) - mean) / std
+        for v in values
+    ]
+
+
+def customers(groups: dict[str, int], seed: int = 0, user_offset: int = 1000) -> pa.Table:
+    """A customer_features table of well-separated personas (loyal, window, casual, lapsed)."""
+    rng = np.random.default_rng(seed)
+    profiles = {
+        # sessions, views, carts, orders, basket, abandonment, conversion, days, recency, price
+        "loyal": (12, 120, 15, 8, 150.0, 0.1, 0.7, 9, 5, 120.0),
+        "window": (6, 90, 0, 0, 0.0, 0.0, 0.0, 5, 20, 150.0),
+        "casual": (1, 4, 0, 0, 0.0, 0.0, 0.0, 1, 60, 80.0),
+        "lapsed": (2, 15, 2, 1, 90.0, 0.5, 0.5, 2, 140, 90.0),
+    }
+    columns: dict[str, list] = {name: [] for name in TINY}
+    user = user_offset
+    for persona, count in groups.items():
+        sessions, views, carts, orders, basket, abandon, conv, days, recency, price = profiles[
+            persona
+        ]
+        for _ in range(count):
+            jitter = rng.uniform(0.85, 1.15, 6)
+            s = max(1, round(sessions * jitter[0]))
+            o = min(s, round(orders * jitter[1]))
+            columns["user_id"].append(user)
+            columns["session_count"].append(s)
+            columns["view_count"].append(max(s, round(views * jitter[2])))
+            columns["cart_count"].append(round(carts * jitter[3]))
+            columns["order_count"].append(o)
+            b = round(basket * jitter[4], 2) if o else None
+            columns["revenue"].append(round(o * b, 2) if o else 0.0)
+            columns["average_basket"].append(b)
+            columns["cart_abandonment_rate"].append(abandon if carts else None)
+            columns["conversion_rate"].append(o / s if o else conv)
+            columns["days_active"].append(min(s, max(1, round(days * jitter[5]))))
+            columns["tenure_days"].append(recency + 30)
+            columns["recency_days"].append(max(0, round(recency * jitter[1])))
+            columns["median_viewed_price"].append(round(price * jitter[2], 2))
+            columns["is_buyer"].append(o > 0)
+            user += 7
+    return pa.table(columns)
+
+
+@pytest.fixture(scope="module")
+def shop() -> pa.Table:
+    return customers({"loyal": 60, "window": 150, "casual": 300, "lapsed": 90})
+
+
+@pytest.fixture(scope="module")
+def shop_model(shop: pa.Table) -> seg.SegmentModel:
+    return fit_segments(shop, 4, seed=7)
+
+
+# --------------------------------------------------------------------------------------------
+# feature_matrix
+# --------------------------------------------------------------------------------------------
+
+
+def test_feature_matrix_exact_values_by_hand() -> None:
+    user_ids, X = feature_matrix(tiny_table())
+    assert user_ids.tolist() == [10, 20, 30]  # ordered by user_id
+    assert X.shape == (3, len(SEGMENT_FEATURES))
+    by_user = {30: 0, 10: 1, 20: 2}  # row of each user in TINY
+    order = [by_user[u] for u in user_ids.tolist()]
+    for j, name in enumerate(SEGMENT_FEATURES):
+        fill = "mean" if name in seg.MEAN_FILL_FEATURES else "zero"
+        expected = expected_column(TINY[name], name in LOG1P_FEATURES, fill)
+        np.testing.assert_allclose(
+            X[:, j], [expected[i] for i in order], rtol=1e-12, atol=1e-12, err_msg=name
+        )
+    # spot checks of the documented rules
+    j = SEGMENT_FEATURES.index
+    assert X[:, j("recency_days")][1] == 0.0  # unknown recency (user 20) -> exactly 0
+    assert X[:, j("median_viewed_price")][1] == 0.0
+    np.testing.assert_allclose(np.abs(X[[0, 2], j("recency_days")]), [1.0, 1.0])  # 2 known values
+    np.testing.assert_allclose(X.mean(axis=0)[j("session_count")], 0.0, atol=1e-15)
+    np.testing.assert_allclose(X.std(axis=0)[j("session_count")], 1.0, rtol=1e-12)
+
+
+def test_feature_matrix_nulls_and_constant_columns() -> None:
+    # never-carted users: abandonment null -> 0; non-buyers: basket null -> 0 (log1p(0) = 0)
+    table = tiny_table(
+        cart_abandonment_rate=pa.array([None, None, None], pa.float64()),
+        conversion_rate=pa.array([0.5, 0.5, 0.5]),
+        average_basket=pa.array([float("nan"), None, 100.0]),  # NaN counts as null
+    )
+    user_ids, X = feature_matrix(table)
+    j = SEGMENT_FEATURES.index
+    assert np.all(X[:, j("cart_abandonment_rate")] == 0.0)  # all 0 after fill: constant
+    assert np.all(X[:, j("conversion_rate")] == 0.0)  # constant column stays 0
+    basket = X[:, j("average_basket")]
+    assert user_ids.tolist() == [10, 20, 30]
+    assert basket[0] == basket[2] and basket[1] > 0  # user 10 null, user 30 NaN: both -> 0
+    np.testing.assert_allclose(basket, expected_column([None, 100.0, None], True, "zero"))
+    assert not np.any((X == 0.0) & np.signbit(X))  # no negative zeros
+
+
+def test_feature_matrix_accepts_decimals_and_ignores_other_columns() -> None:
+    decimals = pa.array([Decimal("300.00"), Decimal("0.00"), Decimal("0.00")], pa.decimal128(12, 2))
+    baskets = pa.array([Decimal("100.00"), None, None], pa.decimal128(12, 2))
+    table = tiny_table(revenue=decimals, average_basket=baskets).append_column(
+        "preferred_category_family", pa.array(["electronics", None, "apparel"])
+    )
+    ids_dec, X_dec = feature_matrix(table)
+    ids_float, X_float = feature_matrix(tiny_table())
+    assert ids_dec.tolist() == ids_float.tolist()
+    np.testing.assert_array_equal(X_dec, X_float)
+
+
+def test_feature_matrix_is_deterministic_and_row_order_free() -> None:
+    table = tiny_table()
+    _, X1 = feature_matrix(table)
+    _, X2 = feature_matrix(table.take([2, 0, 1]))
+    np.testing.assert_array_equal(X1, X2)
+
+
+def test_feature_matrix_reads_record_batch_readers() -> None:
+    table = tiny_table()
+    reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+    np.testing.assert_array_equal(feature_matrix(reader)[1], feature_matrix(table)[1])
+
+
+def test_feature_matrix_errors_are_readable() -> None:
+    with pytest.raises(InsufficientDataError, match="missing the column.*revenue.*recency_days"):
+        feature_matrix(tiny_table().drop_columns(["revenue", "recency_days"]))
+    with pytest.raises(InsufficientDataError, match="no rows"):
+        feature_matrix(tiny_table().slice(0, 0))
+    with pytest.raises(ValueError, match="revenue must not be negative.*user_id 30"):
+        feature_matrix(tiny_table(revenue=pa.array([-5.0, 0.0, 0.0])))
+    with pytest.raises(ValueError, match="user_id must be unique"):
+        feature_matrix(tiny_table(user_id=pa.array([1, 1, 2])))
+    with pytest.raises(ValueError, match="infinite"):
+        feature_matrix(tiny_table(conversion_rate=pa.array([float("inf"), 0.0, 0.0])))
+
+
+# --------------------------------------------------------------------------------------------
+# choose_k
+# --------------------------------------------------------------------------------------------
+
+
+def blobs(centers: int, per_blob: int, dims: int = 5, seed: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    means = rng.uniform(-12, 12, size=(centers, dims))
+    points = [rng.normal(m, 0.6, size=(per_blob, dims)) for m in means]
+    return rng.permutation(np.vstack(points))
+
+
+def test_silhouette_matches_sklearn() -> None:
+    X = blobs(3, 120, seed=5) + np.random.default_rng(1).normal(0, 4, size=(360, 5))
+    X[7] = X[8]  # duplicate points are fine
+    labelings = [KMeans(k, n_init=2, random_state=0).fit(X).labels_ for k in (2, 3, 6)]
+    ours = seg._silhouettes(X, labelings)
+    np.testing.assert_allclose(ours, [silhouette_score(X, lab) for lab in labelings], atol=1e-10)
+
+
+def test_choose_k_finds_four_blobs_deterministically() -> None:
+    X = blobs(4, 150)
+    selection = choose_k(X, 2, 7, seed=11)
+    assert selection.chosen_k == 4
+    assert [row.k for row in selection.rows] == [2, 3, 4, 5, 6, 7]
+    assert selection.stability_ari == pytest.approx(1.0)
+    assert selection.sample_size == 600 and selection.seed == 11
+    best = max(selection.rows, key=lambda row: row.silhouette)
+    assert best.k == 4 and best.silhouette > 0.7
+    assert min(selection.rows, key=lambda row: row.davies_bouldin).k == 4
+    assert selection == choose_k(X, 2, 7, seed=11)  # same seed, same everything
+
+    sampled = choose_k(X, 2, 7, seed=11, sample_size=300)  # seeded sample
+    assert sampled.chosen_k == 4 and sampled.sample_size == 300
+    assert sampled == choose_k(X, 2, 7, seed=11, sample_size=300)
+
+
+def test_choose_k_ties_go_to_the_smaller_k(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(seg, "_silhouettes", lambda X, labelings: [0.5, 0.7, 0.7, 0.2])
+    assert choose_k(blobs(4, 20), 2, 5, seed=0).chosen_k == 3
+
+
+def test_selection_to_table() -> None:
+    selection = choose_k(blobs(4, 50), 3, 5, seed=2)
+    table = selection_to_table(selection)
+    assert table.column_names == [
+        "k",
+        "silhouette",
+        "davies_bouldin",
+        "inertia",
+        "is_chosen",
+        "stability_ari",
+        "sample_size",
+        "seed",
+    ]
+    assert table.schema.field("k").type == pa.int64()
+    rows = table.to_pylist()
+    assert selection.chosen_k == 4
+    assert [r["k"] for r in rows] == [3, 4, 5]
+    assert [r["is_chosen"] for r in rows] == [False, True, False]
+    assert [r["stability_ari"] is None for r in rows] == [True, False, True]
+    assert rows[1]["stability_ari"] == selection.stability_ari
+    assert {r["sample_size"] for r in rows} == {200} and {r["seed"] for r in rows} == {2}
+
+
+def test_choose_k_refuses_too_little_data() -> None:
+    X = blobs(2, 7)  # 14 rows
+    with pytest.raises(InsufficientDataError, match="at least 20 customers.*only 14"):
+        choose_k(X, 2, 4, seed=0)
+    repeated = np.repeat(np.eye(3), 20, axis=0)  # 60 rows, 3 distinct profiles
+    with pytest.raises(InsufficientDataError, match="only 3 distinct customer profiles.*k=5"):
+        choose_k(repeated, 2, 5, seed=0)
+    choose_k(repeated, 2, 2, seed=0)  # k up to 2 needs 3 distinct profiles: fine
+    with pytest.raises(ValueError, match="k_min must be at least 2"):
+        choose_k(blobs(4, 50), 1, 4, seed=0)
+    with pytest.raises(ValueError, match="must not exceed k_max"):
+        choose_k(blobs(4, 50), 5, 4, seed=0)
+    assert not issubclass(ValueError, InsufficientDataError)
+
+
+# --------------------------------------------------------------------------------------------
+# Naming
+# --------------------------------------------------------------------------------------------
+
+POPULATION = {
+    "session_count": 3.0,
+    "view_count": 20.0,
+    "cart_count": 1.0,
+    "order_count": 0.3,  # 3 orders per buyer
+    "revenue": 30.0,  # 300 per buyer
+    "average_basket": 10.0,  # 100 per buyer
+    "cart_abandonment_rate": 0.15,
+    "conversion_rate": 0.05,
+    "days_active": 2.0,
+    "recency_days": 40.0,
+    "median_viewed_price": 100.0,
+    "buyer_share": 0.1,
+}
+BROWSER = {
+    "session_count": 2.0,
+    "view_count": 10.0,
+    "cart_count": 0.0,
+    "order_count": 0.0,
+    "revenue": 0.0,
+    "average_basket": 0.0,
+    "cart_abandonment_rate": 0.0,
+    "conversion_rate": 0.0,
+    "days_active": 2.0,
+    "recency_days": 40.0,
+    "median_viewed_price": 100.0,
+}
+BUYER = {**BROWSER, "order_count": 1.2, "revenue": 120.0, "average_basket": 100.0}
+
+
+def centroids(*profiles: dict[str, float]) -> dict[str, np.ndarray]:
+    return {name: np.array([p[name] for p in profiles]) for name in BROWSER}
+
+
+@pytest.mark.parametrize(
+    ("profile", "expected"),
+    [
+        ({**BUYER, "order_count": 6, "revenue": 900, "session_count": 12}, "High-value loyal"),
+        ({**BUYER, "order_count": 2, "revenue": 250, "recency_days": 100}, "Lapsed buyers"),
+        ({**BUYER, "order_count": 6, "revenue": 900, "recency_days": 90}, "Lapsed buyers"),
+        ({**BUYER, "revenue": 500, "average_basket": 400}, "Big-ticket buyers"),
+        ({**BUYER, "order_count": 1.5, "revenue": 60, "average_basket": 40}, "Bargain hunters"),
+        ({**BUYER, "median_viewed_price": 35}, "Bargain hunters"),
+        ({**BUYER, "order_count": 5, "revenue": 400, "average_basket": 80}, "Repeat buyers"),
+        (BUYER, "Occasional buyers"),
+        ({**BROWSER, "cart_count": 2, "cart_abandonment_rate": 0.9}, "Cart abandoners"),
+        ({**BROWSER, "view_count": 80, "session_count": 6}, "Window shoppers"),
+        ({**BROWSER, "view_count": 5, "recency_days": 120}, "Lapsed browsers"),
+        ({**BROWSER, "recency_days": 5, "days_active": 1}, "New browsers"),
+        (BROWSER, "Casual browsers"),
+    ],
+)
+def test_naming_rules(profile: dict[str, float], expected: str) -> None:
+    assert name_segments(centroids(profile), POPULATION) == [expected]
+    assert expected in SEGMENT_NAMES
+
+
+def test_every_rule_name_has_an_action() -> None:
+    for name in SEGMENT_NAMES:
+        assert len(suggested_action(name)) > 20
+    assert "win-back" in suggested_action("Lapsed buyers").lower()
+    assert "cart reminder" in suggested_action("Cart abandoners").lower()
+    assert "loyalty" in suggested_action("High-value loyal").lower()
+    assert "cross-sell" in suggested_action("Occasional buyers").lower()
+    assert suggested_action("Window shoppers (more views)") == suggested_action("Window shoppers")
+    with pytest.raises(ValueError, match="unknown segment name"):
+        suggested_action("Whales")
+
+
+def test_alike_clusters_get_unique_descriptive_names() -> None:
+    two = name_segments(
+        centroids({**BROWSER, "view_count": 80}, {**BROWSER, "view_count": 60}), POPULATION
+    )
+    assert two == ["Window shoppers (more views)", "Window shoppers (fewer views)"]
+
+    three = name_segments(
+        centroids(*({**BROWSER, "view_count": v} for v in (50, 90, 70))), POPULATION
+    )
+    assert three == [
+        "Window shoppers (fewest views)",
+        "Window shoppers (most views)",
+        "Window shoppers (mid views)",
+    ]
+
+    # two middles differ only in recency: the qualifier recurses on the next feature
+    four = name_segments(
+        centroids(
+            {**BROWSER, "view_count": 90},
+            {**BROWSER, "view_count": 70, "recency_days": 10},
+            {**BROWSER, "view_count": 70, "recency_days": 30},
+            {**BROWSER, "view_count": 50},
+        ),
+        POPULATION,
+    )
+    assert len(set(four)) == 4
+    assert four[1] == "Window shoppers (mid views, more recent)"
+    assert four[2] == "Window shoppers (mid views, less recent)"
+    assert all(not any(ch.isdigit() for ch in name) for name in four)
+
+
+def test_names_tell_apart_by_the_biggest_difference_relative_to_the_population() -> None:
+    # revenue differs by 30 (population 30), views by 10 (population 20): spend wins
+    names = name_segments(
+        centroids({**BUYER, "revenue": 150, "view_count": 20}, {**BUYER, "view_count": 30}),
+        POPULATION,
+    )
+    assert names == ["Occasional buyers (higher spend)", "Occasional buyers (lower spend)"]
+
+
+def test_identical_centroids_still_get_unique_names() -> None:
+    names = name_segments(centroids(BROWSER, BROWSER, {**BROWSER, "view_count": 80}), POPULATION)
+    assert len(set(names)) == 3
+    assert names[2] == "Window shoppers"
+    assert names[0].startswith("Casual browsers (") and names[1].startswith("Casual browsers (")
+
+
+def test_name_segments_is_deterministic_and_checks_its_inputs() -> None:
+    profiles = centroids(BUYER, BROWSER, {**BROWSER, "view_count": 80})
+    assert name_segments(profiles, POPULATION) == name_segments(profiles, POPULATION)
+    with pytest.raises(ValueError, match="revenue"):
+        name_segments({k: v for k, v in profiles.items() if k != "revenue"}, POPULATION)
+    with pytest.raises(ValueError, match="buyer_share"):
+        name_segments(profiles, {k: v for k, v in POPULATION.items() if k != "buyer_share"})
+
+
+# --------------------------------------------------------------------------------------------
+# fit, persist, assign
+# --------------------------------------------------------------------------------------------
+
+
+def test_fit_segments_finds_and_names_the_personas(shop: pa.Table, shop_model) -> None:
+    model = shop_model
+    assert model.k == 4 and model.seed == 7 and model.feature_names == SEGMENT_FEATURES
+    revenue = model.centroids_raw_by_feature()["revenue"]
+    assert np.all(np.diff(revenue) <= 0)  # canonical order: revenue descending
+    assert model.names[0] == "High-value loyal"
+    assert model.names[1] == "Lapsed buyers"
+    assert set(model.names[2:]) == {"Window shoppers", "Casual browsers"}
+    by_name = dict(zip(model.names, model.sizes.tolist(), strict=True))
+    assert by_name == {
+        "High-value loyal": 60,
+        "Lapsed buyers": 90,
+        "Window shoppers": 150,
+        "Casual browsers": 300,
+    }
+    assert model.actions == tuple(suggested_action(n) for n in model.names)
+    assert model.centroids.shape == model.centroids_raw.shape == (4, len(SEGMENT_FEATURES))
+    with pytest.raises(ValueError):
+        model.centroids[0, 0] = 1.0  # read-only
+
+
+def test_fit_is_deterministic_and_ids_are_canonical(shop: pa.Table, shop_model) -> None:
+    permuted = shop.take(np.random.default_rng(9).permutation(shop.num_rows))
+    again = fit_segments(permuted, 4, seed=7)
+    assert again.names == shop_model.names
+    np.testing.assert_array_equal(again.centroids, shop_model.centroids)
+    np.testing.assert_array_equal(again.centroids_raw, shop_model.centroids_raw)
+    first = assign_segments(shop, shop_model)
+    second = assign_segments(permuted, again)
+    assert dict(
+        zip(first["user_id"].to_pylist(), first["segment_id"].to_pylist(), strict=True)
+    ) == (dict(zip(second["user_id"].to_pylist(), second["segment_id"].to_pylist(), strict=True)))
+
+
+def test_assign_segments_output(shop: pa.Table, shop_model) -> None:
+    assigned = assign_segments(shop, shop_model)
+    assert assigned.schema == pa.schema(
+        [
+            ("user_id", pa.int64()),
+            ("segment_id", pa.int64()),
+            ("segment_name", pa.string()),
+            ("distance_to_centroid", pa.float64()),
+        ]
+    )
+    assert assigned["user_id"].to_pylist() == shop["user_id"].to_pylist()  # input row order
+    counts = np.bincount(assigned["segment_id"].to_numpy(), minlength=4)
+    np.testing.assert_array_equal(counts, shop_model.sizes)
+    ids = assigned["segment_id"].to_numpy()
+    assert assigned["segment_name"].to_pylist() == [shop_model.names[i] for i in ids]
+    # distances are the Euclidean distances to the centroid, in feature_matrix space
+    user_ids, X = feature_matrix(shop)
+    position = {u: i for i, u in enumerate(user_ids.tolist())}
+    rows = X[[position[u] for u in assigned["user_id"].to_pylist()]]
+    expected = np.linalg.norm(rows - shop_model.centroids[ids], axis=1)
+    np.testing.assert_allclose(assigned["distance_to_centroid"].to_numpy(), expected, rtol=1e-12)
+
+
+def test_assign_chunked_equals_naive() -> None:
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(1001, 11))
+    centroids = rng.normal(size=(6, 11))
+    X[5] = (centroids[1] + centroids[2]) / 2  # an exact tie goes to the lower id
+    squared = ((X[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
+    naive_labels = squared.argmin(axis=1)
+    naive_distances = np.sqrt(squared.min(axis=1))
+    for block in (1, 66, 67, 5000, 10**9):
+        labels, distances = seg._nearest(X, centroids, block_elements=block)
+        np.testing.assert_array_equal(labels, naive_labels)
+        np.testing.assert_array_equal(distances, naive_distances)
+
+
+def test_model_table_round_trip_gives_identical_assignments(shop: pa.Table, shop_model) -> None:
+    table = model_to_table(shop_model)
+    assert table.num_rows == 4
+    for column in ("segment_id", "segment_name", "suggested_action", "segment_size", "k", "seed"):
+        assert column in table.column_names
+    for feature in SEGMENT_FEATURES:
+        for prefix in ("centroid_", "scaled_", "scaler_mean_", "scaler_std_", "scaler_log1p_"):
+            assert prefix + feature in table.column_names
+    assert table["segment_name"].to_pylist() == list(shop_model.names)
+
+    restored = model_from_table(table.take([2, 0, 3, 1]))  # row order does not matter
+    assert restored.names == shop_model.names and restored.actions == shop_model.actions
+    assert restored.log1p == shop_model.log1p and restored.k == 4 and restored.seed == 7
+    np.testing.assert_array_equal(restored.centroids, shop_model.centroids)
+    np.testing.assert_array_equal(restored.means, shop_model.means)
+    np.testing.assert_array_equal(restored.stds, shop_model.stds)
+    np.testing.assert_array_equal(restored.sizes, shop_model.sizes)
+    assert assign_segments(shop, restored).equals(assign_segments(shop, shop_model))
+
+
+def test_model_from_table_rejects_broken_tables(shop_model) -> None:
+    table = model_to_table(shop_model)
+    with pytest.raises(ValueError, match="scaler_std_revenue"):
+        model_from_table(table.drop_columns(["scaler_std_revenue"]))
+    with pytest.raises(ValueError, match="0..k-1"):
+        model_from_table(table.slice(1))
+    with pytest.raises(ValueError, match="differs between segments"):
+        broken = table.set_column(
+            table.schema.get_field_index("scaler_mean_revenue"),
+            "scaler_mean_revenue",
+            pa.array([1.0, 2.0, 3.0, 4.0]),
+        )
+        model_from_table(broken)
+
+
+def test_assign_new_customers_with_nulls_and_decimals(shop_model) -> None:
+    table = tiny_table(
+        revenue=pa.array(
+            [Decimal("300.00"), Decimal("0.00"), Decimal("0.00")], pa.decimal128(12, 2)
+        )
+    )
+    assigned = assign_segments(table, shop_model)
+    assert assigned["user_id"].to_pylist() == [30, 10, 20]
+    assert all(0 <= i < 4 for i in assigned["segment_id"].to_pylist())
+    assert np.isfinite(assigned["distance_to_centroid"].to_numpy()).all()
+    # the buyer with 3 orders and recent activity lands with the buyers, not the browsers
+    assert assigned["segment_name"][0].as_py() in {"High-value loyal", "Lapsed buyers"}
+
+
+def test_fit_segments_refuses_bad_k_and_too_few_profiles() -> None:
+    table = customers({"casual": 5}, seed=1)
+    with pytest.raises(ValueError, match="k must be at least 2"):
+        fit_segments(table, 1, seed=0)
+    with pytest.raises(InsufficientDataError, match="distinct customer profiles"):
+        fit_segments(table, 6, seed=0)
