@@ -6,16 +6,15 @@ from typing import Any
 
 import pyarrow as pa
 
+from amazing_analytics.ml.arrow_utils import as_table
+
 
 def read_arrow(relation: Any) -> pa.Table:
     """A dbt-duckdb relation (``dbt.ref(...)``) as a pyarrow Table, without pandas.
 
     DuckDB 2's ``relation.arrow()`` is a RecordBatchReader; older versions return a Table.
     """
-    data = relation.arrow()
-    if isinstance(data, pa.RecordBatchReader):
-        return data.read_all()
-    return data
+    return as_table(relation.arrow())
 
 
 def config_int(value: Any, key: str) -> int:

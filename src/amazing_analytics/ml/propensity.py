@@ -40,6 +40,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xgboost as xgb
 
+from amazing_analytics.ml.arrow_utils import as_table, numeric_column
+
 PROPENSITY_FEATURES: tuple[str, ...] = (
     "session_count",
     "view_count",
@@ -217,18 +219,7 @@ def assert_no_leakage(train: pa.Table, *, features: Sequence[str] = PROPENSITY_F
 
 
 def _column_as_float(table: pa.Table, name: str) -> np.ndarray:
-    column = table.column(name)
-    if not (
-        pa.types.is_integer(column.type)
-        or pa.types.is_floating(column.type)
-        or pa.types.is_decimal(column.type)
-        or pa.types.is_boolean(column.type)
-        or pa.types.is_null(column.type)
-    ):
-        raise TypeError(f"Feature '{name}' must be numeric, not {column.type}.")
-    if column.type != pa.float64():
-        column = pc.cast(column, pa.float64())
-    values = np.asarray(column.to_numpy(), dtype=np.float64)
+    values = numeric_column(table, name)
     infinite = np.isinf(values)
     if infinite.any():  # a division by zero upstream is treated as unknown
         values = np.where(infinite, np.nan, values)
@@ -812,8 +803,7 @@ def untrained_model_table(reason: str) -> pa.Table:
 
 def model_from_table(table: pa.Table) -> PropensityModel | None:
     """The model stored by :func:`model_to_table`, or None when the table records no model."""
-    table = table.read_all() if isinstance(table, pa.RecordBatchReader) else table
-    rows = table.to_pylist()
+    rows = as_table(table).to_pylist()
     if len(rows) != 1:
         raise ValueError(f"a propensity model table has exactly one row, not {len(rows)}")
     row = rows[0]
@@ -860,7 +850,7 @@ def not_evaluated(reason: str) -> pa.Table:
 
 
 def _snapshot(snapshots: pa.Table, name: str) -> pa.Table:
-    snapshots = snapshots.read_all() if isinstance(snapshots, pa.RecordBatchReader) else snapshots
+    snapshots = as_table(snapshots)
     return snapshots.filter(pc.equal(snapshots["snapshot"], name))
 
 
@@ -890,8 +880,7 @@ def build_scores(model_table: pa.Table, snapshots: pa.Table, flags: pa.Table) ->
     scores = (
         empty_scores() if model is None else score_customers(model, _snapshot(snapshots, "score"))
     )
-    flags = flags.read_all() if isinstance(flags, pa.RecordBatchReader) else flags
-    flags = flags.select(["user_id", "is_personalisation_opt_out"])
+    flags = as_table(flags).select(["user_id", "is_personalisation_opt_out"])
     return scores.join(flags, "user_id", join_type="left outer").sort_by("propensity_rank")
 
 

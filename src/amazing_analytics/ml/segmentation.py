@@ -50,6 +50,8 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, davies_bouldin_score
 from threadpoolctl import threadpool_limits
 
+from amazing_analytics.ml.arrow_utils import ArrowData, as_table, numeric_column
+
 __all__ = [
     "SEGMENT_FEATURES",
     "LOG1P_FEATURES",
@@ -133,21 +135,6 @@ class InsufficientDataError(ValueError):
     """The data cannot support the requested clustering (too few rows, profiles or columns)."""
 
 
-#: What the table arguments accept: duckdb's ``relation.arrow()`` (so ``dbt.ref(...).arrow()``)
-#: returns a RecordBatchReader in duckdb 2.0; it is read to a Table once.
-ArrowData = pa.Table | pa.RecordBatchReader | pa.RecordBatch
-
-
-def _as_table(data: ArrowData) -> pa.Table:
-    if isinstance(data, pa.Table):
-        return data
-    if isinstance(data, pa.RecordBatchReader):
-        return data.read_all()
-    if isinstance(data, pa.RecordBatch):
-        return pa.Table.from_batches([data])
-    raise TypeError(f"expected a pyarrow Table, RecordBatchReader or RecordBatch, got {type(data)}")
-
-
 # --------------------------------------------------------------------------------------------
 # Feature matrix
 # --------------------------------------------------------------------------------------------
@@ -162,21 +149,6 @@ class _Prepared:
     scaled: np.ndarray  # float64 (n, f)
     means: np.ndarray  # float64 (f,), log space for log1p features
     stds: np.ndarray  # float64 (f,), 0 for a constant column
-
-
-def _column_as_float(table: pa.Table, name: str) -> np.ndarray:
-    """A numeric (int, float, decimal, bool) column as float64 with NaN for nulls."""
-    column = table.column(name)
-    if not (
-        pa.types.is_integer(column.type)
-        or pa.types.is_floating(column.type)
-        or pa.types.is_decimal(column.type)
-        or pa.types.is_boolean(column.type)
-        or pa.types.is_null(column.type)
-    ):
-        raise ValueError(f"column {name!r} must be numeric, got {column.type}")
-    values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
-    return np.array(values, dtype=np.float64, copy=True)
 
 
 def _read_raw(
@@ -204,7 +176,7 @@ def _read_raw(
     raw = np.empty((n, len(feature_names)), dtype=np.float64)
     unknown = np.zeros((n, len(feature_names)), dtype=bool)
     for j, name in enumerate(feature_names):
-        values = _column_as_float(table, name)
+        values = numeric_column(table, name)
         nulls = np.isnan(values)
         if np.isinf(values).any():
             raise ValueError(f"{name} has infinite value(s)")
@@ -262,7 +234,7 @@ def _scale(logged: np.ndarray, means: np.ndarray, stds: np.ndarray) -> np.ndarra
 
 
 def _prepare(features: pa.Table, feature_names: Sequence[str] = SEGMENT_FEATURES) -> _Prepared:
-    features = _as_table(features)
+    features = as_table(features)
     if features.num_rows == 0:
         raise InsufficientDataError("the customer features table has no rows")
     user_ids, raw, _ = _read_raw(features, feature_names)
@@ -304,7 +276,7 @@ def population_profile(features: ArrowData) -> dict[str, float]:
     The mean of each :data:`SEGMENT_FEATURES` column over all customers (after the zero fills;
     unknown values left out) and ``buyer_share``: the fraction of customers with an order.
     """
-    _, raw, _ = _read_raw(_as_table(features), SEGMENT_FEATURES)
+    _, raw, _ = _read_raw(as_table(features), SEGMENT_FEATURES)
     return _population(raw, SEGMENT_FEATURES)
 
 
@@ -964,7 +936,7 @@ def model_from_table(table: ArrowData) -> SegmentModel:
         ValueError: missing columns, segment ids that are not 0..k-1, or scaler values that
             differ between rows.
     """
-    table = _as_table(table)
+    table = as_table(table)
     prefix = "centroid_"
     feature_names = tuple(c[len(prefix) :] for c in table.column_names if c.startswith(prefix))
     required = ["segment_id", "segment_name", "suggested_action", "segment_size", "k", "seed"]
@@ -1030,7 +1002,7 @@ def assign_segments(features: ArrowData, model: SegmentModel) -> pa.Table:
         user_id (int64), segment_id (int64), segment_name (string),
         distance_to_centroid (float64).
     """
-    user_ids, raw, _ = _read_raw(_as_table(features), model.feature_names)
+    user_ids, raw, _ = _read_raw(as_table(features), model.feature_names)
     logged = _to_model_space(raw, model.log1p)
     X = _scale(logged, np.asarray(model.means), np.asarray(model.stds))
     labels, distances = _nearest(X, np.asarray(model.centroids))
@@ -1086,7 +1058,7 @@ def fallback_quality_table(reason: str, seed: int) -> pa.Table:
 
 def chosen_k(quality: ArrowData) -> int | None:
     """The k chosen in a segmentation_quality table, or None when it recorded a fallback."""
-    table = _as_table(quality)
+    table = as_table(quality)
     for row in table.to_pylist():
         if row["status"] == "ok" and row["is_chosen"]:
             return int(row["k"])
@@ -1110,8 +1082,8 @@ def empty_model_table() -> pa.Table:
 def rfm_fallback_assignments(features: ArrowData, rfm: ArrowData) -> pa.Table:
     """Every visitor's segment when clustering is not possible: the RFM segment of buyers, and
     NOT_SEGMENTED_VISITOR for visitors without an order. Same columns as assign_segments."""
-    users = _as_table(features).select(["user_id"])
-    segments = _as_table(rfm).select(["user_id", "rfm_segment"])
+    users = as_table(features).select(["user_id"])
+    segments = as_table(rfm).select(["user_id", "rfm_segment"])
     joined = users.join(segments, "user_id", join_type="left outer").sort_by("user_id")
     names = pc.fill_null(joined["rfm_segment"], NOT_SEGMENTED_VISITOR)
     return pa.table(
@@ -1150,8 +1122,8 @@ def build_centroids(features: ArrowData, quality: ArrowData, seed: int) -> pa.Ta
 
 def build_customer_segments(features: ArrowData, centroids: ArrowData, rfm: ArrowData) -> pa.Table:
     """customer_segments (apply step): nearest centroid, or the RFM fallback; opt-outs flagged."""
-    features = _as_table(features)
-    centroids = _as_table(centroids)
+    features = as_table(features)
+    centroids = as_table(centroids)
     if centroids.num_rows > 0:
         assigned = assign_segments(features, model_from_table(centroids))
         method = SEGMENTATION_METHOD_KMEANS

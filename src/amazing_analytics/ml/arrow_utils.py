@@ -1,0 +1,41 @@
+"""Arrow helpers shared by the ML modules: accept what dbt-duckdb hands over, read numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+#: What table arguments accept: duckdb 2's ``relation.arrow()`` (so ``dbt.ref(...).arrow()``)
+#: returns a RecordBatchReader; it is read to a Table once.
+ArrowData = pa.Table | pa.RecordBatchReader | pa.RecordBatch
+
+
+class NonNumericColumnError(TypeError, ValueError):
+    """A feature column is not numeric (a TypeError and, for older callers, a ValueError)."""
+
+
+def as_table(data: ArrowData) -> pa.Table:
+    """A pyarrow Table from a Table, a RecordBatchReader (read once) or a RecordBatch."""
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, pa.RecordBatchReader):
+        return data.read_all()
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    raise TypeError(f"expected a pyarrow Table, RecordBatchReader or RecordBatch, got {type(data)}")
+
+
+def numeric_column(table: pa.Table, name: str) -> np.ndarray:
+    """A numeric (int, float, decimal, bool) column as a fresh float64 array, NaN for nulls."""
+    column = table.column(name)
+    if not (
+        pa.types.is_integer(column.type)
+        or pa.types.is_floating(column.type)
+        or pa.types.is_decimal(column.type)
+        or pa.types.is_boolean(column.type)
+        or pa.types.is_null(column.type)
+    ):
+        raise NonNumericColumnError(f"column {name!r} must be numeric, got {column.type}")
+    values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+    return np.array(values, dtype=np.float64, copy=True)
