@@ -14,7 +14,7 @@ export AMAZING_WAREHOUSE ?= warehouse/amazing.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install demo data build docs test test-python test-dbt lint bench clean
+.PHONY: help install demo data build docs test lint bench bench-segmentation clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,6 +51,10 @@ lint: install ## ruff
 
 bench: install ## time raw DuckDB loading vs dbt build at EVENTS events (default 10M)
 	$(BIN)/python scripts/bench.py --events $(EVENTS)
+
+CUSTOMERS ?= 1000000
+bench-segmentation: install ## time the segmentation steps on CUSTOMERS synthetic customers (default 1M)
+	$(BIN)/python scripts/bench_segmentation.py --customers $(CUSTOMERS)
 
 clean: ## remove build outputs (not the venv, not the data)
 	rm -rf target logs warehouse
