@@ -14,7 +14,7 @@ export AMAZING_WAREHOUSE ?= warehouse/amazing.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install demo data build docs test lint bench bench-segmentation clean
+.PHONY: help install demo data build docs test lint bench bench-segmentation bench-forecasting clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ bench: install ## time raw DuckDB loading vs dbt build at EVENTS events (default
 CUSTOMERS ?= 1000000
 bench-segmentation: install ## time the segmentation steps on CUSTOMERS synthetic customers (default 1M)
 	$(BIN)/python scripts/bench_segmentation.py --customers $(CUSTOMERS)
+
+bench-forecasting: install ## time the whole forecasting backtest on 150 synthetic series x 210 days
+	$(BIN)/python scripts/bench_forecasting.py --series 150 --days 210
 
 clean: ## remove build outputs (not the venv, not the data)
 	rm -rf target logs warehouse

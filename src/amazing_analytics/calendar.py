@@ -14,7 +14,9 @@ def public_holidays(country: str, first_year: int, last_year: int) -> pa.Table:
     if first_year > last_year:
         raise ValueError(f"first_year {first_year} is after last_year {last_year}")
     try:
-        calendar = holidays.country_holidays(country.upper(), years=range(first_year, last_year + 1))
+        calendar = holidays.country_holidays(
+            country.upper(), years=range(first_year, last_year + 1)
+        )
     except NotImplementedError as error:
         raise ValueError(f"no public-holiday calendar for country code {country!r}") from error
     days: list[tuple[dt.date, str]] = sorted(calendar.items())

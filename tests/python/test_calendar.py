@@ -9,7 +9,9 @@ from amazing_analytics.calendar import public_holidays
 
 def test_us_holidays_include_thanksgiving_and_christmas() -> None:
     table = public_holidays("us", 2019, 2020)
-    days = dict(zip(table["holiday_date"].to_pylist(), table["holiday_name"].to_pylist(), strict=True))
+    days = dict(
+        zip(table["holiday_date"].to_pylist(), table["holiday_name"].to_pylist(), strict=True)
+    )
     assert dt.date(2019, 11, 28) in days  # Thanksgiving, the day before Black Friday
     assert dt.date(2019, 12, 25) in days
     assert set(table["country"].to_pylist()) == {"US"}

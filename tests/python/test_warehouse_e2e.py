@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from amazing_analytics.warehouse import MAIN_MARTS
 from conftest import Build
 
@@ -406,10 +408,21 @@ def test_same_input_gives_the_same_marts(
         assert first.query(sql) == second.query(sql), table
 
 
+@pytest.fixture(scope="module")
+def real_build(shared_excerpts: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """One warehouse built on every real excerpt, shared by the tests that read it."""
+    from conftest import copy_project, run_dbt
+
+    project = copy_project(tmp_path_factory.mktemp("real") / "project")
+    build = run_dbt(project, str(shared_excerpts[0].parent / "*.csv.gz"), "build")
+    assert build.returncode == 0, build.output[-6000:]
+    return build
+
+
 def test_real_excerpts_reconcile_line_by_line(
-    shared_excerpts: list[Path], dbt_project: Path, build_events: Callable[..., Build]
+    shared_excerpts: list[Path], real_build: Build
 ) -> None:
-    build = build_events(dbt_project, str(shared_excerpts[0].parent / "*.csv.gz"))
+    build = real_build
 
     expected = {path.name: count_data_lines(path) for path in shared_excerpts}
     assert_reconciles(build, sum(expected.values()))
@@ -428,9 +441,9 @@ def distinct_raw_lines(path: Path) -> list[list[str]]:
 
 
 def test_real_defects_land_in_the_right_place(
-    shared_excerpts: list[Path], dbt_project: Path, build_events: Callable[..., Build]
+    shared_excerpts: list[Path], real_build: Build
 ) -> None:
-    build = build_events(dbt_project, str(shared_excerpts[0].parent / "*.csv.gz"))
+    build = real_build
 
     multicat = next(p for p in shared_excerpts if p.name.startswith("multicat_2019-10-01"))
     rows = distinct_raw_lines(multicat)
