@@ -17,29 +17,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from amazing_analytics.ml.forecasting import MEASURES, MODELS, backtest, forecast
+from amazing_analytics.ml.forecasting import (
+    MEASURES,
+    MODELS,
+    REQUIRED_COLUMNS,
+    backtest,
+    forecast,
+)
 
 
 def synthetic_daily(n_series: int, days: int, seed: int) -> pa.Table:
     rng = np.random.default_rng(seed)
     last = dt.date(2024, 6, 30)
     holidays = {dt.date(2024, 1, 1), dt.date(2024, 4, 1), dt.date(2024, 5, 27), dt.date(2024, 7, 4)}
-    cols: dict[str, list] = {
-        k: []
-        for k in (
-            "series_id",
-            "date",
-            "revenue",
-            "units",
-            "views",
-            "price_index",
-            "day_of_week",
-            "week_of_year",
-            "month",
-            "is_holiday",
-            "days_to_holiday",
-        )
-    }
+    cols: dict[str, list] = {name: [] for name in REQUIRED_COLUMNS}
     for s in range(n_series):
         sid = "all" if s == 0 else f"category:c{s:03d}"
         length = days if s % 10 else int(rng.integers(20, days))  # some newer, shorter series
