@@ -10,7 +10,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from amazing_analytics.warehouse import MAIN_MARTS, WarehouseSummary, summarise_warehouse
+from amazing_analytics.warehouse import (
+    ANALYTICS_MARTS,
+    MAIN_MARTS,
+    WarehouseSummary,
+    summarise_warehouse,
+)
 
 app = typer.Typer(
     add_completion=False,
@@ -84,7 +89,7 @@ def _print_summary(result: WarehouseSummary, docs: Path) -> None:
     marts = Table(title="main marts", show_lines=False)
     marts.add_column("table")
     marts.add_column("rows", justify="right")
-    for name in MAIN_MARTS:
+    for name in (*MAIN_MARTS, *ANALYTICS_MARTS):
         rows = result.row_counts.get(name)
         marts.add_row(name, f"{rows:,}" if rows is not None else "missing")
     console.print(marts)

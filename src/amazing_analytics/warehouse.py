@@ -21,6 +21,20 @@ MAIN_MARTS: tuple[str, ...] = (
     "marts.kpi_weekly",
 )
 
+#: The marketing and forecasting marts built on top of them.
+ANALYTICS_MARTS: tuple[str, ...] = (
+    "marts.customer_features",
+    "marts.customer_rfm",
+    "marts.customer_segments",
+    "marts.segment_profiles",
+    "marts.customer_propensity",
+    "marts.propensity_evaluation",
+    "marts.sales_forecast",
+    "marts.forecast_evaluation",
+    "marts.product_performance",
+    "marts.brand_performance",
+)
+
 RECONCILIATION_CHECKS: tuple[str, ...] = (
     "input_rows",
     "clean_rows",
@@ -50,7 +64,7 @@ def summarise_warehouse(path: Path) -> WarehouseSummary:
             ).fetchall()
         }
         counts: dict[str, int | None] = {}
-        for name in MAIN_MARTS:
+        for name in (*MAIN_MARTS, *ANALYTICS_MARTS):
             row = (
                 con.execute(f"select count(*) from {name}").fetchone() if name in existing else None
             )
