@@ -329,3 +329,12 @@ def test_plain_errors(mixed: pa.Table) -> None:
         )
     with pytest.raises(ValueError, match="missing column"):
         forecast(mixed.drop_columns(["views"]), "units")
+
+
+def test_conformal_bounds_use_finite_sample_ranks() -> None:
+    from amazing_analytics.ml.forecasting import _conformal_bounds
+
+    seven = np.array([3.0, -1.0, 0.5, 2.0, -4.0, 1.0, 0.0])
+    assert _conformal_bounds(seven).tolist() == [-4.0, 3.0]  # too few errors: the extremes
+    ninety_nine = np.arange(1, 100, dtype=float)
+    assert _conformal_bounds(ninety_nine).tolist() == [10.0, 90.0]

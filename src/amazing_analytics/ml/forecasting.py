@@ -28,10 +28,10 @@ and never raises for lack of history):
 
 Prediction intervals (80 %): Prophet gives its own (``uncertainty_samples`` draws). For the other
 models the interval comes from the model's own errors one horizon earlier: the same model is fitted
-at ``origin - horizon`` and its scaled errors over the following ``horizon`` days give the 10 % and
-90 % quantiles per series and horizon week (1-7, 8-14, ...); without such errors for a series the
-quantiles pooled over all series of that horizon week are used, and without any, the interval is
-the point. In the backtest these calibration fits are the previous origins' fits, so intervals
+at ``origin - horizon`` and its scaled errors over the following ``horizon`` days give split-
+conformal bounds (finite-sample 10 % / 90 % ranks, see :func:`_conformal_bounds`) per series and
+horizon week (1-7, 8-14, ...); without such errors for a series the bounds pooled over all series
+of that horizon week are used, and without any, the interval is the point. In the backtest these calibration fits are the previous origins' fits, so intervals
 are backtest residual quantiles. Always ``0 <= yhat_lower <= yhat <= yhat_upper``.
 
 Backtest (:func:`backtest`): rolling origin, ``origins`` origins spaced ``horizon`` days apart, the
@@ -638,15 +638,32 @@ class _Runner:
             for b in range(n_buckets):
                 block = errors[:, buckets == b]
                 pooled = block[np.isfinite(block)]
-                fallback = np.quantile(pooled, INTERVAL_QUANTILES) if pooled.size else np.zeros(2)
+                fallback = _conformal_bounds(pooled) if pooled.size else np.zeros(2)
                 for s in range(n_series):
                     own = block[s][np.isfinite(block[s])]
-                    lo, hi = np.quantile(own, INTERVAL_QUANTILES) if own.size else fallback
+                    lo, hi = _conformal_bounds(own) if own.size else fallback
                     q_low[s, b], q_high[s, b] = min(lo, 0.0), max(hi, 0.0)
         bucket_of_h = np.arange(h) // 7
         lower = yhat + q_low[:, bucket_of_h] * scale_now[:, None]
         upper = yhat + q_high[:, bucket_of_h] * scale_now[:, None]
         return lower, upper
+
+
+def _conformal_bounds(errors: np.ndarray) -> np.ndarray:
+    """Split-conformal bounds of an error sample for the INTERVAL_QUANTILES band.
+
+    With n past errors, the plain 10 %/90 % quantiles of so few values under-cover; the
+    finite-sample rule takes the ceil((n + 1) * 0.9)-th smallest error as the upper bound and the
+    floor((n + 1) * 0.1)-th as the lower (the extremes when n is small), which covers at least 80 %
+    of a new exchangeable error.
+    """
+    ordered = np.sort(errors)
+    n = ordered.size
+    low_rank = int(np.floor((n + 1) * INTERVAL_QUANTILES[0]))
+    high_rank = int(np.ceil((n + 1) * INTERVAL_QUANTILES[1]))
+    low = ordered[max(low_rank, 1) - 1]
+    high = ordered[min(high_rank, n) - 1]
+    return np.array([low, high])
 
 
 def _check_measure(measure: str) -> None:
