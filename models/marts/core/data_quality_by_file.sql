@@ -4,7 +4,8 @@
     A duplicate is counted in the file of its first copy.
 -#}
 
-{%- set events_path = var('events_path', env_var('AMAZING_EVENTS_PATH', 'data/demo/*.csv.gz')) %}
+{#- The glob the source reads (its meta.events_path), so the files listed are the files read. -#}
+{%- set events_path = graph.sources['source.amazing.rees46.events'].meta['events_path'] if execute else '' %}
 
 with files as (
 
