@@ -21,7 +21,7 @@ MAIN_MARTS: tuple[str, ...] = (
     "marts.kpi_weekly",
 )
 
-#: The marketing and forecasting marts built on top of them.
+#: The marketing, recommendation and forecasting marts built on top of them.
 ANALYTICS_MARTS: tuple[str, ...] = (
     "marts.customer_features",
     "marts.customer_rfm",
@@ -29,6 +29,11 @@ ANALYTICS_MARTS: tuple[str, ...] = (
     "marts.segment_profiles",
     "marts.customer_propensity",
     "marts.propensity_evaluation",
+    "marts.recommendations",
+    "marts.recommender_evaluation",
+    "marts.similar_products",
+    "marts.campaign_audiences",
+    "marts.item_embeddings",
     "marts.sales_forecast",
     "marts.forecast_evaluation",
     "marts.product_performance",

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from amazing_analytics.warehouse import MAIN_MARTS
@@ -331,6 +332,17 @@ def test_dirty_files_reconcile_and_land_in_the_right_reason(
     assert build.scalar("select count(*) from marts.customer_propensity") == 0
     assert "WARN" in build.output and "warn_propensity_model_not_trained" in build.output
     assert "warn_segmentation_fell_back_to_rfm" in build.output
+    # ... and for the recommenders: no temporal split, global popularity serves, flagged
+    evaluation = build.query(
+        "select model, status, is_selected, message from marts.recommender_evaluation"
+    )
+    assert len(evaluation) == 1 and evaluation[0][:3] == ("popularity", "fallback", True)
+    assert "too little data" in evaluation[0][3]
+    assert "warn_recommender_not_evaluated" in build.output
+    recommended = build.query(
+        "select distinct model, reason from marts.recommendations order by all"
+    )
+    assert {model for model, _ in recommended} == {"popularity"}
 
 
 def test_gdpr_erasure_reaches_every_output(
@@ -347,8 +359,18 @@ def test_gdpr_erasure_reaches_every_output(
     # the unreadable line with user "xyz" is not erased: it names no erased user
     checks = assert_reconciles(build, len(ALL_LINES))
     assert checks["gdpr_erased_rows"] == len(user_lines)
-    for table in ("staging.stg_events", "marts.sessions", "marts.orders", "marts.customers"):
-        assert build.scalar(f"select count(*) from {table} where user_id in (2, 5)") == 0
+    for table in (
+        "staging.stg_events",
+        "marts.sessions",
+        "marts.orders",
+        "marts.customers",
+        "marts.customer_features",
+        "intermediate.interactions",
+        "marts.user_embeddings",
+        "marts.recommendations",
+        "marts.campaign_audiences",
+    ):
+        assert build.scalar(f"select count(*) from {table} where user_id in (2, 5)") == 0, table
     assert (
         build.scalar(
             "select count(*) from staging.events_quarantine where user_id in ('2', '5') "
@@ -367,6 +389,14 @@ def test_generated_demo_data_builds_and_reconciles(
     from amazing_analytics.generate import generate_events
 
     summary = generate_events(40_000, 7, tmp_path / "demo")
+    # one active buyer objects to personalisation (GDPR art. 21)
+    opted_out = duckdb.sql(
+        f"select user_id from read_csv('{tmp_path / 'demo'}/*.csv.gz') where event_type = 'purchase' "
+        "group by user_id order by count(*) desc, user_id limit 1"
+    ).fetchall()[0][0]
+    (dbt_project / "seeds" / "gdpr_personalisation_opt_outs.csv").write_text(
+        f"user_id,opted_out_at\n{opted_out},2020-01-01 00:00:00\n"
+    )
     build = build_events(dbt_project, str(tmp_path / "demo" / "*.csv.gz"))
 
     expected = sum(count_data_lines(path) for path in summary.files)
@@ -393,6 +423,58 @@ def test_generated_demo_data_builds_and_reconciles(
     assert sources == {tmp_path / "demo"}
     kpi = build.query("select sum(order_count), sum(revenue) from marts.kpi_daily")[0]
     assert kpi[0] > 0 and kpi[1] > 0
+
+    # recommendations: four models evaluated on the temporal split, exactly one serves, and it
+    # is the one with the best NDCG@10 overall
+    ndcg = dict(
+        build.query(
+            "select model, value from marts.recommender_evaluation "
+            "where slice_type = 'all' and metric = 'ndcg'"
+        )
+    )
+    assert set(ndcg) == {"popularity", "category_popularity", "item_knn", "lightfm"}
+    selected = build.query(
+        "select distinct model from marts.recommender_evaluation where is_selected"
+    )
+    assert selected == [(max(ndcg, key=lambda name: ndcg[name]),)]
+    # every active customer gets exactly recommender_top_n products, ranked 1..10
+    lists = build.query(
+        "select count(*), min(rank), max(rank), count(distinct product_id) "
+        "from marts.recommendations group by user_id"
+    )
+    assert lists and all(row == (10, 1, 10, 10) for row in lists)
+    active = build.scalar("select count(*) from marts.customer_features where recency_days <= 365")
+    assert len(lists) == active
+    # the opt-out gets the non-personalised list and is in no profile, embedding or audience
+    mine = build.query(
+        f"select distinct is_personalised, reason from marts.recommendations where user_id = {opted_out}"
+    )
+    assert mine == [(False, "Popular right now")]
+    for table in ("intermediate.interactions", "marts.user_embeddings", "marts.campaign_audiences"):
+        assert build.scalar(f"select count(*) from {table} where user_id = {opted_out}") == 0, table
+    assert (
+        build.scalar(
+            "select count(*) from marts.recommendations where is_personalised and user_id = "
+            f"{opted_out}"
+        )
+        == 0
+    )
+    # no product the customer already bought, outside repeat-purchase categories
+    rebought = build.scalar(
+        "select count(*) from marts.recommendations r "
+        "join intermediate.interactions i on i.split = 'serving' and i.user_id = r.user_id "
+        "and i.product_id = r.product_id and i.purchase_count > 0 "
+        "join intermediate.int_recommender_product_features f on f.product_id = r.product_id "
+        "where r.is_personalised and not f.is_repeat_purchase_category"
+    )
+    assert rebought == 0
+    # every product, even one without interactions, has an embedding; similar products exist
+    assert build.scalar("select count(*) from marts.item_embeddings") == build.scalar(
+        "select count(*) from marts.products"
+    )
+    methods = dict(build.query("select method, count(*) from marts.similar_products group by 1"))
+    assert methods.get("embedding", 0) > 0 and methods.get("bought_together", 0) > 0
+    assert build.scalar("select count(*) from marts.campaign_audiences") > 0
 
 
 def test_same_input_gives_the_same_marts(

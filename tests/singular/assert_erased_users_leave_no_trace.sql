@@ -34,6 +34,27 @@ found as (
     union all
     select 'customers', user_id from {{ ref('customers') }}
     where user_id in (select user_id from erased)
+    union all
+    select 'customer_features', user_id from {{ ref('customer_features') }}
+    where user_id in (select user_id from erased)
+    union all
+    select 'customer_segments', user_id from {{ ref('customer_segments') }}
+    where user_id in (select user_id from erased)
+    union all
+    select 'customer_propensity', user_id from {{ ref('customer_propensity') }}
+    where user_id in (select user_id from erased)
+    union all
+    select 'interactions', user_id from {{ ref('interactions') }}
+    where user_id in (select user_id from erased)
+    union all
+    select 'user_embeddings', user_id from {{ ref('user_embeddings') }}
+    where user_id in (select user_id from erased)
+    union all
+    select 'recommendations', user_id from {{ ref('recommendations') }}
+    where user_id in (select user_id from erased)
+    union all
+    select 'campaign_audiences', user_id from {{ ref('campaign_audiences') }}
+    where user_id in (select user_id from erased)
 
 )
 

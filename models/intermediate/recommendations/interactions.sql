@@ -1,0 +1,85 @@
+{#-
+    User x product implicit feedback, the input of every recommender, in three splits:
+      evaluation_train  events before the test window (the last recommender_eval_days days),
+                        decayed to the window's first day
+      evaluation_test   the products each user carted or bought in the test window (the truth)
+      serving           every event up to as_of_date, decayed to the day after it
+    weight = sum over the pair's events of the event type's weight (vars recommender_weight_*)
+    x 0.5 ^ (age in days / recommender_half_life_days). remove_from_cart carries no weight.
+    Erased users are not in stg_events; personalisation opt-outs are left out entirely (no
+    profile is learned from or for them).
+-#}
+
+{%- set half_life = var('recommender_half_life_days') %}
+
+with window_dates as (
+
+    {{ recommender_window() }}
+
+),
+
+opt_outs as (
+
+    select distinct user_id from {{ ref('gdpr_personalisation_opt_outs') }}
+
+),
+
+events as (
+
+    select
+        events.user_id,
+        events.product_id,
+        events.event_type,
+        events.event_date,
+        events.event_at,
+        case events.event_type
+            when 'view' then {{ var('recommender_weight_view') }}
+            when 'cart' then {{ var('recommender_weight_cart') }}
+            when 'purchase' then {{ var('recommender_weight_purchase') }}
+        end as event_weight
+    from {{ ref('stg_events') }} as events
+    cross join window_dates
+    where events.event_type in ('view', 'cart', 'purchase')
+        and events.event_date <= window_dates.as_of_date
+        and events.user_id not in (select user_id from opt_outs)
+
+),
+
+split_events as (
+
+    -- the events of each split with the day their age is measured from
+    select 'evaluation_train' as split, events.*, window_dates.test_start_date as reference_date
+    from events cross join window_dates
+    where events.event_date < window_dates.test_start_date
+    union all
+    select 'evaluation_test', events.*, window_dates.as_of_date + 1
+    from events cross join window_dates
+    where events.event_date >= window_dates.test_start_date
+        and events.event_type in ('cart', 'purchase')
+    union all
+    select 'serving', events.*, window_dates.as_of_date + 1
+    from events cross join window_dates
+
+),
+
+final as (
+
+    select
+        split,
+        user_id,
+        product_id,
+        count(*) filter (where event_type = 'view') as view_count,
+        count(*) filter (where event_type = 'cart') as cart_count,
+        count(*) filter (where event_type = 'purchase') as purchase_count,
+        min(event_at) as first_event_at,
+        max(event_at) as last_event_at,
+        min(date_diff('day', event_date, reference_date)) as days_since_last_event,
+        sum(
+            event_weight * power(0.5, date_diff('day', event_date, reference_date) / {{ half_life }})
+        ) as weight
+    from split_events
+    group by split, user_id, product_id
+
+)
+
+select * from final

@@ -1,0 +1,23 @@
+"""Top N products per active customer from the model the evaluation selected (apply step: LightFM
+from recommender_embeddings, baselines from the serving interactions), with the producer and a
+plain reason per row; opt-outs get the non-personalised list. Thin wrapper over
+amazing_analytics.ml.recommend.build.build_recommendations.
+"""
+
+from amazing_analytics.dbt_io import config_int, read_arrow
+from amazing_analytics.ml.recommend.build import build_recommendations
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    return build_recommendations(
+        read_arrow(dbt.ref("interactions")),
+        read_arrow(dbt.ref("int_recommender_product_features")),
+        read_arrow(dbt.ref("int_product_cooccurrence")),
+        read_arrow(dbt.ref("recommender_evaluation")),
+        read_arrow(dbt.ref("recommender_embeddings")),
+        read_arrow(dbt.ref("customer_features")),
+        k=config_int(dbt.config.get("top_n"), "top_n"),
+        seed=config_int(dbt.config.get("seed"), "seed"),
+        active_days=config_int(dbt.config.get("active_days"), "active_days"),
+    )

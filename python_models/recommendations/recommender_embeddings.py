@@ -1,0 +1,24 @@
+"""The served LightFM hybrid (train step): fitted on every interaction up to as_of_date, stored
+as one row per product and per user (bias and embedding). Empty when there are too few
+interactions. Thin wrapper over amazing_analytics.ml.recommend.build.build_embeddings.
+"""
+
+from amazing_analytics.dbt_io import config_int, read_arrow
+from amazing_analytics.ml.recommend.build import build_embeddings, lightfm_params
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    params = lightfm_params(
+        components=dbt.config.get("components"),
+        epochs=dbt.config.get("epochs"),
+        learning_rate=dbt.config.get("learning_rate"),
+        item_alpha=dbt.config.get("item_alpha"),
+        threads=dbt.config.get("threads"),
+    )
+    return build_embeddings(
+        read_arrow(dbt.ref("interactions")),
+        read_arrow(dbt.ref("int_recommender_product_features")),
+        seed=config_int(dbt.config.get("seed"), "seed"),
+        params=params,
+    )

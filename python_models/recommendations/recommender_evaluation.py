@@ -1,0 +1,28 @@
+"""Every recommender (popularity, category popularity, item-kNN, LightFM hybrid) trained on the
+interactions before the test window and judged on what each user carted or bought in it,
+overall and per slice, long form; marks the model that serves. Thin wrapper over
+amazing_analytics.ml.recommend.build.build_evaluation.
+"""
+
+from amazing_analytics.dbt_io import config_int, read_arrow
+from amazing_analytics.ml.recommend.build import build_evaluation, lightfm_params
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    params = lightfm_params(
+        components=dbt.config.get("components"),
+        epochs=dbt.config.get("epochs"),
+        learning_rate=dbt.config.get("learning_rate"),
+        item_alpha=dbt.config.get("item_alpha"),
+        threads=dbt.config.get("threads"),
+    )
+    return build_evaluation(
+        read_arrow(dbt.ref("interactions")),
+        read_arrow(dbt.ref("int_recommender_product_features")),
+        read_arrow(dbt.ref("int_product_cooccurrence")),
+        [read_arrow(dbt.ref("customer_segments")), read_arrow(dbt.ref("customer_features"))],
+        k=config_int(dbt.config.get("top_n"), "top_n"),
+        seed=config_int(dbt.config.get("seed"), "seed"),
+        params=params,
+    )

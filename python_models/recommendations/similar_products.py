@@ -1,0 +1,18 @@
+"""Top N similar products per product for product pages: by LightFM item embedding and bought
+together in one session. Thin wrapper over
+amazing_analytics.ml.recommend.build.build_similar_products.
+"""
+
+from amazing_analytics.dbt_io import config_int, read_arrow
+from amazing_analytics.ml.recommend.build import build_similar_products
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    return build_similar_products(
+        read_arrow(dbt.ref("interactions")),
+        read_arrow(dbt.ref("int_recommender_product_features")),
+        read_arrow(dbt.ref("int_product_cooccurrence")),
+        read_arrow(dbt.ref("recommender_embeddings")),
+        k=config_int(dbt.config.get("top_n"), "top_n"),
+    )

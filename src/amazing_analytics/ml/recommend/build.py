@@ -1,0 +1,166 @@
+"""Entry points of the dbt Python models (each wrapper calls exactly one of these).
+
+Every function degrades instead of failing: too little data for the temporal split gives a
+one-row evaluation that says so and popularity serves; no LightFM embeddings (too few
+interactions) leaves the embedding tables empty and the embedding half of similar_products out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from amazing_analytics.ml.arrow_utils import ArrowData, as_table
+from amazing_analytics.ml.recommend.data import (
+    build_catalogue,
+    build_training_data,
+    require_columns,
+)
+from amazing_analytics.ml.recommend.evaluation import MIN_TRAIN_INTERACTIONS, evaluate
+from amazing_analytics.ml.recommend.models import LightFMParams, LightFMRecommender, make_model
+from amazing_analytics.ml.recommend.serving import (
+    EMBEDDING_SCHEMA,
+    RECOMMENDATION_SCHEMA,
+    EmbeddingRecommender,
+    embeddings_table,
+    recommendation_rows,
+    similar_products,
+)
+
+CUSTOMER_COLUMNS = ("user_id", "recency_days", "is_personalisation_opt_out")
+
+
+def lightfm_params(
+    *, components: Any, epochs: Any, learning_rate: Any, item_alpha: Any, threads: Any
+) -> LightFMParams:
+    """LightFM settings from the model config (strings from the vars)."""
+
+    def need(value: Any, key: str) -> str:
+        if value is None or str(value).strip() == "":
+            raise ValueError(f"model config '{key}' is not set: pass it from the var in the yml")
+        return str(value).strip()
+
+    params = LightFMParams(
+        components=int(need(components, "components")),
+        epochs=int(need(epochs, "epochs")),
+        learning_rate=float(need(learning_rate, "learning_rate")),
+        item_alpha=float(need(item_alpha, "item_alpha")),
+        user_alpha=float(need(item_alpha, "item_alpha")),
+        threads=int(need(threads, "threads")),
+    )
+    if params.components < 1 or params.epochs < 1 or params.threads < 1:
+        raise ValueError("components, epochs and threads must be at least 1")
+    return params
+
+
+def build_evaluation(
+    interactions: ArrowData,
+    product_features: ArrowData,
+    cooccurrence: ArrowData,
+    user_labels: Sequence[ArrowData],
+    *,
+    k: int,
+    seed: int,
+    params: LightFMParams,
+) -> pa.Table:
+    catalogue = build_catalogue(product_features)
+    return evaluate(
+        interactions,
+        catalogue,
+        cooccurrence,
+        k=k,
+        seed=seed,
+        params=params,
+        user_labels=user_labels,
+    ).table
+
+
+def build_embeddings(
+    interactions: ArrowData, product_features: ArrowData, *, seed: int, params: LightFMParams
+) -> pa.Table:
+    """Train step: LightFM fitted on the serving split, as item and user rows (empty when the
+    serving split has fewer than MIN_TRAIN_INTERACTIONS interactions)."""
+    catalogue = build_catalogue(product_features)
+    data = build_training_data(interactions, catalogue, None, "serving")
+    if data.weights.nnz < MIN_TRAIN_INTERACTIONS:
+        return EMBEDDING_SCHEMA.empty_table()
+    model = LightFMRecommender(params).fit(data, seed)
+    return embeddings_table(model, data)
+
+
+def selected_model(evaluation: ArrowData) -> str:
+    """The model the evaluation selected (popularity when it selected none)."""
+    table = as_table(evaluation)
+    if table.num_rows == 0 or "is_selected" not in table.column_names:
+        return "popularity"
+    chosen = table.filter(pc.fill_null(table.column("is_selected"), False))
+    names = sorted(set(chosen.column("model").to_pylist()))
+    return names[0] if len(names) == 1 else "popularity"
+
+
+def build_recommendations(
+    interactions: ArrowData,
+    product_features: ArrowData,
+    cooccurrence: ArrowData,
+    evaluation: ArrowData,
+    embeddings: ArrowData,
+    customers: ArrowData,
+    *,
+    k: int,
+    seed: int,
+    active_days: int,
+) -> pa.Table:
+    """Top k per active customer (last event within ``active_days``) by the selected model;
+    opt-outs get the non-personalised popularity list, flagged."""
+    customers = as_table(customers)
+    require_columns(customers, CUSTOMER_COLUMNS, "customer_features")
+    recency = pc.fill_null(customers.column("recency_days"), 10**9)
+    active = customers.filter(pc.less_equal(recency, active_days))
+    opt_out = np.asarray(
+        pc.fill_null(active.column("is_personalisation_opt_out"), False).to_numpy(
+            zero_copy_only=False
+        ),
+        bool,
+    )
+    user_ids = np.asarray(
+        pc.cast(active.column("user_id"), pa.int64()).to_numpy(zero_copy_only=False)
+    )
+    catalogue = build_catalogue(product_features)
+    data = build_training_data(
+        interactions, catalogue, cooccurrence, "serving", extra_user_ids=user_ids
+    )
+    if catalogue.size == 0 or user_ids.size == 0:
+        return RECOMMENDATION_SCHEMA.empty_table()
+    name = selected_model(evaluation)
+    embeddings = as_table(embeddings)
+    if name == "lightfm" and embeddings.num_rows:
+        model = EmbeddingRecommender(embeddings).fit(data, seed)
+    else:
+        model = make_model("popularity" if name == "lightfm" else name).fit(data, seed)
+    parts = [
+        recommendation_rows(model, data, np.sort(user_ids[~opt_out]), k, personalised=True),
+        recommendation_rows(model, data, np.sort(user_ids[opt_out]), k, personalised=False),
+    ]
+    return pa.concat_tables(parts).sort_by([("user_id", "ascending"), ("rank", "ascending")])
+
+
+def build_similar_products(
+    interactions: ArrowData,
+    product_features: ArrowData,
+    cooccurrence: ArrowData,
+    embeddings: ArrowData,
+    *,
+    k: int,
+) -> pa.Table:
+    catalogue = build_catalogue(product_features)
+    data = build_training_data(interactions, catalogue, cooccurrence, "serving")
+    embeddings = as_table(embeddings)
+    vectors = None
+    if embeddings.num_rows:
+        model = EmbeddingRecommender(embeddings).fit(data, 0)
+        vectors = model.item_vectors
+    return similar_products(data, vectors, k)

@@ -1,0 +1,256 @@
+"""From the warehouse's Arrow tables to indexed sparse matrices the recommenders train on.
+
+* :class:`Catalogue` - every product of ``int_recommender_product_features`` (so products
+  without any interaction, the cold-start ones, still have an index and content features).
+* :class:`TrainingData` - one split of ``interactions``: users x products decayed weights, what
+  each user bought (excluded from their lists unless the category is bought repeatedly), the
+  strongest event per pair (for reasons) and the split's session co-occurrence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import scipy.sparse as sp
+
+from amazing_analytics.ml.arrow_utils import ArrowData, as_table, numeric_column
+
+PRODUCT_FEATURE_COLUMNS = (
+    "product_id",
+    "category_id",
+    "category_code",
+    "category_level_1",
+    "category_level_2_code",
+    "brand",
+    "price_band",
+    "is_repeat_purchase_category",
+)
+INTERACTION_COLUMNS = (
+    "split",
+    "user_id",
+    "product_id",
+    "view_count",
+    "cart_count",
+    "purchase_count",
+    "weight",
+)
+COOCCURRENCE_COLUMNS = (
+    "split",
+    "product_id",
+    "other_product_id",
+    "session_count",
+    "bought_together_count",
+)
+#: Strongest event of a user x product pair, as stored in :attr:`TrainingData.strongest`.
+VIEWED, CARTED, BOUGHT = 1, 2, 3
+
+
+class MissingColumnsError(ValueError):
+    """An input table lacks columns the recommender needs."""
+
+
+def require_columns(table: pa.Table, columns: Sequence[str], role: str) -> None:
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        raise MissingColumnsError(f"{role} lacks column(s) {', '.join(missing)}")
+
+
+def _ids(table: pa.Table, name: str) -> np.ndarray:
+    column = table.column(name)
+    if column.null_count:
+        raise ValueError(f"column {name!r} has {column.null_count} null id(s)")
+    return np.asarray(pc.cast(column, pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _text(table: pa.Table, name: str, default: str = "unknown") -> np.ndarray:
+    column = pc.fill_null(pc.cast(table.column(name), pa.string()), default)
+    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _index_of(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Position of each id in ``sorted_ids``, -1 where absent."""
+    if sorted_ids.size == 0:
+        return np.full(ids.shape, -1, dtype=np.int64)
+    pos = np.searchsorted(sorted_ids, ids).clip(0, sorted_ids.size - 1)
+    return np.where(sorted_ids[pos] == ids, pos, -1).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Products that can be recommended, in product_id order, with their content features."""
+
+    item_ids: np.ndarray
+    category_id: np.ndarray
+    category_code: np.ndarray
+    category_level_1: np.ndarray
+    category_level_2_code: np.ndarray
+    brand: np.ndarray
+    price_band: np.ndarray
+    is_repeat_purchase: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.item_ids.size)
+
+    def index(self, product_ids: np.ndarray) -> np.ndarray:
+        return _index_of(self.item_ids, np.asarray(product_ids, dtype=np.int64))
+
+    def category_label(self, items: np.ndarray) -> np.ndarray:
+        """A category name for people: the category_code, else 'category <category_id>'."""
+        codes = self.category_code[items]
+        ids = self.category_id[items]
+        return np.array(
+            [c if c != "unknown" else f"category {i}" for c, i in zip(codes, ids, strict=True)],
+            dtype=object,
+        )
+
+    def describe(self, items: np.ndarray) -> np.ndarray:
+        """A short product description: brand and the last level of its category."""
+        out = []
+        for item in np.asarray(items, dtype=np.int64):
+            brand = self.brand[item]
+            code = self.category_code[item]
+            kind = code.rsplit(".", 1)[-1] if code != "unknown" else ""
+            if brand != "unknown" and kind:
+                out.append(f"{brand} {kind}")
+            elif brand != "unknown":
+                out.append(f"{brand} product {self.item_ids[item]}")
+            elif kind:
+                out.append(f"{kind} {self.item_ids[item]}")
+            else:
+                out.append(f"product {self.item_ids[item]}")
+        return np.array(out, dtype=object)
+
+
+def build_catalogue(product_features: ArrowData) -> Catalogue:
+    table = as_table(product_features)
+    require_columns(table, PRODUCT_FEATURE_COLUMNS, "int_recommender_product_features")
+    table = table.sort_by("product_id")
+    ids = _ids(table, "product_id")
+    if np.unique(ids).size != ids.size:
+        raise ValueError("int_recommender_product_features has duplicate product_id values")
+    category_id = pc.cast(pc.fill_null(table.column("category_id"), -1), pa.int64())
+    repeat = pc.fill_null(table.column("is_repeat_purchase_category"), False)
+    return Catalogue(
+        item_ids=ids,
+        category_id=np.asarray(category_id.to_numpy(zero_copy_only=False), dtype=np.int64),
+        category_code=_text(table, "category_code"),
+        category_level_1=_text(table, "category_level_1"),
+        category_level_2_code=_text(table, "category_level_2_code"),
+        brand=_text(table, "brand"),
+        price_band=_text(table, "price_band", "mid"),
+        is_repeat_purchase=np.asarray(repeat.to_numpy(zero_copy_only=False), dtype=bool),
+    )
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """One split of the interactions, indexed: rows = ``user_ids``, columns = the catalogue."""
+
+    catalogue: Catalogue
+    user_ids: np.ndarray
+    weights: sp.csr_matrix
+    strongest: sp.csr_matrix
+    bought: sp.csr_matrix
+    cooccurrence: sp.csr_matrix
+    bought_together: sp.csr_matrix
+
+    @property
+    def n_users(self) -> int:
+        return int(self.user_ids.size)
+
+    def user_index(self, user_ids: np.ndarray) -> np.ndarray:
+        return _index_of(self.user_ids, np.asarray(user_ids, dtype=np.int64))
+
+    def history_counts(self) -> np.ndarray:
+        """Products each user interacted with in this split."""
+        return np.diff(self.weights.indptr)
+
+    def users_per_item(self) -> np.ndarray:
+        return np.diff(self.weights.tocsc().indptr)
+
+    def exclusions(self) -> sp.csr_matrix:
+        """Pairs never recommended: bought products, unless bought again and again."""
+        keep = ~self.catalogue.is_repeat_purchase
+        return sp.csr_matrix(self.bought.multiply(keep[None, :].astype(np.float32)), dtype=bool)
+
+
+def _split(table: pa.Table, split: str) -> pa.Table:
+    return table.filter(pc.equal(table.column("split"), split))
+
+
+def build_training_data(
+    interactions: ArrowData,
+    catalogue: Catalogue,
+    cooccurrence: ArrowData | None,
+    split: str,
+    *,
+    extra_user_ids: np.ndarray | None = None,
+) -> TrainingData:
+    """Index one split. ``extra_user_ids`` adds users without interactions (empty rows)."""
+    table = as_table(interactions)
+    require_columns(table, INTERACTION_COLUMNS, "interactions")
+    rows = _split(table, split)
+    users = _ids(rows, "user_id")
+    items = catalogue.index(_ids(rows, "product_id"))
+    known = items >= 0  # interactions on products missing from the features are ignored
+    users, items, rows = users[known], items[known], rows.filter(pa.array(known))
+    all_users = users if extra_user_ids is None else np.concatenate([users, extra_user_ids])
+    user_ids = np.unique(all_users.astype(np.int64))
+    r = _index_of(user_ids, users)
+    shape = (user_ids.size, catalogue.size)
+    weight = np.nan_to_num(numeric_column(rows, "weight"), nan=0.0).clip(min=0)
+    carts = np.nan_to_num(numeric_column(rows, "cart_count"))
+    buys = np.nan_to_num(numeric_column(rows, "purchase_count"))
+    strongest = np.where(buys > 0, BOUGHT, np.where(carts > 0, CARTED, VIEWED)).astype(np.int8)
+    weights = sp.csr_matrix((weight, (r, items)), shape=shape, dtype=np.float64)
+    strong = sp.csr_matrix((strongest, (r, items)), shape=shape)
+    bought = sp.csr_matrix((buys > 0, (r, items)), shape=shape, dtype=bool)
+    bought.eliminate_zeros()
+    cooc, together = _cooccurrence(cooccurrence, catalogue, split)
+    return TrainingData(catalogue, user_ids, weights, strong, bought, cooc, together)
+
+
+def _cooccurrence(
+    cooccurrence: ArrowData | None, catalogue: Catalogue, split: str
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    n = catalogue.size
+    if cooccurrence is None:
+        empty = sp.csr_matrix((n, n), dtype=np.float32)
+        return empty, empty.copy()
+    table = as_table(cooccurrence)
+    require_columns(table, COOCCURRENCE_COLUMNS, "int_product_cooccurrence")
+    rows = _split(table, split)
+    a = catalogue.index(_ids(rows, "product_id"))
+    b = catalogue.index(_ids(rows, "other_product_id"))
+    ok = (a >= 0) & (b >= 0)
+    sessions = np.nan_to_num(numeric_column(rows, "session_count"))[ok].astype(np.float32)
+    together = np.nan_to_num(numeric_column(rows, "bought_together_count"))[ok].astype(np.float32)
+    cooc = sp.csr_matrix((sessions, (a[ok], b[ok])), shape=(n, n))
+    bt = sp.csr_matrix((together, (a[ok], b[ok])), shape=(n, n))
+    bt.eliminate_zeros()
+    return cooc, bt
+
+
+def relevant_matrix(
+    interactions: ArrowData, catalogue: Catalogue, user_ids: np.ndarray, split: str
+) -> sp.csr_matrix:
+    """users x products: 1 where the user carted or bought the product in ``split``."""
+    table = _split(as_table(interactions), split)
+    engaged = pc.or_(
+        pc.greater(pc.fill_null(table.column("cart_count"), 0), 0),
+        pc.greater(pc.fill_null(table.column("purchase_count"), 0), 0),
+    )
+    table = table.filter(engaged)
+    r = _index_of(user_ids, _ids(table, "user_id"))
+    c = catalogue.index(_ids(table, "product_id"))
+    ok = (r >= 0) & (c >= 0)
+    m = sp.csr_matrix(
+        (np.ones(int(ok.sum()), np.float32), (r[ok], c[ok])), shape=(user_ids.size, catalogue.size)
+    )
+    m.data[:] = 1.0
+    return m

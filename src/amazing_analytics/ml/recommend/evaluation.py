@@ -1,0 +1,349 @@
+"""The temporal evaluation: every model trained on ``evaluation_train``, tested on the products
+each user carted or bought in ``evaluation_test``, overall and per slice, in long form.
+
+Slices (``slice_type`` / ``slice``):
+
+* ``all`` - every test user;
+* ``user_type`` - ``returning`` (had training interactions) or ``new`` (none: every model
+  falls back to popularity for them, which is the cold-start user path);
+* ``segment`` - the user's current customer segment (customer_segments; a reporting label,
+  not a model input: it is computed from all data);
+* ``price_band`` - the user's price band (customer_features);
+* ``cold_start_products`` - can a model surface products nobody interacted with? Two slices:
+  ``products without training interactions`` (products new in the test window: only those
+  count as relevant, for the users who engaged with them) and ``simulated new products``: a
+  seeded :data:`COLD_START_SHARE` of the products with training interactions is hidden from
+  training (every model is refitted without them), each model ranks only the hidden products
+  for each user who engaged with one in the test window, and only they count as relevant (the
+  question a shop has when new products arrive: which shoppers to show them to). Products
+  without interactions can only be told apart through content features (LightFM's hybrid
+  part); the baselines rank them all alike.
+
+The model that serves ``recommendations`` is the one with the best NDCG@k on ``all`` (ties:
+the simpler model, in :data:`~amazing_analytics.ml.recommend.models.MODEL_NAMES` order).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import scipy.sparse as sp
+
+from amazing_analytics.ml.arrow_utils import ArrowData, as_table
+from amazing_analytics.ml.recommend import metrics as m
+from amazing_analytics.ml.recommend.data import (
+    Catalogue,
+    TrainingData,
+    build_training_data,
+    relevant_matrix,
+)
+from amazing_analytics.ml.recommend.models import (
+    MODEL_NAMES,
+    LightFMParams,
+    Recommendations,
+    make_model,
+)
+from amazing_analytics.ml.recommend.topk import top_k_naive
+
+#: Fewer test users or training interactions than this: no evaluation, popularity serves.
+MIN_TEST_USERS = 20
+MIN_TRAIN_INTERACTIONS = 200
+SELECTION_METRIC = "ndcg"
+#: Share of the products with training interactions hidden for the simulated cold-start slice.
+COLD_START_SHARE = 0.1
+COLD_START_SIMULATED = "simulated new products"
+
+EVALUATION_SCHEMA = pa.schema(
+    [
+        ("model", pa.string()),
+        ("slice_type", pa.string()),
+        ("slice", pa.string()),
+        ("metric", pa.string()),
+        ("k", pa.int32()),
+        ("value", pa.float64()),
+        ("user_count", pa.int64()),
+        ("is_selected", pa.bool_()),
+        ("status", pa.string()),
+        ("message", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    table: pa.Table
+    selected_model: str
+    message: str | None
+
+
+def _labels(user_labels: Sequence[ArrowData], user_ids: np.ndarray, column: str) -> np.ndarray:
+    """The first of the label tables that has ``column``, looked up per user (None if absent)."""
+    out = np.full(user_ids.size, None, dtype=object)
+    tables = [as_table(t) for t in user_labels]
+    tables = [t for t in tables if column in t.column_names and "user_id" in t.column_names]
+    if not tables:
+        return out
+    table = tables[0]
+    ids = np.asarray(pc.cast(table.column("user_id"), pa.int64()).to_numpy(zero_copy_only=False))
+    values = np.asarray(
+        pc.cast(table.column(column), pa.string()).to_numpy(zero_copy_only=False), dtype=object
+    )
+    order = np.argsort(ids, kind="stable")
+    ids, values = ids[order], values[order]
+    pos = np.searchsorted(ids, user_ids).clip(0, max(ids.size - 1, 0))
+    found = ids.size > 0
+    if found:
+        hit = ids[pos] == user_ids
+        out[hit] = values[pos[hit]]
+    return out
+
+
+def not_evaluated(reason: str) -> EvaluationResult:
+    """The fallback: one row saying why, popularity serves."""
+    row = {
+        "model": ["popularity"],
+        "slice_type": ["all"],
+        "slice": ["all"],
+        "metric": ["not_evaluated"],
+        "k": [None],
+        "value": [None],
+        "user_count": [0],
+        "is_selected": [True],
+        "status": ["fallback"],
+        "message": [reason],
+    }
+    return EvaluationResult(pa.table(row, schema=EVALUATION_SCHEMA), "popularity", reason)
+
+
+def evaluate(
+    interactions: ArrowData,
+    catalogue: Catalogue,
+    cooccurrence: ArrowData | None,
+    *,
+    k: int = 10,
+    seed: int = 42,
+    params: LightFMParams | None = None,
+    user_labels: Sequence[ArrowData] = (),
+    models: tuple[str, ...] = MODEL_NAMES,
+) -> EvaluationResult:
+    """Train every model on evaluation_train, test on evaluation_test, long-form metrics.
+
+    ``user_labels``: tables with user_id and the slice columns segment_name / price_band (the
+    first table having a column is used); a single table is accepted too.
+    """
+    if isinstance(user_labels, pa.Table | pa.RecordBatchReader | pa.RecordBatch):
+        user_labels = [user_labels]
+    user_labels = [as_table(t) for t in user_labels]
+    table = as_table(interactions)
+    test = table.filter(pc.equal(table.column("split"), "evaluation_test"))
+    test_users = np.unique(
+        np.asarray(pc.cast(test.column("user_id"), pa.int64()).to_numpy(zero_copy_only=False))
+    )
+    train = build_training_data(
+        table, catalogue, cooccurrence, "evaluation_train", extra_user_ids=test_users
+    )
+    n_train = int(train.weights.nnz)
+    if test_users.size < MIN_TEST_USERS or n_train < MIN_TRAIN_INTERACTIONS:
+        return not_evaluated(
+            f"too little data for a temporal split: {test_users.size} users carted or bought in "
+            f"the test window (need {MIN_TEST_USERS}) and {n_train} training interactions "
+            f"(need {MIN_TRAIN_INTERACTIONS}); recommendations fall back to global popularity"
+        )
+    rows = train.user_index(test_users)
+    relevant = relevant_matrix(table, catalogue, train.user_ids, "evaluation_test")[rows]
+    exclude = train.exclusions()
+    slices = _slices(train, rows, relevant, user_labels, test_users)
+    info = m.item_self_information(train.users_per_item(), int((train.history_counts() > 0).sum()))
+    records: list[dict] = []
+    summary: dict[str, float] = {}
+    for name in models:
+        started = time.perf_counter()
+        model = make_model(name, params).fit(train, seed)
+        recs = model.recommend(rows, k, exclude)
+        seconds = time.perf_counter() - started
+        for slice_type, slice_name, mask, rel in slices:
+            metrics = m.user_metrics(
+                recs.items[mask], rel[mask] if rel is not None else relevant[mask], k
+            )
+            count = int(mask.sum())
+            for metric in m.PER_USER_METRICS:
+                values = metrics.get(metric)
+                value = float(np.nanmean(values)) if count else None
+                records.append(_row(name, slice_type, slice_name, metric, k, value, count))
+                if slice_type == "all" and metric == SELECTION_METRIC:
+                    summary[name] = value if value is not None else -1.0
+            records.append(
+                _row(
+                    name,
+                    slice_type,
+                    slice_name,
+                    "catalogue_coverage",
+                    k,
+                    m.catalogue_coverage(recs.items[mask], catalogue.size) if count else None,
+                    count,
+                )
+            )
+            records.append(
+                _row(
+                    name,
+                    slice_type,
+                    slice_name,
+                    "novelty",
+                    k,
+                    m.novelty(recs.items[mask], info) if count else None,
+                    count,
+                )
+            )
+        records.append(
+            _row(name, "all", "all", "fit_and_score_seconds", k, seconds, int(rows.size))
+        )
+    records.extend(
+        _simulated_cold_start(train, rows, relevant, exclude, info, k, seed, params, models)
+    )
+    best = max(models, key=lambda n: (round(summary[n], 12), -models.index(n)))
+    for record in records:
+        record["is_selected"] = record["model"] == best
+    return EvaluationResult(pa.Table.from_pylist(records, schema=EVALUATION_SCHEMA), best, None)
+
+
+def _keep_entries(
+    matrix: sp.csr_matrix, keep_columns: np.ndarray, square: bool = False
+) -> sp.csr_matrix:
+    """``matrix`` without the entries in dropped columns (and rows, when ``square``)."""
+    coo = sp.coo_matrix(matrix)
+    ok = keep_columns[coo.col] & (keep_columns[coo.row] if square else True)
+    return sp.csr_matrix(
+        (coo.data[ok], (coo.row[ok], coo.col[ok])), shape=matrix.shape, dtype=matrix.dtype
+    )
+
+
+def hide_products(data: TrainingData, hidden: np.ndarray) -> TrainingData:
+    """``data`` as if the ``hidden`` products (bool mask) had never been interacted with."""
+    keep = ~hidden
+    return replace(
+        data,
+        weights=_keep_entries(data.weights, keep),
+        strongest=_keep_entries(data.strongest, keep),
+        bought=_keep_entries(data.bought, keep),
+        cooccurrence=_keep_entries(data.cooccurrence, keep, square=True),
+        bought_together=_keep_entries(data.bought_together, keep, square=True),
+    )
+
+
+def _simulated_cold_start(
+    train: TrainingData,
+    rows: np.ndarray,
+    relevant: sp.csr_matrix,
+    exclude: sp.csr_matrix,
+    info: np.ndarray,
+    k: int,
+    seed: int,
+    params: LightFMParams | None,
+    models: tuple[str, ...],
+) -> list[dict]:
+    """Refit every model without a seeded share of products; score only those products."""
+    known = np.flatnonzero(train.users_per_item() > 0)
+    n_hidden = int(round(COLD_START_SHARE * known.size))
+    if n_hidden == 0:
+        return []
+    hidden = np.zeros(train.catalogue.size, bool)
+    hidden[np.random.default_rng(seed).choice(known, n_hidden, replace=False)] = True
+    cold_relevant = sp.csr_matrix(relevant.multiply(hidden[None, :].astype(np.float32)))
+    cold_relevant.eliminate_zeros()
+    users = np.diff(cold_relevant.indptr) > 0
+    reduced = hide_products(train, hidden)
+    candidates = np.flatnonzero(hidden)
+    out = []
+    for name in models:
+        model = make_model(name, params).fit(reduced, seed)
+        lists = []
+        for start in range(0, int(users.sum()), 2_000):
+            chunk = rows[users][start : start + 2_000]
+            local, _ = top_k_naive(model.scores_for(chunk, candidates), k)
+            lists.append(np.where(local >= 0, candidates[local.clip(0)], -1))
+        items = np.vstack(lists) if lists else np.zeros((0, k), np.int64)
+        recs = Recommendations(
+            items, np.zeros(items.shape, np.float32), np.zeros(items.shape, np.int8)
+        )
+        metrics = m.user_metrics(recs.items, cold_relevant[users], k)
+        count = int(users.sum())
+        for metric in m.PER_USER_METRICS:
+            value = float(np.nanmean(metrics.get(metric))) if count else None
+            out.append(
+                _row(name, "cold_start_products", COLD_START_SIMULATED, metric, k, value, count)
+            )
+        out.append(
+            _row(
+                name,
+                "cold_start_products",
+                COLD_START_SIMULATED,
+                "catalogue_coverage",
+                k,
+                m.catalogue_coverage(recs.items, train.catalogue.size) if count else None,
+                count,
+            )
+        )
+        out.append(
+            _row(
+                name,
+                "cold_start_products",
+                COLD_START_SIMULATED,
+                "novelty",
+                k,
+                m.novelty(recs.items, info) if count else None,
+                count,
+            )
+        )
+    return out
+
+
+def _row(
+    model: str, slice_type: str, slice_name: str, metric: str, k: int, value, count: int
+) -> dict:
+    return {
+        "model": model,
+        "slice_type": slice_type,
+        "slice": slice_name,
+        "metric": metric,
+        "k": k,
+        "value": None
+        if value is None or (isinstance(value, float) and np.isnan(value))
+        else float(value),
+        "user_count": count,
+        "is_selected": False,
+        "status": "ok",
+        "message": None,
+    }
+
+
+def _slices(
+    train: TrainingData,
+    rows: np.ndarray,
+    relevant: sp.csr_matrix,
+    user_labels: Sequence[ArrowData],
+    test_users: np.ndarray,
+) -> list[tuple[str, str, np.ndarray, sp.csr_matrix | None]]:
+    n = rows.size
+    out: list[tuple[str, str, np.ndarray, sp.csr_matrix | None]] = [
+        ("all", "all", np.ones(n, bool), None)
+    ]
+    returning = train.history_counts()[rows] > 0
+    out.append(("user_type", "returning", returning, None))
+    out.append(("user_type", "new", ~returning, None))
+    for column, slice_type in (("segment_name", "segment"), ("price_band", "price_band")):
+        labels = _labels(user_labels, test_users, column)
+        for value in sorted({v for v in labels if v is not None}):
+            out.append((slice_type, value, labels == value, None))
+    cold = train.users_per_item() == 0
+    cold_relevant = sp.csr_matrix(relevant.multiply(cold[None, :].astype(np.float32)))
+    cold_relevant.eliminate_zeros()
+    has_cold = np.diff(cold_relevant.indptr) > 0
+    out.append(
+        ("cold_start_products", "products without training interactions", has_cold, cold_relevant)
+    )
+    return out
