@@ -34,6 +34,7 @@ ANALYTICS_MARTS: tuple[str, ...] = (
     "marts.similar_products",
     "marts.campaign_audiences",
     "marts.item_embeddings",
+    "marts.popular_products",
     "marts.sales_forecast",
     "marts.forecast_evaluation",
     "marts.product_performance",

@@ -7,9 +7,9 @@
   products i of weight(u, i) x sim(i, j), sim the co-occurrence count normalised by the
   square root of both products' totals, the ``KNN_NEIGHBOURS`` best neighbours per product.
 * ``lightfm`` - LightFM (WARP) hybrid: a product is the sum of embeddings of its id (when it had
-  interactions), category, family, second level, brand and price band, so products never
-  interacted with still get a representation (cold start); a user is the sum of embeddings of
-  their id, preferred family, preferred category and price band.
+  interactions), category_id, family, brand and price band, so products never interacted with
+  still get a representation (cold start); a user is the sum of embeddings of their id,
+  preferred category_id and preferred price band.
 
 Every model leaves out the products a user bought (``exclude``) and fills lists it cannot fill
 (a user without history, few neighbours) with global popularity, so every list has k products.
@@ -48,7 +48,7 @@ class LightFMParams:
     learning_rate: float = 0.05
     item_alpha: float = 1e-6
     user_alpha: float = 1e-6
-    max_sampled: int = 30
+    max_sampled: int = 10
     threads: int = 1
     user_identity: bool = True
     item_identity: bool = True
@@ -116,9 +116,11 @@ class Recommender:
         )
 
     def _personal(
-        self, rows: np.ndarray, length: int, exclude: sp.csr_matrix | None
+        self, rows: np.ndarray, k: int, length: int, exclude: sp.csr_matrix | None
     ) -> tuple[np.ndarray, np.ndarray] | None:
-        """The model's own ranked list for ``rows`` (exclude rows aligned), or None."""
+        """The model's own ranked list for ``rows`` (exclude rows aligned), or None: k products
+        when the model leaves the excluded ones out itself, else ``length`` (k + the most
+        exclusions of a user) so that k remain after merge_ranked drops them."""
         return None
 
     def scores_for(self, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -142,7 +144,7 @@ class Recommender:
             excluded = 0 if sub_exclude is None else int(np.diff(sub_exclude.indptr).max(initial=0))
             length = min(k + excluded, self.data.catalogue.size)
             parts = []
-            personal = self._personal(chunk, length, sub_exclude)
+            personal = self._personal(chunk, k, length, sub_exclude)
             if personal is not None:
                 # the personal list comes first (merge_ranked keeps the parts' order); +2 marks
                 # its scores, and the reported score removes it again
@@ -182,7 +184,7 @@ class CategoryPopularityRecommender(Recommender):
         self.by_category = order
         self.category_start = np.searchsorted(self.item_category[order], np.arange(n_cat + 1))
 
-    def _personal(self, rows, length, exclude):
+    def _personal(self, rows, k, length, exclude):
         n = rows.size
         items = np.full((n, length), -1, dtype=np.int64)
         scores = np.full((n, length), -np.inf, dtype=np.float32)
@@ -208,9 +210,9 @@ class ItemKNNRecommender(Recommender):
     def _fit(self, data: TrainingData, seed: int) -> None:
         self.similarity = item_similarity(data.cooccurrence, KNN_NEIGHBOURS)
 
-    def _personal(self, rows, length, exclude):
+    def _personal(self, rows, k, length, exclude):
         scores = (self.data.weights[rows] @ self.similarity).tocsr()
-        items, values = top_k_sparse(scores, length, exclude=exclude)
+        items, values = top_k_sparse(scores, k, exclude=exclude)
         return items, values
 
     def scores_for(self, rows, items):
@@ -279,12 +281,12 @@ class LightFMRecommender(Recommender):
         self.user_bias, self.user_vectors = self.model.get_user_representations(self.user_features)
         self.has_history = data.history_counts() > 0
 
-    def _personal(self, rows, length, exclude):
+    def _personal(self, rows, k, length, exclude):
         items, scores = top_k_dot(
             self.user_vectors[rows],
             self.item_vectors,
             self.item_bias,
-            length,
+            k,
             exclude=exclude,
         )
         # users without any history get no personal list (global popularity instead)
@@ -335,32 +337,28 @@ def _one_hot_features(
 def item_feature_matrix(
     data: TrainingData, identity: bool = True
 ) -> tuple[sp.csr_matrix, list[str]]:
-    """Item features: id (products with interactions only), category, family, level 2, brand, band."""
+    """Item features: id (products with interactions only), category_id, family (first level of
+    category_code), brand and price band within the category. Every feature costs training time
+    (LightFM sums the feature embeddings of both sides for every sampled pair)."""
     cat = data.catalogue
     has_users = data.users_per_item() > 0
     brand = np.where(cat.brand == "unknown", None, cat.brand).astype(object)
     band = np.array(
         [f"{c}:{b}" for c, b in zip(cat.category_id, cat.price_band, strict=True)], dtype=object
     )
+    family = np.where(cat.category_level_1 == "unknown", None, cat.category_level_1).astype(object)
     return _one_hot_features(
-        [
-            cat.category_id.astype(str).astype(object),
-            cat.category_level_1,
-            cat.category_level_2_code,
-            brand,
-            band,
-        ],
+        [cat.category_id.astype(str).astype(object), family, brand, band],
         has_users if identity else None,
-        ["category", "family", "level2", "brand", "price"],
+        ["category", "family", "brand", "price"],
     )
 
 
 def user_profile(data: TrainingData) -> dict[str, np.ndarray]:
-    """Each user's preferred family, category_id and price band from their history (None if none)."""
+    """Each user's preferred category_id and price band from their history (None if none)."""
     cat = data.catalogue
     out: dict[str, np.ndarray] = {}
     for key, values in (
-        ("family", cat.category_level_1),
         ("category", cat.category_id.astype(str).astype(object)),
         ("price_band", cat.price_band),
     ):
@@ -376,49 +374,18 @@ def user_profile(data: TrainingData) -> dict[str, np.ndarray]:
     return out
 
 
-def _share_block(
-    data: TrainingData, values: np.ndarray, label: str
-) -> tuple[sp.csr_matrix, list[str]]:
-    """users x distinct values: the share of the user's (decayed) weight on each value."""
-    uniques, inverse = np.unique(values.astype(str), return_inverse=True)
-    onehot = sp.csr_matrix(
-        (np.ones(values.size, np.float32), (np.arange(values.size), inverse)),
-        shape=(values.size, uniques.size),
-    )
-    totals = sp.csr_matrix(data.weights @ onehot)
-    sums = np.asarray(totals.sum(axis=1)).ravel()
-    shares = (
-        sp.diags(np.where(sums > 0, 1.0 / np.maximum(sums, 1e-12), 0.0).astype(np.float32)) @ totals
-    )
-    return sp.csr_matrix(shares, dtype=np.float32), [f"{label}:{u}" for u in uniques]
-
-
 def user_feature_matrix(
     data: TrainingData, identity: bool = True
 ) -> tuple[sp.csr_matrix, list[str]]:
-    """User features: id (users with history, if ``identity``) and the shares of their history
-    per category_id and per price band, each block weighted equally, rows summing to 1."""
-    cat = data.catalogue
-    n = data.n_users
-    blocks, names = [], []
+    """User features: id (users with history, if ``identity``), preferred category_id and
+    preferred price band (most decayed weight in their history), rows summing to 1."""
+    profile = user_profile(data)
     has_history = data.history_counts() > 0
-    if identity:
-        ids = np.flatnonzero(has_history)
-        blocks.append(sp.csr_matrix((np.ones(ids.size, np.float32), (ids, ids)), shape=(n, n)))
-        names.extend(f"id:{i}" for i in range(n))
-    for values, label in (
-        (cat.category_id.astype(str).astype(object), "category"),
-        (cat.price_band, "price"),
-    ):
-        block, block_names = _share_block(data, values, label)
-        blocks.append(block)
-        names.extend(block_names)
-    matrix = sp.hstack(blocks).tocsr()
-    sums = np.asarray(matrix.sum(axis=1)).ravel()
-    matrix = (
-        sp.diags(np.where(sums > 0, 1.0 / np.maximum(sums, 1e-12), 0.0).astype(np.float32)) @ matrix
+    return _one_hot_features(
+        [profile["category"], profile["price_band"]],
+        has_history if identity else None,
+        ["category", "price"],
     )
-    return sp.csr_matrix(matrix, dtype=np.float32), names
 
 
 def make_model(name: str, params: LightFMParams | None = None) -> Recommender:
