@@ -638,8 +638,8 @@ def test_lightfm_scores_a_cold_start_product_through_its_content_features(traini
     assert np.all(features[cold, :n] == 0)  # no identity feature
     content = features[:, n:]
     np.testing.assert_array_equal(content[cold] > 0, content[twin] > 0)
-    # 5 content features, each weighted 1/5
-    np.testing.assert_allclose(content[cold][content[cold] > 0], np.full(5, 0.2), rtol=1e-6)
+    # 4 content features (category, family, brand, price band), each weighted 1/4
+    np.testing.assert_allclose(content[cold][content[cold] > 0], np.full(4, 0.25), rtol=1e-6)
     assert np.any(model.item_vectors[cold] != 0)
     assert np.all(np.isfinite(model.item_vectors[cold]))
     np.testing.assert_allclose(

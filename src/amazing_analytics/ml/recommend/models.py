@@ -43,8 +43,10 @@ class Recommendations:
 
 @dataclass(frozen=True)
 class LightFMParams:
-    components: int = 32
-    epochs: int = 20
+    """LightFM settings; the dbt models take them from the recommender_* vars."""
+
+    components: int = 16
+    epochs: int = 3
     learning_rate: float = 0.05
     item_alpha: float = 1e-6
     user_alpha: float = 1e-6
