@@ -144,7 +144,7 @@ def main() -> None:
     ml_seconds, ml_peak, ml_out = run_measured([*dbt, "--exclude", *foundation[1:]], env=env)
     results |= {"ml_build_seconds": round(ml_seconds, 1), "ml_build_peak_gb": round(ml_peak, 2)}
     print(
-        f"(c) dbt build, the rest (customer marts, segmentation, propensity): {ml_seconds:7.1f} s"
+        f"(c) dbt build, the rest (customer, forecasting and recommendation marts): {ml_seconds:7.1f} s"
         f"  peak {ml_peak:.2f} GB"
     )
     print_slowest(ml_out)

@@ -26,7 +26,7 @@ session_products as (
     where events.event_type in ('view', 'cart', 'purchase')
         and events.event_date <= window_dates.as_of_date
         and events.user_id not in (
-            select user_id from {{ ref('gdpr_personalisation_opt_outs') }}
+            select user_id from {{ ref('gdpr_personalisation_opt_outs') }} where user_id is not null
         )
     group by events.session_id, events.product_id
 

@@ -20,7 +20,8 @@ with window_dates as (
 
 opt_outs as (
 
-    select distinct user_id from {{ ref('gdpr_personalisation_opt_outs') }}
+    -- (a null id would make `not in` drop everyone)
+    select distinct user_id from {{ ref('gdpr_personalisation_opt_outs') }} where user_id is not null
 
 ),
 

@@ -44,6 +44,7 @@ contexts as (
         score,
         'Popular in ' || case when category_code = 'unknown' then 'category ' || category_id else category_code end
     from products
+    where category_id is not null
 
 ),
 
