@@ -11,9 +11,9 @@ from amazing_analytics.ml.recommend.build import build_recommendations
 def model(dbt, session):
     dbt.config(materialized="table")
     return build_recommendations(
-        read_arrow(dbt.ref("interactions")),
+        read_arrow(dbt.ref("interactions").filter("split = 'serving'")),
         read_arrow(dbt.ref("int_recommender_product_features")),
-        read_arrow(dbt.ref("int_product_cooccurrence")),
+        read_arrow(dbt.ref("int_product_cooccurrence").filter("split = 'serving'")),
         read_arrow(dbt.ref("recommender_evaluation")),
         read_arrow(dbt.ref("recommender_embeddings")),
         read_arrow(dbt.ref("customer_features")),

@@ -18,9 +18,9 @@ def model(dbt, session):
         threads=dbt.config.get("threads"),
     )
     return build_evaluation(
-        read_arrow(dbt.ref("interactions")),
+        read_arrow(dbt.ref("interactions").filter("split <> 'serving'")),
         read_arrow(dbt.ref("int_recommender_product_features")),
-        read_arrow(dbt.ref("int_product_cooccurrence")),
+        read_arrow(dbt.ref("int_product_cooccurrence").filter("split = 'evaluation_train'")),
         [read_arrow(dbt.ref("customer_segments")), read_arrow(dbt.ref("customer_features"))],
         k=config_int(dbt.config.get("top_n"), "top_n"),
         seed=config_int(dbt.config.get("seed"), "seed"),

@@ -580,11 +580,12 @@ def truncate_events(files: list[Path], out: Path, last_day: str) -> str:
     return str(out / "*.csv.gz")
 
 
-def test_propensity_features_never_see_past_the_cut_off(
+def test_training_data_never_sees_past_the_cut_off(
     tmp_path: Path, build_events: Callable[..., Build]
 ) -> None:
-    """Build once on all the data and once on the data cut at the training cut-off: the training
-    features must be identical, so nothing after the cut-off can reach them."""
+    """Build once on all the data and once on the data cut at the training cut-off: the
+    propensity training features and the recommenders' training interactions must be identical,
+    so nothing after the cut-off can reach them."""
     from amazing_analytics.generate import generate_events
     from conftest import copy_project
 
@@ -593,7 +594,8 @@ def test_propensity_features_never_see_past_the_cut_off(
     )
     as_of = "2020-01-31"
     cut_off = "2020-01-01"  # final_train snapshot: as_of - 30 days
-    variables = f"{{as_of_date: '{as_of}'}}"
+    # the recommenders' test window starts on the same day: as_of + 1 - 31 days
+    variables = f"{{as_of_date: '{as_of}', recommender_eval_days: 31}}"
     full = build_events(
         copy_project(tmp_path / "full"), str(tmp_path / "demo" / "*.csv.gz"), "--vars", variables
     )
@@ -626,3 +628,16 @@ def test_propensity_features_never_see_past_the_cut_off(
         )
         == 0
     )
+    # the recommenders' training split and co-occurrence are the same with or without the
+    # test window's events; only the full data has a test split
+    for sql in (
+        "select user_id, product_id, view_count, cart_count, purchase_count, "
+        "days_since_last_event, round(weight, 9) from intermediate.interactions "
+        "where split = 'evaluation_train' order by all",
+        "select product_id, other_product_id, session_count, bought_together_count "
+        "from intermediate.int_product_cooccurrence where split = 'evaluation_train' order by all",
+    ):
+        reference = full.query(sql)
+        assert reference and cut.query(sql) == reference, sql
+    test_split = "select count(*) from intermediate.interactions where split = 'evaluation_test'"
+    assert full.scalar(test_split) > 0 and cut.scalar(test_split) == 0
