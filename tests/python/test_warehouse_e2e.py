@@ -594,8 +594,9 @@ def test_training_data_never_sees_past_the_cut_off(
     )
     as_of = "2020-01-31"
     cut_off = "2020-01-01"  # final_train snapshot: as_of - 30 days
-    # the recommenders' test window starts on the same day: as_of + 1 - 31 days
-    variables = f"{{as_of_date: '{as_of}', recommender_eval_days: 31}}"
+    # the cut data keep the cut-off day; the recommenders' test window starts the day after:
+    # as_of + 1 - 30 days = 2020-01-02
+    variables = f"{{as_of_date: '{as_of}', recommender_eval_days: 30}}"
     full = build_events(
         copy_project(tmp_path / "full"), str(tmp_path / "demo" / "*.csv.gz"), "--vars", variables
     )

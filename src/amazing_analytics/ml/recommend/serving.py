@@ -212,7 +212,8 @@ def _most_similar(model: Recommender, history: np.ndarray, items: np.ndarray) ->
     """For each recommended product, the history product most similar to it (-1 if none)."""
     n, h = history.shape
     k = items.shape[1]
-    if isinstance(model, LightFMRecommender | EmbeddingRecommender):
+    embedding = isinstance(model, LightFMRecommender | EmbeddingRecommender)
+    if embedding:
         unit = _normalised(model.item_vectors)
         sims = np.einsum("nhd,nkd->nhk", unit[history.clip(0)], unit[items.clip(0)])
     elif hasattr(model, "similarity"):
@@ -225,11 +226,9 @@ def _most_similar(model: Recommender, history: np.ndarray, items: np.ndarray) ->
     sims = np.where((history >= 0)[:, :, None], sims, -np.inf)
     best = np.argmax(sims, axis=1)
     anchor = np.take_along_axis(history, best, axis=1)
-    found = np.isfinite(np.max(sims, axis=1)) & (
-        np.max(sims, axis=1) > 0
-        if not isinstance(model, LightFMRecommender | EmbeddingRecommender)
-        else True
-    )
+    best_similarity = np.max(sims, axis=1)
+    # co-occurrence similarity 0 means "never seen together": no anchor to name
+    found = np.isfinite(best_similarity) & (embedding | (best_similarity > 0))
     return np.where(found & (items >= 0), anchor, -1)
 
 

@@ -1,0 +1,171 @@
+"""Known-answer tests of what the warehouse serves: reasons, opt-outs, the selected model, the
+embeddings round trip and similar products (src/amazing_analytics/ml/recommend/serving.py and
+build.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from amazing_analytics.ml.recommend import build as b
+from amazing_analytics.ml.recommend import serving as s
+from amazing_analytics.ml.recommend.data import build_catalogue, build_training_data
+from amazing_analytics.ml.recommend.models import ItemKNNRecommender, LightFMParams
+from test_recommend_core import cooccurrence_table, interaction_table, product_table
+
+# phones (category 1), cases (category 2), a lamp (category 3)
+PRODUCTS = [
+    (
+        10,
+        1,
+        "electronics.smartphone",
+        "electronics",
+        "electronics.smartphone",
+        "acme",
+        "mid",
+        False,
+    ),
+    (
+        11,
+        1,
+        "electronics.smartphone",
+        "electronics",
+        "electronics.smartphone",
+        "zeta",
+        "mid",
+        False,
+    ),
+    (20, 2, "accessories.case", "accessories", "accessories.case", "acme", "budget", False),
+    (21, 2, "accessories.case", "accessories", "accessories.case", None, "budget", False),
+    (30, 3, None, None, None, None, "premium", False),
+]
+
+
+def shop() -> tuple[pa.Table, pa.Table, pa.Table]:
+    rows = []
+    # users 1..6 view phone 10 and case 21 (popular); user 1 bought phone 10
+    for user in range(1, 7):
+        rows.append(("serving", user, 10, 1, 0, 1 if user == 1 else 0, 5.0))
+        rows.append(("serving", user, 21, 1, 0, 0, 2.0))
+    rows.append(("serving", 7, 30, 1, 0, 0, 1.0))  # user 7 only saw the lamp
+    cooc = [
+        # phone 10 and case 20 were bought together once, seen together in 3 sessions
+        ("serving", 10, 20, 3, 1),
+        ("serving", 20, 10, 3, 1),
+        ("serving", 10, 21, 5, 0),
+        ("serving", 21, 10, 5, 0),
+    ]
+    return product_table(PRODUCTS), interaction_table(rows), cooccurrence_table(cooc)
+
+
+def test_reasons_name_the_bought_together_partner_then_the_similar_history_product():
+    products, interactions, cooc = shop()
+    catalogue = build_catalogue(products)
+    data = build_training_data(interactions, catalogue, cooc, "serving")
+    model = ItemKNNRecommender().fit(data, 0)
+    rows = data.user_index(np.array([1, 2]))
+    recs = model.recommend(rows, 3, data.exclusions())
+    why = s.reasons(model, data, rows, recs)
+    chosen = {
+        (int(data.user_ids[r]), int(catalogue.item_ids[i])): why[n, c]
+        for n, r in enumerate(rows)
+        for c, i in enumerate(recs.items[n])
+        if i >= 0
+    }
+    # user 1 bought phone 10 (never recommended back), which was bought together with case 20
+    assert (1, 10) not in chosen
+    assert chosen[(1, 20)] == "Often bought with acme smartphone"
+    # user 2 bought nothing: case 20 comes from viewing phone 10 (its neighbour)
+    assert chosen[(2, 20)] == "Because you viewed acme smartphone"
+    # the lamp nobody co-viewed can only come from popularity
+    assert chosen.get((2, 30), "Popular right now") == "Popular right now"
+
+
+def test_build_recommendations_serves_the_selected_model_and_flags_opt_outs():
+    products, interactions, cooc = shop()
+    evaluation = pa.table({"model": ["item_knn", "popularity"], "is_selected": [True, False]})
+    customers = pa.table(
+        {
+            "user_id": pa.array([1, 2, 7, 8], pa.int64()),
+            "recency_days": pa.array([1, 2, 400, 3], pa.int64()),
+            "is_personalisation_opt_out": [False, False, False, True],
+        }
+    )
+    table = b.build_recommendations(
+        interactions,
+        products,
+        cooc,
+        evaluation,
+        s.EMBEDDING_SCHEMA.empty_table(),
+        customers,
+        k=3,
+        seed=0,
+        active_days=365,
+    )
+    users = sorted(set(table.column("user_id").to_pylist()))
+    assert users == [1, 2, 8]  # user 7 was last seen 400 days ago
+    rows = table.to_pylist()
+    opt_out = [r for r in rows if r["user_id"] == 8]
+    assert [r["rank"] for r in opt_out] == [1, 2, 3]
+    assert all(not r["is_personalised"] and r["model"] == "popularity" for r in opt_out)
+    assert all(r["reason"] == "Popular right now" for r in opt_out)
+    # the popularity list of the opt-out: by summed weight (phone 10: 30, case 21: 12, lamp: 1)
+    assert [r["product_id"] for r in opt_out] == [10, 21, 30]
+    personal = [r for r in rows if r["user_id"] == 2]
+    assert personal[0]["model"] == "item_knn" and personal[0]["is_personalised"]
+
+
+def test_selected_model_falls_back_to_popularity_without_a_single_selection():
+    assert b.selected_model(pa.table({"model": ["lightfm"], "is_selected": [True]})) == "lightfm"
+    assert b.selected_model(pa.table({"model": ["a", "b"], "is_selected": [True, True]})) == (
+        "popularity"
+    )
+    assert b.selected_model(s.EMBEDDING_SCHEMA.empty_table()) == "popularity"
+
+
+def test_embeddings_round_trip_gives_the_same_lists_as_the_fitted_model():
+    products, interactions, cooc = shop()
+    params = LightFMParams(components=4, epochs=3)
+    interactions_big = _bigger(interactions)
+    table = b.build_embeddings(interactions_big, products, seed=1, params=params)
+    assert set(table.column("entity").to_pylist()) == {"item", "user"}
+    catalogue = build_catalogue(products)
+    data = build_training_data(interactions_big, catalogue, None, "serving")
+    from amazing_analytics.ml.recommend.models import LightFMRecommender
+
+    fitted = LightFMRecommender(params).fit(data, 1)
+    served = s.EmbeddingRecommender(table).fit(data, 1)
+    rows = np.arange(data.n_users)
+    np.testing.assert_array_equal(
+        fitted.recommend(rows, 3, data.exclusions()).items,
+        served.recommend(rows, 3, data.exclusions()).items,
+    )
+
+
+def _bigger(interactions: pa.Table) -> pa.Table:
+    """Enough interactions to train (MIN_TRAIN_INTERACTIONS): copies of the shop's users."""
+    rows = interactions.to_pylist()
+    out = []
+    for copy in range(40):
+        for r in rows:
+            out.append({**r, "user_id": r["user_id"] + 100 * copy})
+    return pa.Table.from_pylist(out, schema=interactions.schema)
+
+
+def test_similar_products_by_embedding_and_bought_together():
+    products, interactions, cooc = shop()
+    catalogue = build_catalogue(products)
+    data = build_training_data(interactions, catalogue, cooc, "serving")
+    vectors = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [-1, 0]], np.float32)
+    table = s.similar_products(data, vectors, 2).to_pylist()
+    embedding = [
+        (r["product_id"], r["similar_product_id"]) for r in table if r["method"] == "embedding"
+    ]
+    assert (10, 11) in embedding and (20, 21) in embedding
+    assert all(a != b_ for a, b_ in embedding)
+    together = [r for r in table if r["method"] == "bought_together"]
+    assert [(r["product_id"], r["similar_product_id"], r["score"]) for r in together] == [
+        (10, 20, 1.0),
+        (20, 10, 1.0),
+    ]
+    assert together[0]["reason"] == "Bought together in 1 session"
