@@ -75,9 +75,14 @@ final as (
         min(event_at) as first_event_at,
         max(event_at) as last_event_at,
         min(date_diff('day', event_date, reference_date)) as days_since_last_event,
+        -- summed in integer nano-units: a float sum depends on the order DuckDB's parallel
+        -- aggregation adds the events in, and the same input must give the same weights
         sum(
-            event_weight * power(0.5, date_diff('day', event_date, reference_date) / {{ half_life }})
-        ) as weight
+            cast(round(
+                1e9 * event_weight
+                * power(0.5, date_diff('day', event_date, reference_date) / {{ half_life }})
+            ) as bigint)
+        ) / 1e9 as weight
     from split_events
     group by split, user_id, product_id
 
