@@ -95,11 +95,11 @@ def _labels(user_labels: Sequence[ArrowData], user_ids: np.ndarray, column: str)
     )
     order = np.argsort(ids, kind="stable")
     ids, values = ids[order], values[order]
-    pos = np.searchsorted(ids, user_ids).clip(0, max(ids.size - 1, 0))
-    found = ids.size > 0
-    if found:
-        hit = ids[pos] == user_ids
-        out[hit] = values[pos[hit]]
+    if ids.size == 0:
+        return out
+    pos = np.searchsorted(ids, user_ids).clip(0, ids.size - 1)
+    hit = ids[pos] == user_ids
+    out[hit] = values[pos[hit]]
     return out
 
 

@@ -260,7 +260,6 @@ def recommendation_rows(
             if personalised
             else np.where(recs.items >= 0, "Popular right now", None)
         )
-        n = rows.size
         valid = recs.items >= 0
         producer = np.where(recs.source == SOURCE_POPULAR, "popularity", model.name)
         score = np.where(recs.source == SOURCE_POPULAR, recs.scores, recs.scores - 2.0)
@@ -279,7 +278,6 @@ def recommendation_rows(
                 schema=RECOMMENDATION_SCHEMA,
             )
         )
-        del n
     return pa.concat_tables(tables) if tables else RECOMMENDATION_SCHEMA.empty_table()
 
 

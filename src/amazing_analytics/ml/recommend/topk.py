@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 #: Products per tile (a tile's scores for a chunk of users stay in the CPU cache).
 TILE = 4096
@@ -170,15 +171,11 @@ def top_k_dot(
         return _drop_excluded(idx, scores, exclude, rows, k)
 
     starts = range(0, n_users, chunk_size)
-    if threads > 1 and n_users > chunk_size:
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1), ThreadPoolExecutor(threads) as pool:
-            parts = list(pool.map(run, starts))
-    else:
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1):
+    with threadpool_limits(1):
+        if threads > 1 and n_users > chunk_size:
+            with ThreadPoolExecutor(threads) as pool:
+                parts = list(pool.map(run, starts))
+        else:
             parts = [run(s) for s in starts]
     return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
 
