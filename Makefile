@@ -14,7 +14,7 @@ export AMAZING_WAREHOUSE ?= warehouse/amazing.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install demo data build docs test lint bench bench-segmentation bench-forecasting bench-recommend clean
+.PHONY: help browser install demo data build docs test lint bench bench-segmentation bench-forecasting bench-recommend clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,7 +23,16 @@ $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@$(MAKE) --no-print-directory browser
 	@touch $(STAMP)
+
+# The dashboard's real-browser test drives Debian's Chromium (Playwright cannot download its own
+# browser here). Installed when missing and we are root (CI is); otherwise say what to run.
+browser: ## install Debian's chromium for the browser tests, if missing
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: run 'sudo apt-get install -y chromium' for the browser tests"; fi; }
 
 install: $(STAMP) ## create .venv and install the pinned dependencies
 
