@@ -3,7 +3,7 @@
 A session's views are split into *runs*. A run starts at the shopper's taste in a category (their
 fixed position on the category's cumulative choice weights, see :mod:`.taste`, spread by the
 persona's ``taste_spread``) and then walks: each further view moves a small random step
-(:data:`BROWSING_STEP`) along the category's products, which are ordered by brand and price, so
+(:data:`BROWSING_STEP_PER_SPREAD` times the persona's taste spread) along the category's products, which are ordered by brand and price, so
 the next product is mostly the same one again or a product of the same brand at a similar price.
 A new run starts with :data:`P_NEW_RUN`, in another category with :data:`P_OTHER_CATEGORY_RUN`.
 
@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 P_NEW_RUN = 0.7
 #: Share of new runs that browse another category than the session's target.
 P_OTHER_CATEGORY_RUN = 0.5
-#: Standard deviation of a browsing step on the unit interval of a category's choice weights.
-BROWSING_STEP = 0.12
+#: Standard deviation of a browsing step on the unit interval of a category's choice weights, as
+#: a multiple of the persona's ``taste_spread`` (loyal shoppers also step less far).
+BROWSING_STEP_PER_SPREAD = 0.6
 #: Gamma shape of the views-per-session weights (smaller = heavier tail).
 VIEW_DISPERSION = 0.45
 #: Relative number of views of sessions that add to cart.
@@ -75,7 +76,7 @@ def walk_runs(model: ShopModel, runs: Runs, rng: np.random.Generator) -> Walk:
     )
     run = np.repeat(np.arange(run_count), runs.length)
     first = np.cumsum(runs.length) - runs.length
-    steps = rng.normal(0.0, BROWSING_STEP, size=run.shape[0])
+    steps = rng.normal(0.0, 1.0, size=run.shape[0]) * (BROWSING_STEP_PER_SPREAD * spread[run])
     steps[first[runs.length > 0]] = 0.0
     walked = np.cumsum(steps)
     offset = walked - walked[first[run]]

@@ -247,13 +247,17 @@ def _select_by_row_share(
     return selections
 
 
-def build_catalogue(n_products: int, rng: np.random.Generator) -> Catalogue:
+def build_catalogue(
+    n_products: int, rng: np.random.Generator, category_row_share: np.ndarray | None = None
+) -> Catalogue:
     """Draw a catalogue of about ``n_products`` products.
 
     Args:
         n_products: Target catalogue size (the result can differ by a few products because
             every category gets at least :data:`MIN_PRODUCTS_PER_CATEGORY`).
         rng: Random generator (the catalogue is a deterministic function of its state).
+        category_row_share: Expected share of the event rows per category (the shoppers'
+            affinities); sizes the missing code and brand by rows. Default: the traffic column.
 
     Returns:
         The catalogue, products sorted by ``(category, in_house, brand, price)``.
@@ -279,9 +283,11 @@ def build_catalogue(n_products: int, rng: np.random.Generator) -> Catalogue:
     product_id = rng.choice(high - low, size=total, replace=False).astype(np.int64) + low
 
     # Missing attributes are product attributes chosen by their expected share of the rows
-    # (traffic x popularity); in-house products are always fully catalogued.
-    traffic = np.array([c.traffic for c in CATEGORIES])
-    row_share = traffic[category] / traffic.sum() * popularity
+    # (category share x popularity); in-house products are always fully catalogued.
+    if category_row_share is None:
+        category_row_share = np.array([c.traffic for c in CATEGORIES])
+    category_row_share = np.asarray(category_row_share, dtype=float)
+    row_share = category_row_share[category] / category_row_share.sum() * popularity
     code_missing_before, code_missing_after = _select_by_row_share(
         row_share,
         ~in_house,

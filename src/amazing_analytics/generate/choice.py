@@ -21,9 +21,9 @@ from amazing_analytics.generate.personas import (
 )
 
 #: Multiplier of every persona's add-to-cart rate (calibrates the cart share of the events).
-CART_RATE_SCALE = 1.45
+CART_RATE_SCALE = 1.75
 #: Multiplier of every persona's purchase rate (calibrates the purchase share of the events).
-PURCHASE_RATE_SCALE = 2.0
+PURCHASE_RATE_SCALE = 1.55
 #: Highest add-to-cart probability of a session.
 MAX_CART_PROBABILITY = 0.95
 

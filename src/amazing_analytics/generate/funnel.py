@@ -1,10 +1,10 @@
 """The funnel of each session as event blocks: views, carts, purchases, cross-sells, bursts.
 
 The carted product is the last viewed product of the session's target category (a second item is
-a similar product of the same category). Purchased products keep the view's position on the
-category's choice weights but take the in-house/competitor side from balanced sampling
-(:meth:`ChoiceModel.balanced_in_house`), so the in-house share decline is measurable at demo
-sizes. A return session buys the product its user carted days before. After a purchase of an
+a similar product of the same category). Purchased products take the in-house/competitor side
+from balanced sampling (:meth:`ChoiceModel.balanced_in_house`) and a stratified position of the
+same rank as the shopper's (:func:`_stratified_uniforms`), so the in-house share decline is
+measurable at demo sizes while shoppers still buy what they browsed. A return session buys the product its user carted days before. After a purchase of an
 anchor category, cross-sells view (and maybe buy) a complementary accessory in the same session.
 """
 
@@ -127,7 +127,8 @@ def choose_cart_products(
     """Carted products per session; purchases re-sided by balanced in-house sampling.
 
     Updates ``views.product`` (the last target view shows the bought product) and
-    ``cross.product`` (the last view of a buying cross-sell).
+    ``cross.product`` (the last view of a buying cross-sell). Return sessions get their product
+    afterwards (:func:`apply_forced_products`).
     """
     target_view = views.first + views.last_target
     target_uniform = views.uniform[target_view]
@@ -136,7 +137,11 @@ def choose_cart_products(
         target_uniform[second] + rng.normal(0.0, SECOND_ITEM_STEP, second.shape[0]), 1.0
     )
     second_in_house = views.in_house[target_view[second]]
-    buying = np.flatnonzero(sessions.buy & (sessions.kind != KIND_RETURN))
+    # purchases, and carts that a later session buys, are sampled as purchases
+    will_buy = sessions.buy & (sessions.kind != KIND_RETURN)
+    if sessions.returns_later is not None:
+        will_buy |= sessions.returns_later
+    buying = np.flatnonzero(will_buy)
     second_buys = sessions.buy[second]
     cross_buying = np.flatnonzero(cross.buys)
     slot_session = np.concatenate([buying, second[second_buys], cross_sells.session[cross_buying]])
@@ -153,7 +158,7 @@ def choose_cart_products(
     slot_in_house = model.choice.balanced_in_house(
         slot_category, sessions.persona[slot_session], sessions.day[slot_session], rng
     )
-    slot_uniform[slot_in_house] = _stratified_uniforms(slot_category[slot_in_house], rng)
+    slot_uniform = _stratified_uniforms(2 * slot_category + slot_in_house, slot_uniform, rng)
     bought = model.choice.product_at(
         slot_category, sessions.persona[slot_session], slot_in_house, slot_uniform
     )
@@ -161,30 +166,42 @@ def choose_cart_products(
     views.product[target_view[buying]] = bought[:first_count]
     second_in_house[second_buys] = slot_in_house[first_count : first_count + second_count]
     cross.product[cross.last_view[cross_buying]] = bought[first_count + second_count :]
-    returning = np.flatnonzero(sessions.forced_product >= 0)
-    views.product[target_view[returning]] = sessions.forced_product[returning]
     second_product = model.choice.product_at(
         sessions.category[second], sessions.persona[second], second_in_house, second_uniform
     )
     return CartChoices(views.product[target_view], second, second_product)
 
 
-def _stratified_uniforms(group: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Uniforms stratified inside each group: the price mix of a group tracks its expectation.
+def apply_forced_products(sessions: Sessions, views: SessionViews, choices: CartChoices) -> None:
+    """Return sessions view, cart and buy the product their user carted before (in place)."""
+    returning = np.flatnonzero(sessions.forced_product >= 0)
+    views.product[views.first[returning] + views.last_target[returning]] = sessions.forced_product[
+        returning
+    ]
+    choices.target_product[returning] = sessions.forced_product[returning]
 
-    Used for in-house purchases only (their revenue is the numerator of the in-house share), so
-    competitor purchases keep the shopper's taste; each value is still exactly uniform.
+
+def _stratified_uniforms(
+    group: np.ndarray, uniform: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Taste uniforms replaced by stratified ones of the same rank inside each group.
+
+    The purchase at the k-th smallest taste position of a segment gets ``(k + V) / n``: almost
+    the same position (so a shopper still buys what they browsed), but the segment's price mix
+    tracks its expectation, so the monthly in-house revenue share is measurable at demo sizes.
+    Each value is still exactly uniform (the rank of i.i.d. uniforms is uniform).
     """
     count = group.shape[0]
     if count == 0:
         return np.zeros(0)
-    order = np.lexsort((rng.random(count), group))
+    group = group.astype(np.int64)
+    order = np.lexsort((uniform, group))
     sorted_group = group[order]
     first = np.searchsorted(sorted_group, sorted_group, side="left")
     size = np.searchsorted(sorted_group, sorted_group, side="right") - first
-    uniforms = np.empty(count)
-    uniforms[order] = (np.arange(count) - first + rng.random(count)) / size
-    return uniforms
+    stratified = np.empty(count)
+    stratified[order] = (np.arange(count) - first + rng.random(count)) / size
+    return stratified
 
 
 def session_blocks(

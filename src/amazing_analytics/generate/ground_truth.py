@@ -231,7 +231,7 @@ revenue share in its categories falls by {decline:.1%} from the first to the las
 
 Abandoned carts are bought in a later session with probability
 {sessions.RETURN_PURCHASE_RATE:g}; purchases of an anchor category bring accessory engagements
-(`complements.csv`), half of them in the same session. Purchased products take their in-house /
+(`complements.csv`), most of them in the same session. Purchased products take their in-house /
 competitor side from balanced (systematic) sampling, so the monthly number of in-house purchases
 per category tracks its expectation and the share decline is visible at demo sizes.
 """

@@ -9,7 +9,7 @@ import numpy as np
 from amazing_analytics.generate import catalogue as catalogue_data
 from amazing_analytics.generate import demand, population, seasonality
 from amazing_analytics.generate.choice import ChoiceModel
-from amazing_analytics.generate.personas import persona_array
+from amazing_analytics.generate.personas import category_affinity, persona_array
 from amazing_analytics.generate.sessions import (
     COMPLEMENT_LAG_PMF,
     EVENTS_PER_SESSION,
@@ -27,8 +27,12 @@ class ShopModel:
         self.start = start
         self.end = end
         self.calendar = seasonality.build_calendar(start, end)
+        shares = persona_array("share") * persona_array("visit_rate")
+        self.persona_session_share = shares / shares.sum()
         self.catalogue = catalogue_data.build_catalogue(
-            catalogue_data.catalogue_size(events), np.random.default_rng(seeds[0])
+            catalogue_data.catalogue_size(events),
+            np.random.default_rng(seeds[0]),
+            self.persona_session_share @ category_affinity(),
         )
         self.choice = ChoiceModel(self.catalogue)
         self.home_category_rate = persona_array("home_category_rate")
@@ -38,8 +42,6 @@ class ShopModel:
             for anchor, accessories in catalogue_data.COMPLEMENTS.items()
             for accessory, q in accessories
         ]
-        shares = persona_array("share") * persona_array("visit_rate")
-        self.persona_session_share = shares / shares.sum()
         self._plan_volumes()
         users_rng = np.random.default_rng(seeds[1])
         base_total = float(self.month_sessions.sum())

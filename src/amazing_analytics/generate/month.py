@@ -110,13 +110,13 @@ def simulate_month(
     table = sessions.add_followup_sessions(model, base, due, rng)
     cross = funnel.walk_cross_sells(model, table, cross_sells, rng)
     view_counts = _view_counts(model, month, table, cross, rng)
-    # return sessions scheduled this month buy what their source session carted
     views = session_views(model, table, view_counts, rng)
-    source_product = views.product[views.first + views.last_target]
+    choices = funnel.choose_cart_products(model, table, views, cross, cross_sells, rng)
+    # return sessions scheduled this month buy what their source session carted
     due_source = due.source
     from_this_month = np.flatnonzero(due_source >= 0) + table.base_count
-    table.forced_product[from_this_month] = source_product[due_source[due_source >= 0]]
-    choices = funnel.choose_cart_products(model, table, views, cross, cross_sells, rng)
+    table.forced_product[from_this_month] = choices.target_product[due_source[due_source >= 0]]
+    funnel.apply_forced_products(table, views, choices)
     later.product[later.source >= 0] = choices.target_product[later.source[later.source >= 0]]
     later.source[:] = -1
     blocks = funnel.session_blocks(

@@ -61,7 +61,7 @@ PERSONAS: tuple[Persona, ...] = (
         purchase_rate=0.17,
         home_category_rate=0.35,
         taste_spread=0.35,
-        family_affinity={"mobile": 1.6, "tv_video": 1.5, "computers": 1.2},
+        family_affinity={"mobile": 2.5, "tv_video": 2.5},
     ),
     Persona(
         name="bargain_hunter",
@@ -72,7 +72,7 @@ PERSONAS: tuple[Persona, ...] = (
         purchase_rate=0.26,
         home_category_rate=0.45,
         taste_spread=0.30,
-        family_affinity={"tech_accessories": 4.0, "entertainment": 3.0, "mobile": 0.8},
+        family_affinity={"tech_accessories": 9.0, "entertainment": 4.0, "mobile": 0.5},
         brand_affinity={
             "xiaomi": 1.6,
             "amazingbasics": 3.0,
@@ -92,8 +92,8 @@ PERSONAS: tuple[Persona, ...] = (
         home_category_rate=0.6,
         taste_spread=0.12,
         family_affinity={
-            "mobile": 1.5,
-            "computers": 6.0,
+            "mobile": 0.8,
+            "computers": 12.0,
             "tech_accessories": 2.0,
             "appliances": 0.3,
             "furniture": 0.1,
@@ -121,9 +121,9 @@ PERSONAS: tuple[Persona, ...] = (
         home_category_rate=0.55,
         taste_spread=0.2,
         family_affinity={
-            "appliances": 7.0,
-            "furniture": 5.0,
-            "kids": 4.0,
+            "appliances": 10.0,
+            "furniture": 10.0,
+            "kids": 8.0,
             "mobile": 0.3,
             "computers": 0.3,
             "tech_accessories": 0.4,
@@ -140,7 +140,7 @@ PERSONAS: tuple[Persona, ...] = (
         home_category_rate=0.6,
         taste_spread=0.15,
         family_affinity={
-            "fashion": 14.0,
+            "fashion": 30.0,
             "sport": 2.0,
             "mobile": 0.6,
             "computers": 0.2,
@@ -158,7 +158,7 @@ PERSONAS: tuple[Persona, ...] = (
         purchase_rate=0.27,
         home_category_rate=0.55,
         taste_spread=0.15,
-        family_affinity={"entertainment": 8.0, "tv_video": 4.0, "mobile": 0.5},
+        family_affinity={"entertainment": 16.0, "tv_video": 6.0, "mobile": 0.5},
         brand_affinity={"sony": 1.6, "jbl": 1.6, "marshall": 1.8, "lg": 1.2},
     ),
     Persona(
@@ -173,9 +173,9 @@ PERSONAS: tuple[Persona, ...] = (
         family_affinity={
             "mobile": 1.5,
             "computers": 1.5,
-            "tv_video": 2.0,
-            "appliances": 2.0,
-            "furniture": 1.5,
+            "tv_video": 4.0,
+            "appliances": 3.0,
+            "furniture": 3.0,
             "tech_accessories": 0.4,
         },
         brand_affinity={
@@ -198,9 +198,9 @@ PERSONAS: tuple[Persona, ...] = (
         home_category_rate=0.6,
         taste_spread=0.15,
         family_affinity={
-            "sport": 8.0,
-            "diy": 8.0,
-            "auto": 6.0,
+            "sport": 25.0,
+            "diy": 25.0,
+            "auto": 20.0,
             "mobile": 0.5,
             "tech_accessories": 0.5,
         },

@@ -18,7 +18,7 @@ from amazing_analytics.generate.taste import PURPOSE_HOME_CATEGORY, taste_unifor
 #: Range of REES46-like user ids (inclusive lower bound, exclusive upper bound).
 USER_ID_RANGE = (500_000_000, 600_000_000)
 #: Log-normal sigma of the individual activity multiplier (heavy-tailed visits per user).
-USER_ACTIVITY_SIGMA = 1.3
+USER_ACTIVITY_SIGMA = 1.1
 #: Target mean number of sessions of a user who appears in the logs.
 SESSIONS_PER_VISITOR = 3.7
 #: Users drawn to estimate how many of a population appear in the logs.

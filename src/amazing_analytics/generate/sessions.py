@@ -27,9 +27,9 @@ P_SECOND_ITEM = 0.15
 #: Probability that an accessory engagement (cross-sell or follow-up session) ends in a purchase.
 FOLLOWUP_PURCHASE_RATE = 0.3
 #: Probability that an abandoned cart is bought in a later session of the same user.
-RETURN_PURCHASE_RATE = 0.2
+RETURN_PURCHASE_RATE = 0.15
 #: Lag in days of an accessory engagement after the anchor purchase: P(0) = same session.
-COMPLEMENT_LAG_PMF = np.array([0.5] + [0.5 * 0.4 * 0.6 ** (k - 1) for k in range(1, 31)])
+COMPLEMENT_LAG_PMF = np.array([0.65] + [0.35 * 0.4 * 0.6 ** (k - 1) for k in range(1, 31)])
 COMPLEMENT_LAG_PMF = COMPLEMENT_LAG_PMF / COMPLEMENT_LAG_PMF.sum()
 #: Lag in days of the session that buys an abandoned cart (P(0) = 0: always a later day).
 RETURN_LAG_PMF = np.array([0.0] + [0.3 * 0.7 ** (k - 1) for k in range(1, 22)])
@@ -97,6 +97,7 @@ class Sessions:
     second_item: np.ndarray  # bool: carts a second product
     forced_product: np.ndarray  # int32: product a return session buys (-1 = none)
     base_count: int
+    returns_later: np.ndarray | None = None  # bool: an abandoned cart bought in a later session
 
     @property
     def size(self) -> int:
@@ -179,6 +180,8 @@ def schedule_followups(
     )
     abandoned = np.flatnonzero(base.cart & ~base.buy)
     returning = abandoned[rng.random(abandoned.shape[0]) < RETURN_PURCHASE_RATE]
+    base.returns_later = np.zeros(base.size, dtype=bool)
+    base.returns_later[returning] = True
     return_lag = rng.choice(RETURN_LAG_PMF.shape[0], size=returning.shape[0], p=RETURN_LAG_PMF)
     returns = FollowUps(
         day=base.day[returning] + return_lag,
@@ -213,4 +216,7 @@ def add_followup_sessions(
         second_item=np.concatenate([base.second_item, no]),
         forced_product=np.concatenate([base.forced_product, due.product]),
         base_count=base.base_count,
+        returns_later=np.concatenate([base.returns_later, no])
+        if base.returns_later is not None
+        else None,
     )
