@@ -247,6 +247,61 @@ def _select_by_row_share(
     return selections
 
 
+def _missing_attributes(
+    category: np.ndarray,
+    in_house: np.ndarray,
+    popularity: np.ndarray,
+    category_row_share: np.ndarray | None,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Products without category_code (before / from the recode date) and without brand.
+
+    Missing attributes are product attributes chosen by their expected share of the rows
+    (category share x popularity); in-house products are always fully catalogued.
+    """
+    if category_row_share is None:
+        category_row_share = np.array([c.traffic for c in CATEGORIES])
+    category_row_share = np.asarray(category_row_share, dtype=float)
+    row_share = category_row_share[category] / category_row_share.sum() * popularity
+    total = category.shape[0]
+    code_missing_before, code_missing_after = _select_by_row_share(
+        row_share,
+        ~in_house,
+        (
+            ROW_SHARE_MISSING_CATEGORY_CODE_BEFORE_RECODE,
+            ROW_SHARE_MISSING_CATEGORY_CODE_AFTER_RECODE,
+        ),
+        rng.permutation(total),
+    )
+    (brand_missing,) = _select_by_row_share(
+        row_share, ~in_house, (ROW_SHARE_MISSING_BRAND,), rng.permutation(total)
+    )
+    return code_missing_before, code_missing_after, brand_missing
+
+
+def _category_ids(
+    category: np.ndarray,
+    code_missing_before: np.ndarray,
+    code_missing_after: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The category_id of every product before and from the recode date.
+
+    19-digit ids like the real 2053013555631882655. Each category has one id used by its coded
+    products, one never seen with a code (its uncoded products), and one that first appears on
+    the recode date, used by the products that get their code then. A category_id therefore
+    either always or never has a category_code, as in the real logs.
+    """
+    category_count = len(CATEGORIES)
+    ids = rng.choice(9_000_000_000, size=3 * category_count, replace=False).astype(np.int64)
+    coded_ids = 2_053_013_552_000_000_000 + ids[:category_count]
+    uncoded_ids = 2_232_732_079_000_000_000 + ids[category_count : 2 * category_count]
+    recoded_ids = 2_232_732_101_000_000_000 + ids[2 * category_count :]
+    id_before = np.where(code_missing_before, uncoded_ids[category], coded_ids[category])
+    recoded = code_missing_before & ~code_missing_after
+    return id_before, np.where(recoded, recoded_ids[category], id_before)
+
+
 def build_catalogue(
     n_products: int, rng: np.random.Generator, category_row_share: np.ndarray | None = None
 ) -> Catalogue:
@@ -282,36 +337,10 @@ def build_catalogue(
     low, high = PRODUCT_ID_RANGE
     product_id = rng.choice(high - low, size=total, replace=False).astype(np.int64) + low
 
-    # Missing attributes are product attributes chosen by their expected share of the rows
-    # (category share x popularity); in-house products are always fully catalogued.
-    if category_row_share is None:
-        category_row_share = np.array([c.traffic for c in CATEGORIES])
-    category_row_share = np.asarray(category_row_share, dtype=float)
-    row_share = category_row_share[category] / category_row_share.sum() * popularity
-    code_missing_before, code_missing_after = _select_by_row_share(
-        row_share,
-        ~in_house,
-        (
-            ROW_SHARE_MISSING_CATEGORY_CODE_BEFORE_RECODE,
-            ROW_SHARE_MISSING_CATEGORY_CODE_AFTER_RECODE,
-        ),
-        rng.permutation(total),
+    code_missing_before, code_missing_after, brand_missing = _missing_attributes(
+        category, in_house, popularity, category_row_share, rng
     )
-    (brand_missing,) = _select_by_row_share(
-        row_share, ~in_house, (ROW_SHARE_MISSING_BRAND,), rng.permutation(total)
-    )
-
-    # 19-digit category ids like the real 2053013555631882655. Each category has one id used by
-    # its coded products, one never seen with a code (its uncoded products), and one that first
-    # appears on the recode date, used by the products that get their code then. A category_id
-    # therefore either always or never has a category_code, as in the real logs.
-    ids = rng.choice(9_000_000_000, size=3 * category_count, replace=False).astype(np.int64)
-    coded_ids = 2_053_013_552_000_000_000 + ids[:category_count]
-    uncoded_ids = 2_232_732_079_000_000_000 + ids[category_count : 2 * category_count]
-    recoded_ids = 2_232_732_101_000_000_000 + ids[2 * category_count :]
-    id_before = np.where(code_missing_before, uncoded_ids[category], coded_ids[category])
-    recoded = code_missing_before & ~code_missing_after
-    id_after = np.where(recoded, recoded_ids[category], id_before)
+    id_before, id_after = _category_ids(category, code_missing_before, code_missing_after, rng)
 
     return Catalogue(
         product_id=product_id,
