@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from amazing_analytics.generate.sessions import FOLLOWUP_MEAN_VIEWS
 from amazing_analytics.generate.taste import PURPOSE_IN_HOUSE, PURPOSE_POSITION, taste_uniform
 
 if TYPE_CHECKING:
@@ -87,8 +88,6 @@ def walk_runs(model: ShopModel, runs: Runs, rng: np.random.Generator) -> Walk:
 
 def followup_view_counts(sessions: Sessions, rng: np.random.Generator) -> np.ndarray:
     """Views of the follow-up sessions (geometric, at least one)."""
-    from amazing_analytics.generate.sessions import FOLLOWUP_MEAN_VIEWS
-
     count = sessions.size - sessions.base_count
     return np.minimum(rng.geometric(1.0 / FOLLOWUP_MEAN_VIEWS, size=count), 50)
 
