@@ -4,7 +4,7 @@
     category_families, how loyal they are to one brand and how much of their attention goes to
     the in-house brand (var focus_brand). The taste features of the segmentation.
 -#}
-{%- set families = ['mobile', 'computers', 'tech_accessories', 'tv_audio', 'home', 'kids', 'fashion', 'sport_outdoor', 'diy_auto', 'other'] %}
+{%- set families = ['mobile', 'computers', 'tech_accessories', 'audio', 'tv_video', 'home', 'kids', 'fashion', 'sport_outdoor', 'diy_auto', 'other'] %}
 
 with events as (
 

@@ -42,7 +42,9 @@ def features_table(n: int, seed: int = 0) -> pa.Table:
             "in_house_brand_share": rng.uniform(0.0, 0.3, n),
             "event_count": rng.integers(1, 220, n),
             **{
-                f"family_share_{family}": rng.dirichlet(np.ones(10), n)[:, i]
+                f"family_share_{family}": rng.dirichlet(
+                    np.ones(len(segmentation.CATEGORY_FAMILIES)), n
+                )[:, i]
                 for i, family in enumerate(segmentation.CATEGORY_FAMILIES)
             },
             "is_buyer": orders > 0,

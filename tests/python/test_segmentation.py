@@ -31,9 +31,9 @@ from amazing_analytics.ml.segmentation import (
     describe_segments,
     family_labels_from_table,
     feature_matrix,
-    feature_weights,
     features,
     fit_segments,
+    group_weights,
     model_from_table,
     model_to_table,
     name_segments,
@@ -184,7 +184,7 @@ def test_feature_matrix_exact_values_by_hand() -> None:
     assert X.shape == (3, len(SEGMENT_FEATURES))
     by_user = {30: 0, 10: 1, 20: 2}  # row of each user in TINY
     order = [by_user[u] for u in user_ids.tolist()]
-    weights = feature_weights(SEGMENT_FEATURES)
+    weights = features.prepare(tiny_table()).weights
     for j, name in enumerate(SEGMENT_FEATURES):
         fill = "mean" if name in features.MEAN_FILL_FEATURES else "zero"
         expected = expected_column(TINY[name], name in LOG1P_FEATURES, fill)
@@ -207,30 +207,32 @@ def test_feature_matrix_exact_values_by_hand() -> None:
 
 
 def test_feature_groups_weigh_the_same_whatever_their_size() -> None:
-    weights = feature_weights(SEGMENT_FEATURES)
-    by_group: dict[str, float] = {}
-    for name, weight in zip(SEGMENT_FEATURES, weights, strict=True):
-        group = features.FEATURE_GROUP_OF[name]
-        by_group[group] = by_group.get(group, 0.0) + weight**2
-    # each group's standardised columns hold a total variance of its weight (1 each)
-    assert set(by_group) == {"behaviour", "category", "price", "brand"}
-    np.testing.assert_allclose(list(by_group.values()), [1.0, 1.0, 1.0, 1.0], rtol=1e-12)
-    assert len(features.FEATURE_GROUPS["behaviour"]) == 10 and weights[0] == pytest.approx(0.1**0.5)
-    # on the shop of four personas every group's columns carry the same variance
-    _, X = feature_matrix(customers({"loyal": 20, "window": 20, "casual": 20, "lapsed": 20}))
+    shop = customers({"loyal": 20, "window": 20, "casual": 20, "lapsed": 20})
+    prepared = features.prepare(shop)
+    X = prepared.scaled
     for group, names in features.FEATURE_GROUPS.items():
         columns = [SEGMENT_FEATURES.index(n) for n in names]
-        varying = sum(bool(np.ptp(X[:, c]) > 0) for c in columns)
-        total = X[:, columns].var(axis=0).sum()
-        assert total == pytest.approx(varying / len(names), rel=1e-9), group
-    # four families vary in this shop (the other six are equal for everyone: constant, 0)
-    assert (
-        sum(
-            bool(np.ptp(X[:, SEGMENT_FEATURES.index(n)]) > 0)
-            for n in features.FEATURE_GROUPS["category"]
-        )
-        == 4
+        # every column of a group has the same weight ...
+        assert len(set(prepared.weights[columns].tolist())) == 1, group
+        # ... and the group's leading direction has variance 1 (GROUP_WEIGHTS), however many
+        # columns it has and however much they move together
+        covariance = np.atleast_2d(np.cov(X[:, columns], rowvar=False, ddof=0))
+        assert np.linalg.eigvalsh(covariance)[-1] == pytest.approx(1.0, rel=1e-9), group
+    # the ten behaviour columns move together: they weigh less per column than the brand pair
+    weight = dict(zip(SEGMENT_FEATURES, prepared.weights, strict=True))
+    assert weight["session_count"] < weight["brand_loyalty"]
+    # the weights are those of group_weights on the standardised matrix
+    standardised = np.divide(X, prepared.weights, out=np.zeros_like(X), where=prepared.weights > 0)
+    np.testing.assert_allclose(group_weights(standardised, SEGMENT_FEATURES), prepared.weights)
+    # a group without variance gets weight 0 (its scaled columns are all 0)
+    flat = shop.set_column(
+        shop.schema.get_field_index("brand_loyalty"), "brand_loyalty", pa.array([0.5] * 80)
+    ).set_column(
+        shop.schema.get_field_index("in_house_brand_share"),
+        "in_house_brand_share",
+        pa.array([0.1] * 80),
     )
+    assert features.prepare(flat).weights[SEGMENT_FEATURES.index("brand_loyalty")] == 0.0
 
 
 def test_feature_matrix_nulls_and_constant_columns() -> None:
@@ -247,7 +249,7 @@ def test_feature_matrix_nulls_and_constant_columns() -> None:
     basket = X[:, j("average_basket")]
     assert user_ids.tolist() == [10, 20, 30]
     assert basket[0] == basket[2] and basket[1] > 0  # user 10 null, user 30 NaN: both -> 0
-    weight = feature_weights(SEGMENT_FEATURES)[j("average_basket")]
+    weight = features.prepare(table).weights[j("average_basket")]
     expected = expected_column([None, 100.0, None], True, "zero")
     np.testing.assert_allclose(basket, [value * weight for value in expected])
     assert not np.any((X == 0.0) & np.signbit(X))  # no negative zeros
@@ -422,6 +424,8 @@ def centroids(*profiles: dict[str, float]) -> dict[str, np.ndarray]:
         (BUYER, "Buyers"),
         ({**BUYER, "price_index": 1.5, **TECH}, "Premium computer buyers"),
         ({**BUYER, "price_index": 0.7, **HOME}, "Budget home & kitchen buyers"),
+        ({**BROWSER, "order_count": 0.2, "revenue": 20.0, **HOME}, "Home & kitchen shoppers"),
+        ({**BROWSER, "order_count": 0.09, "revenue": 9.0}, "Browsers"),
         ({**BROWSER, "cart_count": 2, "cart_abandonment_rate": 0.9}, "Cart abandoners"),
         ({**BROWSER, "view_count": 80, "session_count": 6}, "Window shoppers"),
         (
@@ -450,6 +454,9 @@ def test_a_segment_with_most_of_the_revenue_is_high_value_even_when_lapsed() -> 
     assert [label.name for label in labels] == ["Buyers", "High-value buyers"]
     for label in labels:
         assert "occasional" not in label.name.lower()
+    # a cluster with few buyers but most of the revenue is not called browsers
+    few = centroids({**BROWSER, "order_count": 0.05, "revenue": 50.0}, BROWSER)
+    assert name_segments(few, POPULATION, sizes=[5, 5]) == ["Shoppers", "Browsers"]
 
 
 def test_every_role_has_an_action_from_the_seed() -> None:

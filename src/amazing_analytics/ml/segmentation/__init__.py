@@ -6,8 +6,8 @@ Arrow in, Arrow out; numpy and scikit-learn inside. One module per job:
   that keep behaviour, category, price and brand features on an equal footing.
 - :mod:`.choice_of_k`: k = k_min..k_max scored on a seeded sample (silhouette, Davies-Bouldin,
   inertia, stability across seeds).
-- :mod:`.naming`: names composed from each profile (role, price level, favourite family) and
-  actions from the marketing copy of seed segment_actions.
+- :mod:`.naming`: names composed from each profile (role, price level, favourite family).
+- :mod:`.actions`: the actions, from the marketing copy of seed segment_actions.
 - :mod:`.model`: the fitted model (canonical ids), its Arrow persistence and the assignment of
   any customer to the nearest centroid.
 - :mod:`.build`: the three steps the dbt Python models call, the RFM fallback and the
@@ -15,6 +15,7 @@ Arrow in, Arrow out; numpy and scikit-learn inside. One module per job:
 """
 
 from amazing_analytics.ml.arrow_utils import ArrowData
+from amazing_analytics.ml.segmentation.actions import action_copy_from_table, suggested_action
 from amazing_analytics.ml.segmentation.build import (
     NOT_SEGMENTED_VISITOR,
     PERSONA_MIN_EVENTS,
@@ -45,7 +46,7 @@ from amazing_analytics.ml.segmentation.features import (
     SEGMENT_FEATURES,
     InsufficientDataError,
     feature_matrix,
-    feature_weights,
+    group_weights,
     population_profile,
 )
 from amazing_analytics.ml.segmentation.model import (
@@ -59,11 +60,9 @@ from amazing_analytics.ml.segmentation.model import (
 from amazing_analytics.ml.segmentation.naming import (
     ROLES,
     SegmentLabel,
-    action_copy_from_table,
     describe_segments,
     family_labels_from_table,
     name_segments,
-    suggested_action,
 )
 
 __all__ = [
@@ -95,7 +94,7 @@ __all__ = [
     "fallback_quality_table",
     "family_labels_from_table",
     "feature_matrix",
-    "feature_weights",
+    "group_weights",
     "fit_segments",
     "model_from_table",
     "model_to_table",

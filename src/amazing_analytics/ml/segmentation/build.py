@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 from sklearn.metrics import adjusted_rand_score
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table, numeric_column
+from amazing_analytics.ml.segmentation.actions import action_copy_from_table
 from amazing_analytics.ml.segmentation.choice_of_k import KSelection, choose_k, selection_to_table
 from amazing_analytics.ml.segmentation.features import InsufficientDataError, feature_matrix
 from amazing_analytics.ml.segmentation.model import (
@@ -28,10 +29,7 @@ from amazing_analytics.ml.segmentation.model import (
     model_from_table,
     model_to_table,
 )
-from amazing_analytics.ml.segmentation.naming import (
-    action_copy_from_table,
-    family_labels_from_table,
-)
+from amazing_analytics.ml.segmentation.naming import family_labels_from_table
 
 LOGGER = logging.getLogger(__name__)
 

@@ -19,9 +19,10 @@ Each column is filled (a null means "none" for counts, amounts and rates: 0; "un
 recency, prices, shares and brand figures: the population mean, so its scaled value is exactly
 0), heavy-tailed counts and amounts become ``log1p(x)``, then every column is standardised
 (sklearn's ``StandardScaler``: population mean and std) and multiplied by its group weight
-``sqrt(GROUP_WEIGHTS[group] / features in the group)``. A group's columns then hold a total
-variance of its weight, whatever the number of its columns: ten correlated behaviour columns
-do not outvote the two brand columns.
+``sqrt(GROUP_WEIGHTS[group] / top eigenvalue of the group's covariance)``. The leading
+direction of every group then has the same variance, whatever the number of its columns and
+however much they move together: the ten correlated behaviour columns (mostly one activity
+direction) do not outvote the category shares or the two brand columns.
 
 NaN in a float column counts as null. Counts and amounts (the ``log1p`` features) must not be
 negative and no value may be infinite: both raise ``ValueError``.
@@ -44,7 +45,8 @@ CATEGORY_FAMILIES: tuple[str, ...] = (
     "mobile",
     "computers",
     "tech_accessories",
-    "tv_audio",
+    "audio",
+    "tv_video",
     "home",
     "kids",
     "fashion",
@@ -71,7 +73,7 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
     "price": ("price_index", "median_viewed_price"),
     "brand": ("brand_loyalty", "in_house_brand_share"),
 }
-#: Total variance of each group in the scaled matrix: equal, so that no group dominates.
+#: Variance of each group's leading direction in the scaled matrix: equal, so none dominates.
 GROUP_WEIGHTS: dict[str, float] = {"behaviour": 1.0, "category": 1.0, "price": 1.0, "brand": 1.0}
 
 #: Columns of ``customer_features`` used for clustering, in matrix column order.
@@ -118,11 +120,27 @@ class InsufficientDataError(ValueError):
     """The data cannot support the requested clustering (too few rows, profiles or columns)."""
 
 
-def feature_weights(feature_names: Sequence[str]) -> np.ndarray:
-    """Per feature, ``sqrt(group weight / features of its group among feature_names)``."""
+def group_weights(standardised: np.ndarray, feature_names: Sequence[str]) -> np.ndarray:
+    """Per feature, ``sqrt(group weight / top eigenvalue of its group's covariance)``.
+
+    After the weighting, the leading principal direction of every group has a variance of
+    the group's weight (1 each): no group dominates. Weighting by the number of columns
+    instead would still let the ten behaviour columns, which mostly move together (one
+    activity direction holds over half of their variance), outvote the category shares,
+    which spread over many directions. A group without variance gets weight 0.
+    """
     groups = [FEATURE_GROUP_OF.get(name, name) for name in feature_names]
-    counts = {group: groups.count(group) for group in groups}
-    return np.array([np.sqrt(GROUP_WEIGHTS.get(g, 1.0) / counts[g]) for g in groups])
+    weights = np.zeros(len(feature_names))
+    for group in dict.fromkeys(groups):
+        columns = [j for j, g in enumerate(groups) if g == group]
+        block = standardised[:, columns]
+        if block.shape[0] < 2:
+            continue
+        covariance = np.atleast_2d(np.cov(block, rowvar=False, ddof=0))
+        top = float(np.linalg.eigvalsh(covariance)[-1])
+        if top > 1e-12:
+            weights[columns] = np.sqrt(GROUP_WEIGHTS.get(group, 1.0) / top)
+    return weights
 
 
 @dataclass(frozen=True)
@@ -239,10 +257,10 @@ def prepare(
         )
     logged = to_model_space(raw, [name in LOG1P_FEATURES for name in feature_names])
     means, stds = fit_scaler(logged)
-    weights = feature_weights(feature_names)
-    return PreparedFeatures(
-        user_ids, raw, scale(logged, means, stds, weights), means, stds, weights
-    )
+    standardised = scale(logged, means, stds, np.ones(len(feature_names)))
+    weights = group_weights(standardised, feature_names)
+    scaled = standardised * weights + 0.0  # no negative zeros
+    return PreparedFeatures(user_ids, raw, scaled, means, stds, weights)
 
 
 def feature_matrix(features: ArrowData) -> tuple[np.ndarray, np.ndarray]:
@@ -251,7 +269,7 @@ def feature_matrix(features: ArrowData) -> tuple[np.ndarray, np.ndarray]:
     Rows are ordered by ``user_id`` ascending (so the result does not depend on the row order
     of the input). Nulls are filled as in the module docstring, :data:`LOG1P_FEATURES` become
     ``log1p(x)``, then each column is standardised with the population mean and std (ddof=0)
-    of this table and multiplied by its group weight (:func:`feature_weights`); a constant
+    of this table and multiplied by its group weight (:func:`group_weights`); a constant
     column stays 0 and an unknown value is exactly 0. Decimal columns are cast to float64;
     other columns of the table are ignored. A RecordBatchReader (what ``dbt.ref(...).arrow()``
     gives with duckdb 2.0) or RecordBatch is accepted as well.

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from sklearn.metrics import pairwise_distances_argmin_min
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
+from amazing_analytics.ml.segmentation.actions import suggested_action
 from amazing_analytics.ml.segmentation.choice_of_k import N_INIT_FIT, kmeans
 from amazing_analytics.ml.segmentation.features import (
     LOG1P_FEATURES,
@@ -29,7 +30,7 @@ from amazing_analytics.ml.segmentation.features import (
     scale,
     to_model_space,
 )
-from amazing_analytics.ml.segmentation.naming import describe_segments, suggested_action
+from amazing_analytics.ml.segmentation.naming import describe_segments
 
 
 @dataclass(frozen=True, eq=False)

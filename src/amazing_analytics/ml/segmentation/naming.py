@@ -4,8 +4,7 @@ A name says what the segment's shoppers do (their role), and, when the profile s
 price level they shop at and the department they favour: "Premium phone & tablet buyers",
 "Budget home & kitchen window shoppers", "Lapsed browsers". Every part comes from the
 cluster's centroid against the population, by the rules of :func:`describe_segments`; the
-actions are marketing copy from seed ``segment_actions`` (one sentence per role, price level and
-family), put together by :func:`suggested_action`.
+actions are marketing copy from seed ``segment_actions`` (see :mod:`.actions`).
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
 from amazing_analytics.ml.segmentation.features import CATEGORY_FAMILIES
@@ -30,6 +28,9 @@ MOST_REVENUE_SHARE = 0.5
 #: Loyal: orders at least this multiple of the orders per buyer, and at least this many.
 LOYAL_ORDERS_RATIO = 1.5
 LOYAL_MIN_ORDERS = 2.0
+#: Shoppers: a cluster of buyers and browsers alike, its members averaging at least this many
+#: orders (but fewer than BUYER_MIN_ORDERS).
+SHOPPER_MIN_ORDERS = 0.1
 #: Cart abandoners: mean cart_abandonment_rate at least this (never-carted members count 0).
 CART_ABANDONMENT_MIN = 0.5
 #: Window shoppers: views at least this multiple of the population's.
@@ -51,6 +52,7 @@ ROLE_WORDS: dict[str, tuple[str, str]] = {
     "loyal_buyers": ("loyal", "buyers"),
     "buyers": ("", "buyers"),
     "lapsed_buyers": ("lapsed", "buyers"),
+    "shoppers": ("", "shoppers"),
     "cart_abandoners": ("", "cart abandoners"),
     "window_shoppers": ("", "window shoppers"),
     "new_browsers": ("new", "browsers"),
@@ -88,7 +90,7 @@ def family_labels_from_table(table: ArrowData) -> dict[str, str]:
     return {row["category_family"]: row["family_label"] for row in rows}
 
 
-def _family_label(family: str, labels: Mapping[str, str]) -> str:
+def family_label(family: str, labels: Mapping[str, str]) -> str:
     return labels.get(family, family.replace("_", " "))
 
 
@@ -113,10 +115,12 @@ def _role(c: Mapping[str, float], p: Mapping[str, float], revenue_share: float) 
         return "buyers"
     if c["cart_abandonment_rate"] >= CART_ABANDONMENT_MIN:
         return "cart_abandoners"
+    if lapsed and revenue_share < MOST_REVENUE_SHARE:
+        return "lapsed_browsers"
+    if c["order_count"] >= SHOPPER_MIN_ORDERS or revenue_share >= MOST_REVENUE_SHARE:
+        return "shoppers"
     if c["view_count"] > 0 and c["view_count"] >= WINDOW_VIEWS_RATIO * p["view_count"]:
         return "window_shoppers"
-    if lapsed:
-        return "lapsed_browsers"
     if (
         c["recency_days"] <= NEW_RECENCY_RATIO * p["recency_days"]
         and c["days_active"] <= p["days_active"]
@@ -148,7 +152,7 @@ def _favourite_family(c: Mapping[str, float], p: Mapping[str, float]) -> str | N
 
 def _compose(role: str, price: str | None, family: str | None, labels: Mapping[str, str]) -> str:
     adjective, noun = ROLE_WORDS[role]
-    words = [adjective, price or "", _family_label(family, labels) if family else "", noun]
+    words = [adjective, price or "", family_label(family, labels) if family else "", noun]
     text = " ".join(word for word in words if word)
     return text[0].upper() + text[1:]
 
@@ -195,9 +199,10 @@ def describe_segments(
     >= 1.5 x the population's, unless the cluster holds half the revenue or more), high-value
     buyers (revenue >= 2 x the revenue per buyer, or half the revenue or more), loyal buyers
     (orders >= 1.5 x the orders per buyer and >= 2), buyers. Other clusters: cart abandoners
-    (mean abandonment >= 0.5), window shoppers (views >= 1.5 x the population's), lapsed
-    browsers, new browsers (recency <= 0.5 x and days_active <= 1 x the population's),
-    browsers.
+    (mean abandonment >= 0.5), lapsed browsers (recency >= 1.5 x, unless the cluster holds half
+    the revenue or more), shoppers (buyers and browsers alike: mean orders >= 0.1, or half the
+    revenue or more), window shoppers (views >= 1.5 x the population's), new browsers
+    (recency <= 0.5 x and days_active <= 1 x the population's), browsers.
 
     Price level: premium when the mean price_index is >= 1.2, budget when <= 0.85. Favourite
     family: the family with the biggest multiple of the population's view share, when that
@@ -279,7 +284,7 @@ def _words(feature: str, labels: Mapping[str, str]) -> tuple[str, str, str, str,
     if feature in _QUALIFIER_WORDS:
         return _QUALIFIER_WORDS[feature]
     if feature.startswith("family_share_"):
-        label = _family_label(feature.removeprefix("family_share_"), labels)
+        label = family_label(feature.removeprefix("family_share_"), labels)
         return (f"more {label}", f"less {label}", f"most {label}", f"least {label}",
                 f"some {label}")  # fmt: skip
     return (f"higher {feature}", f"lower {feature}", f"highest {feature}", f"lowest {feature}",
@@ -359,59 +364,3 @@ def qualify_duplicates(
                 members, centroids, population, frozenset(), labels
             ).items():
                 names[member] = f"{base} ({', '.join(words)})"
-
-
-# --------------------------------------------------------------------------------------------
-# Actions: marketing copy from seed segment_actions
-# --------------------------------------------------------------------------------------------
-
-
-def action_copy_from_table(table: ArrowData) -> dict[tuple[str, str], str]:
-    """``{(profile_part, profile_value): suggested_action}`` from seed segment_actions.
-
-    Raises:
-        ValueError: a column is missing, or a role, price level or the family sentence has no
-            row.
-    """
-    table = as_table(table)
-    columns = ["profile_part", "profile_value", "suggested_action"]
-    missing = [c for c in columns if c not in table.column_names]
-    if missing:
-        raise ValueError(f"the segment actions table is missing the column(s) {', '.join(missing)}")
-    copy = {
-        (row["profile_part"], row["profile_value"]): row["suggested_action"]
-        for row in table.select(columns).to_pylist()
-    }
-    needed = [("role", r) for r in ROLES] + [("price", p) for p in PRICE_LEVELS]
-    needed.append(("family", "any"))
-    absent = [f"{part}:{value}" for part, value in needed if not copy.get((part, value))]
-    if absent:
-        raise ValueError(f"seed segment_actions has no action for {', '.join(absent)}")
-    return copy
-
-
-def action_copy_table(copy: Mapping[tuple[str, str], str]) -> pa.Table:
-    """The inverse of :func:`action_copy_from_table` (for tests and benchmarks)."""
-    keys = list(copy)
-    return pa.table(
-        {
-            "profile_part": [part for part, _ in keys],
-            "profile_value": [value for _, value in keys],
-            "suggested_action": [copy[key] for key in keys],
-        }
-    )
-
-
-def suggested_action(
-    label: SegmentLabel,
-    copy: Mapping[tuple[str, str], str],
-    family_labels: Mapping[str, str] | None = None,
-) -> str:
-    """The role's action, then the price level's and the family's when the name has them."""
-    sentences = [copy[("role", label.role)]]
-    if label.price_level:
-        sentences.append(copy[("price", label.price_level)])
-    if label.family:
-        family = _family_label(label.family, family_labels or {})
-        sentences.append(copy[("family", "any")].replace("{family}", family))
-    return " ".join(sentences)
