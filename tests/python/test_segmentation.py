@@ -469,7 +469,7 @@ def test_every_role_has_an_action_from_the_seed() -> None:
     action = suggested_action(premium_tech, ACTION_COPY, FAMILY_LABELS)
     assert action.startswith(ACTION_COPY[("role", "buyers")])
     assert ACTION_COPY[("price", "premium")] in action
-    assert action.endswith("Feature their favourite department: computer.")
+    assert action.endswith("Lead with computer products.")
     table = pacsv.read_csv(SEEDS / "segment_actions.csv")
     with pytest.raises(ValueError, match="no action for role:lapsed_browsers"):
         action_copy_from_table(

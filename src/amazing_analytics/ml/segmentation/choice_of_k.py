@@ -111,23 +111,8 @@ def kmeans(X: np.ndarray, k: int, seed: int, n_init: int) -> KMeans:
         return KMeans(n_clusters=k, n_init=n_init, random_state=seed, algorithm="lloyd").fit(X)
 
 
-def choose_k(
-    X: np.ndarray, k_min: int, k_max: int, seed: int, sample_size: int = 20000
-) -> KSelection:
-    """Score k = k_min..k_max on a seeded sample of X and pick the best silhouette.
-
-    A sample of ``min(sample_size, rows)`` rows (drawn with ``seed``, kept in X's row order) is
-    clustered with KMeans (``random_state=seed``) for each k; its silhouette, Davies-Bouldin
-    index and inertia (within-cluster sum of squares of the sample) are recorded. The chosen k
-    has the highest silhouette (differences below 1e-9 are ties, won by the smaller k). The
-    stability of the choice is the adjusted Rand index between that fit and a second fit with
-    ``seed + 1`` on the same sample.
-
-    Raises:
-        ValueError: k_min < 2, k_min > k_max, sample_size < k_max + 1, X not a finite matrix.
-        InsufficientDataError: fewer than ``k_min * 10`` rows, or fewer than ``k_max + 1``
-            distinct rows (in X or in the sample).
-    """
+def _checked_matrix(X: np.ndarray, k_min: int, k_max: int, sample_size: int) -> np.ndarray:
+    """X as float64, after the argument and data checks of :func:`choose_k`."""
     if k_min < 2:
         raise ValueError(f"k_min must be at least 2, got {k_min}")
     if k_min > k_max:
@@ -152,6 +137,15 @@ def choose_k(
             f"only {distinct} distinct customer profiles; trying up to k={k_max} clusters needs "
             f"at least {needed} distinct profiles"
         )
+    return X
+
+
+def _seeded_sample(
+    X: np.ndarray, k_max: int, seed: int, sample_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(row indices, rows) of a seeded sample of ``min(sample_size, rows)`` rows, in row order."""
+    n = X.shape[0]
+    needed = k_max + 1
     m = min(sample_size, n)
     sample_rows = np.arange(n)
     if m < n:
@@ -166,6 +160,28 @@ def choose_k(
             )
     else:
         sample = X
+    return sample_rows, sample
+
+
+def choose_k(
+    X: np.ndarray, k_min: int, k_max: int, seed: int, sample_size: int = 20000
+) -> KSelection:
+    """Score k = k_min..k_max on a seeded sample of X and pick the best silhouette.
+
+    A sample of ``min(sample_size, rows)`` rows (drawn with ``seed``, kept in X's row order) is
+    clustered with KMeans (``random_state=seed``) for each k; its silhouette, Davies-Bouldin
+    index and inertia (within-cluster sum of squares of the sample) are recorded. The chosen k
+    has the highest silhouette (differences below 1e-9 are ties, won by the smaller k). The
+    stability of the choice is the adjusted Rand index between that fit and a second fit with
+    ``seed + 1`` on the same sample.
+
+    Raises:
+        ValueError: k_min < 2, k_min > k_max, sample_size < k_max + 1, X not a finite matrix.
+        InsufficientDataError: fewer than ``k_min * 10`` rows, or fewer than ``k_max + 1``
+            distinct rows (in X or in the sample).
+    """
+    X = _checked_matrix(X, k_min, k_max, sample_size)
+    sample_rows, sample = _seeded_sample(X, k_max, seed, sample_size)
     fits = [kmeans(sample, k, seed, N_INIT_SELECT) for k in range(k_min, k_max + 1)]
     silhouettes = mean_silhouettes(sample, [fit.labels_ for fit in fits])
     rows = tuple(
@@ -183,7 +199,7 @@ def choose_k(
     other = kmeans(sample, chosen_k, seed + 1, N_INIT_SELECT)
     stability = float(adjusted_rand_score(fits[chosen_index].labels_, other.labels_))
     labels = tuple(np.asarray(fit.labels_, dtype=np.int64) for fit in fits)
-    return KSelection(rows, chosen_k, stability, m, seed, sample_rows, labels)
+    return KSelection(rows, chosen_k, stability, sample.shape[0], seed, sample_rows, labels)
 
 
 def selection_to_table(selection: KSelection) -> pa.Table:
