@@ -83,3 +83,7 @@ bench-recommend: install ## time recommender training and scoring at USERS x PRO
 
 clean: ## remove build outputs (not the venv, not the data)
 	rm -rf target logs warehouse
+
+.PHONY: demo-stats
+demo-stats: data ## the demo data's statistics beside the published REES46 figures (docs/demo_data.md)
+	$(BIN)/python scripts/demo_stats.py --dir $(DEMO_DIR)

@@ -1,18 +1,24 @@
-"""Product catalogue of the synthetic shop: categories, brands, prices and popularity.
+"""Product catalogue of the synthetic shop: categories, brands, prices, popularity, defects.
 
-The category codes, brands and price ranges imitate the REES46 "multi-category store" logs
-(an electronics-heavy Russian marketplace, prices in USD). Everything here is static data plus
-one vectorised builder, :func:`build_catalogue`, which draws a concrete catalogue from a seed.
+The category codes, brands and price ranges imitate the REES46 "multi-category store" logs (an
+electronics-heavy marketplace, prices in USD). The static data lives in package-data CSV files
+(``data/categories.csv``, ``data/brand_price_factors.csv``, ``data/complements.csv``) read by
+column name; :func:`build_catalogue` draws a concrete catalogue from a seed.
 
-Internal representation: products are stored sorted by ``(category, is_in_house, price)`` so
-that each ``segment = 2 * category + is_in_house`` is a contiguous slice ordered by price; the
-event simulator relies on it to sample products with a single ``searchsorted`` (and on the price
-order for its stratified sampling of purchased products).
+Internal representation: products are stored sorted by ``(category, is_in_house, brand,
+price)`` so that each ``segment = 2 * category + is_in_house`` is a contiguous slice, ordered by
+brand and then by price. The choice model inverts a shopper's cumulative weights over a segment
+with one ``searchsorted``; because of this order, nearby points of the unit interval are
+products of the same brand at a similar price, which is what gives shoppers a stable taste and
+sessions their "similar products" (see :mod:`~amazing_analytics.generate.browsing`).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
+from importlib import resources
 
 import numpy as np
 
@@ -25,13 +31,16 @@ IN_HOUSE_PRODUCT_SHARE = 0.20
 #: Popularity multiplier of in-house products (they are promoted on the site).
 IN_HOUSE_POPULARITY_BOOST = 2.5
 
-#: Fraction of products whose category_code is missing in the logs (a product attribute).
-RATE_PRODUCT_MISSING_CATEGORY_CODE = 0.30
-#: Fraction of products whose brand is missing in the logs (a product attribute).
-RATE_PRODUCT_MISSING_BRAND = 0.14
+#: Expected share of event rows without category_code before the category tree was extended
+#: (REES46: about 32 % of the October and November rows), from uncoded products.
+ROW_SHARE_MISSING_CATEGORY_CODE_BEFORE_RECODE = 0.31
+#: The same share from :data:`RECODE_DATE` on (REES46: about 10 % from December).
+ROW_SHARE_MISSING_CATEGORY_CODE_AFTER_RECODE = 0.09
+#: Expected share of event rows without brand (REES46: 12-14 %), from unbranded products.
+ROW_SHARE_MISSING_BRAND = 0.13
 
-#: Exponent of the Zipf law of product popularity inside a category.
-ZIPF_EXPONENT = 1.05
+#: Log-normal sigma of product popularity inside a category (REES46-like concentration).
+POPULARITY_SIGMA = 2.0
 #: Minimum number of products per category.
 MIN_PRODUCTS_PER_CATEGORY = 12
 #: Range of REES46-like product ids (inclusive lower bound, exclusive upper bound).
@@ -40,7 +49,7 @@ PRODUCT_ID_RANGE = (1_000_000, 60_000_000)
 
 @dataclass(frozen=True)
 class CategorySpec:
-    """Static description of one category of the shop.
+    """Static description of one category of the shop (one row of ``data/categories.csv``).
 
     Attributes:
         code: REES46-style category_code.
@@ -67,704 +76,65 @@ class CategorySpec:
     brands: tuple[tuple[str, float], ...]
 
 
-def _b(*pairs: tuple[str, float]) -> tuple[tuple[str, float], ...]:
-    """Return brand weight pairs as a tuple (helper for the table below)."""
+def _read_package_csv(name: str) -> list[dict[str, str]]:
+    """Rows of a package-data CSV file as dicts keyed by the header."""
+    text = resources.files("amazing_analytics.generate").joinpath("data", name).read_text("utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _parse_brands(text: str, code: str) -> tuple[tuple[str, float], ...]:
+    """Parse ``"samsung:28 apple:18"`` into ``(("samsung", 28.0), ("apple", 18.0))``."""
+    pairs = []
+    for item in text.split():
+        brand, sep, weight = item.partition(":")
+        if not sep or not brand:
+            raise ValueError(f"categories.csv: bad brand entry {item!r} for {code}")
+        pairs.append((brand, float(weight)))
+    if not pairs:
+        raise ValueError(f"categories.csv: no brands for {code}")
     return tuple(pairs)
 
 
-#: The categories of the shop (38), REES46-like codes and price ranges.
-CATEGORIES: tuple[CategorySpec, ...] = (
-    # --- mobile -----------------------------------------------------------------------------
-    CategorySpec(
-        "electronics.smartphone",
-        "mobile",
-        6.0,
-        24.0,
-        230,
-        0.75,
-        45,
-        2000,
-        1.35,
-        _b(
-            ("samsung", 28),
-            ("apple", 18),
-            ("xiaomi", 22),
-            ("huawei", 14),
-            ("honor", 6),
-            ("oppo", 5),
-            ("vivo", 4),
-            ("meizu", 3),
-        ),
-    ),
-    CategorySpec(
-        "electronics.tablet",
-        "mobile",
-        1.5,
-        2.2,
-        240,
-        0.6,
-        60,
-        1500,
-        0.9,
-        _b(("samsung", 35), ("apple", 30), ("huawei", 15), ("lenovo", 15), ("xiaomi", 5)),
-    ),
-    CategorySpec(
-        "electronics.clocks",
-        "mobile",
-        3.0,
-        3.5,
-        120,
-        0.9,
-        8,
-        1200,
-        0.9,
-        _b(
-            ("casio", 25),
-            ("apple", 15),
-            ("samsung", 15),
-            ("xiaomi", 15),
-            ("huawei", 10),
-            ("garmin", 10),
-            ("amazfit", 10),
-        ),
-    ),
-    CategorySpec(
-        "electronics.telephone",
-        "mobile",
-        0.8,
-        0.8,
-        25,
-        0.5,
-        8,
-        120,
-        1.0,
-        _b(("nokia", 40), ("panasonic", 25), ("texet", 20), ("philips", 15)),
-    ),
-    # --- tv / photo -------------------------------------------------------------------------
-    CategorySpec(
-        "electronics.video.tv",
-        "tv_video",
-        3.0,
-        6.0,
-        420,
-        0.6,
-        90,
-        2500,
-        0.7,
-        _b(
-            ("samsung", 30),
-            ("lg", 25),
-            ("sony", 12),
-            ("philips", 10),
-            ("xiaomi", 10),
-            ("hisense", 7),
-            ("tcl", 6),
-        ),
-    ),
-    CategorySpec(
-        "electronics.camera.photo",
-        "tv_video",
-        1.5,
-        1.2,
-        450,
-        0.7,
-        60,
-        2500,
-        0.5,
-        _b(("canon", 40), ("nikon", 30), ("sony", 20), ("fujifilm", 10)),
-    ),
-    # --- entertainment (in-house brand present) ---------------------------------------------
-    CategorySpec(
-        "electronics.audio.headphone",
-        "entertainment",
-        5.0,
-        7.0,
-        35,
-        0.6,
-        3,
-        350,
-        1.4,
-        _b(
-            ("sony", 14),
-            ("jbl", 14),
-            ("xiaomi", 14),
-            ("samsung", 12),
-            ("apple", 10),
-            ("defender", 10),
-            ("sennheiser", 8),
-            ("huawei", 8),
-            ("marshall", 4),
-        ),
-    ),
-    CategorySpec(
-        "electronics.audio.acoustic",
-        "entertainment",
-        3.0,
-        3.0,
-        55,
-        0.55,
-        8,
-        600,
-        1.1,
-        _b(
-            ("jbl", 30),
-            ("sony", 20),
-            ("lg", 10),
-            ("samsung", 10),
-            ("xiaomi", 10),
-            ("marshall", 10),
-            ("sven", 10),
-        ),
-    ),
-    CategorySpec(
-        "electronics.video.tv_accessory",
-        "entertainment",
-        2.0,
-        1.8,
-        20,
-        0.55,
-        3,
-        200,
-        1.4,
-        _b(
-            ("kromax", 25),
-            ("holder", 25),
-            ("harper", 15),
-            ("vogels", 15),
-            ("samsung", 10),
-            ("lg", 10),
-        ),
-    ),
-    # --- tech accessories (in-house brand present) ------------------------------------------
-    CategorySpec(
-        "electronics.accessories.cable",
-        "tech_accessories",
-        3.0,
-        3.0,
-        7,
-        0.5,
-        1,
-        60,
-        1.9,
-        _b(
-            ("ugreen", 20),
-            ("baseus", 20),
-            ("belkin", 15),
-            ("xiaomi", 15),
-            ("samsung", 10),
-            ("apple", 10),
-            ("hoco", 10),
-        ),
-    ),
-    CategorySpec(
-        "electronics.accessories.charger",
-        "tech_accessories",
-        3.0,
-        3.0,
-        15,
-        0.5,
-        3,
-        90,
-        1.8,
-        _b(
-            ("samsung", 20),
-            ("baseus", 18),
-            ("xiaomi", 15),
-            ("anker", 15),
-            ("apple", 12),
-            ("belkin", 10),
-            ("hoco", 10),
-        ),
-    ),
-    CategorySpec(
-        "electronics.accessories.case",
-        "tech_accessories",
-        5.0,
-        4.0,
-        10,
-        0.5,
-        2,
-        80,
-        1.8,
-        _b(
-            ("spigen", 20),
-            ("nillkin", 20),
-            ("deppa", 20),
-            ("samsung", 15),
-            ("otterbox", 15),
-            ("apple", 10),
-        ),
-    ),
-    CategorySpec(
-        "computers.peripherals.mouse",
-        "tech_accessories",
-        2.5,
-        2.4,
-        18,
-        0.55,
-        3,
-        180,
-        1.6,
-        _b(
-            ("logitech", 35),
-            ("a4tech", 20),
-            ("defender", 13),
-            ("razer", 12),
-            ("microsoft", 10),
-            ("xiaomi", 10),
-        ),
-    ),
-    CategorySpec(
-        "computers.peripherals.keyboard",
-        "tech_accessories",
-        2.0,
-        1.8,
-        30,
-        0.55,
-        5,
-        250,
-        1.4,
-        _b(("logitech", 35), ("a4tech", 20), ("razer", 15), ("microsoft", 15), ("defender", 15)),
-    ),
-    # --- computers --------------------------------------------------------------------------
-    CategorySpec(
-        "computers.notebook",
-        "computers",
-        4.0,
-        7.0,
-        620,
-        0.5,
-        180,
-        2500,
-        0.75,
-        _b(
-            ("lenovo", 22),
-            ("asus", 20),
-            ("hp", 20),
-            ("acer", 15),
-            ("apple", 10),
-            ("dell", 8),
-            ("msi", 5),
-        ),
-    ),
-    CategorySpec(
-        "computers.desktop",
-        "computers",
-        1.5,
-        1.5,
-        560,
-        0.6,
-        150,
-        2500,
-        0.6,
-        _b(("hp", 25), ("lenovo", 25), ("asus", 20), ("acer", 15), ("dell", 15)),
-    ),
-    CategorySpec(
-        "computers.peripherals.monitor",
-        "computers",
-        1.5,
-        2.0,
-        190,
-        0.5,
-        70,
-        1500,
-        0.8,
-        _b(("samsung", 25), ("lg", 25), ("aoc", 20), ("philips", 15), ("dell", 15)),
-    ),
-    CategorySpec(
-        "computers.peripherals.printer",
-        "computers",
-        1.2,
-        1.3,
-        160,
-        0.6,
-        50,
-        1200,
-        0.8,
-        _b(("hp", 35), ("canon", 30), ("epson", 20), ("brother", 15)),
-    ),
-    CategorySpec(
-        "computers.components.videocards",
-        "computers",
-        1.5,
-        1.5,
-        330,
-        0.6,
-        50,
-        2000,
-        0.7,
-        _b(("asus", 25), ("msi", 25), ("gigabyte", 25), ("palit", 25)),
-    ),
-    # --- appliances -------------------------------------------------------------------------
-    CategorySpec(
-        "appliances.kitchen.refrigerators",
-        "appliances",
-        3.0,
-        3.5,
-        430,
-        0.5,
-        120,
-        2500,
-        0.55,
-        _b(
-            ("samsung", 20),
-            ("lg", 20),
-            ("bosch", 15),
-            ("indesit", 15),
-            ("beko", 15),
-            ("atlant", 15),
-        ),
-    ),
-    CategorySpec(
-        "appliances.kitchen.washer",
-        "appliances",
-        2.5,
-        3.0,
-        330,
-        0.45,
-        120,
-        1500,
-        0.6,
-        _b(
-            ("lg", 25), ("samsung", 20), ("bosch", 15), ("indesit", 15), ("beko", 15), ("candy", 10)
-        ),
-    ),
-    CategorySpec(
-        "appliances.kitchen.kettle",
-        "appliances",
-        2.0,
-        1.5,
-        25,
-        0.6,
-        5,
-        200,
-        1.2,
-        _b(
-            ("tefal", 20),
-            ("polaris", 20),
-            ("bosch", 15),
-            ("xiaomi", 15),
-            ("redmond", 15),
-            ("philips", 15),
-        ),
-    ),
-    CategorySpec(
-        "appliances.environment.vacuum",
-        "appliances",
-        2.5,
-        3.0,
-        140,
-        0.7,
-        25,
-        900,
-        0.9,
-        _b(
-            ("samsung", 15),
-            ("xiaomi", 15),
-            ("bosch", 15),
-            ("philips", 15),
-            ("dyson", 10),
-            ("lg", 10),
-            ("karcher", 10),
-            ("tefal", 10),
-        ),
-    ),
-    CategorySpec(
-        "appliances.personal.hair_cutter",
-        "appliances",
-        1.5,
-        1.2,
-        30,
-        0.6,
-        5,
-        200,
-        1.1,
-        _b(("philips", 35), ("braun", 25), ("panasonic", 20), ("xiaomi", 20)),
-    ),
-    CategorySpec(
-        "appliances.iron",
-        "appliances",
-        1.5,
-        1.2,
-        40,
-        0.5,
-        10,
-        250,
-        1.0,
-        _b(("tefal", 40), ("philips", 35), ("braun", 15), ("bosch", 10)),
-    ),
-    # --- furniture --------------------------------------------------------------------------
-    CategorySpec(
-        "furniture.living_room.sofa",
-        "furniture",
-        3.0,
-        2.0,
-        420,
-        0.5,
-        100,
-        2400,
-        0.4,
-        _b(("shatura", 30), ("lazurit", 25), ("hoff", 25), ("brw", 20)),
-    ),
-    CategorySpec(
-        "furniture.bedroom.bed",
-        "furniture",
-        2.0,
-        1.2,
-        300,
-        0.5,
-        80,
-        2000,
-        0.4,
-        _b(("askona", 35), ("ormatek", 30), ("shatura", 20), ("brw", 15)),
-    ),
-    # --- fashion ----------------------------------------------------------------------------
-    CategorySpec(
-        "apparel.shoes",
-        "fashion",
-        5.0,
-        3.0,
-        60,
-        0.6,
-        10,
-        400,
-        0.9,
-        _b(
-            ("nike", 25),
-            ("adidas", 25),
-            ("puma", 15),
-            ("reebok", 15),
-            ("asics", 10),
-            ("newbalance", 10),
-        ),
-    ),
-    CategorySpec(
-        "apparel.costume",
-        "fashion",
-        3.0,
-        1.5,
-        45,
-        0.6,
-        8,
-        300,
-        0.8,
-        _b(("adidas", 30), ("nike", 25), ("puma", 25), ("reebok", 20)),
-    ),
-    CategorySpec(
-        "accessories.bag",
-        "fashion",
-        2.5,
-        1.8,
-        35,
-        0.7,
-        5,
-        400,
-        1.0,
-        _b(("tigernu", 25), ("samsonite", 20), ("xiaomi", 20), ("targus", 20), ("hp", 15)),
-    ),
-    CategorySpec(
-        "accessories.wallet",
-        "fashion",
-        1.5,
-        0.8,
-        20,
-        0.6,
-        3,
-        150,
-        1.1,
-        _b(("fabretti", 40), ("tommyhilfiger", 20), ("calvinklein", 20), ("piquadro", 20)),
-    ),
-    # --- kids -------------------------------------------------------------------------------
-    CategorySpec(
-        "kids.toys",
-        "kids",
-        4.0,
-        2.5,
-        20,
-        0.9,
-        2,
-        300,
-        1.2,
-        _b(("lego", 35), ("hasbro", 20), ("mattel", 20), ("bambini", 15), ("hape", 10)),
-    ),
-    CategorySpec(
-        "kids.carriage",
-        "kids",
-        1.5,
-        1.0,
-        220,
-        0.5,
-        50,
-        1200,
-        0.6,
-        _b(("cybex", 25), ("chicco", 25), ("happybaby", 25), ("tutis", 25)),
-    ),
-    # --- sport ------------------------------------------------------------------------------
-    CategorySpec(
-        "sport.bicycle",
-        "sport",
-        2.0,
-        1.5,
-        300,
-        0.5,
-        80,
-        2000,
-        0.5,
-        _b(("stels", 30), ("forward", 25), ("stern", 20), ("merida", 15), ("cube", 10)),
-    ),
-    CategorySpec(
-        "sport.trainer",
-        "sport",
-        1.5,
-        1.0,
-        380,
-        0.6,
-        50,
-        2500,
-        0.5,
-        _b(("torneo", 30), ("kettler", 25), ("oxygen", 25), ("carbon", 20)),
-    ),
-    # --- diy --------------------------------------------------------------------------------
-    CategorySpec(
-        "construction.tools.drill",
-        "diy",
-        2.0,
-        1.5,
-        70,
-        0.6,
-        15,
-        600,
-        0.9,
-        _b(("bosch", 30), ("makita", 25), ("interskol", 20), ("dewalt", 15), ("metabo", 10)),
-    ),
-    CategorySpec(
-        "construction.tools.saw",
-        "diy",
-        1.5,
-        1.0,
-        90,
-        0.6,
-        15,
-        700,
-        0.8,
-        _b(("bosch", 30), ("makita", 30), ("interskol", 20), ("patriot", 20)),
-    ),
-    # --- auto -------------------------------------------------------------------------------
-    CategorySpec(
-        "auto.accessories.videoregister",
-        "auto",
-        1.5,
-        1.2,
-        60,
-        0.6,
-        15,
-        400,
-        1.0,
-        _b(("xiaomi", 25), ("70mai", 25), ("neoline", 25), ("playme", 25)),
-    ),
-)
+def load_categories() -> tuple[CategorySpec, ...]:
+    """Read ``data/categories.csv`` (one row per category, columns by name)."""
+    return tuple(
+        CategorySpec(
+            code=row["category_code"],
+            family=row["family"],
+            product_share=float(row["product_share"]),
+            traffic=float(row["traffic"]),
+            median_price=float(row["median_price"]),
+            price_sigma=float(row["price_sigma"]),
+            min_price=float(row["min_price"]),
+            max_price=float(row["max_price"]),
+            conversion=float(row["conversion"]),
+            brands=_parse_brands(row["brands"], row["category_code"]),
+        )
+        for row in _read_package_csv("categories.csv")
+    )
 
+
+def load_complements() -> dict[str, tuple[tuple[str, float], ...]]:
+    """Read ``data/complements.csv``: anchor category -> ((accessory category, probability), ...)."""
+    rules: dict[str, list[tuple[str, float]]] = {}
+    for row in _read_package_csv("complements.csv"):
+        anchor = row["anchor_category_code"]
+        rules.setdefault(anchor, []).append(
+            (row["accessory_category_code"], float(row["probability"]))
+        )
+    return {anchor: tuple(pairs) for anchor, pairs in rules.items()}
+
+
+#: The categories of the shop, REES46-like codes and price ranges.
+CATEGORIES: tuple[CategorySpec, ...] = load_categories()
 #: Price multiplier of a brand relative to the category median (default 1.0).
 BRAND_PRICE_FACTOR: dict[str, float] = {
-    "apple": 2.0,
-    "samsung": 1.15,
-    "sony": 1.3,
-    "lg": 1.05,
-    "xiaomi": 0.75,
-    "huawei": 0.9,
-    "honor": 0.8,
-    "oppo": 0.85,
-    "vivo": 0.85,
-    "meizu": 0.7,
-    "jbl": 1.1,
-    "sennheiser": 1.6,
-    "marshall": 1.6,
-    "defender": 0.6,
-    "sven": 0.6,
-    "dyson": 2.5,
-    "bosch": 1.2,
-    "makita": 1.25,
-    "dewalt": 1.35,
-    "interskol": 0.7,
-    "patriot": 0.75,
-    "razer": 1.6,
-    "a4tech": 0.6,
-    "logitech": 1.1,
-    "anker": 1.1,
-    "belkin": 1.2,
-    "hoco": 0.6,
-    "baseus": 0.8,
-    "ugreen": 0.8,
-    "otterbox": 1.6,
-    "deppa": 0.7,
-    "nillkin": 0.8,
-    "casio": 0.8,
-    "garmin": 2.0,
-    "amazfit": 0.8,
-    "msi": 1.2,
-    "dell": 1.1,
-    "acer": 0.9,
-    "atlant": 0.8,
-    "indesit": 0.85,
-    "beko": 0.85,
-    "candy": 0.8,
-    "polaris": 0.7,
-    "redmond": 0.75,
-    "karcher": 1.2,
-    "texet": 0.6,
-    "nike": 1.2,
-    "adidas": 1.15,
-    "newbalance": 1.1,
-    "samsonite": 1.8,
-    "tigernu": 0.7,
-    "piquadro": 1.9,
-    "tommyhilfiger": 1.4,
-    "calvinklein": 1.4,
-    "fabretti": 0.8,
-    "lego": 1.3,
-    "cybex": 1.6,
-    "happybaby": 0.8,
-    "stels": 0.7,
-    "merida": 1.4,
-    "cube": 1.6,
-    "kettler": 1.4,
-    "torneo": 0.8,
-    "70mai": 0.9,
-    "playme": 0.7,
-    IN_HOUSE_BRAND: 0.7,
+    row["brand"]: float(row["price_factor"]) for row in _read_package_csv("brand_price_factors.csv")
 }
-
 #: Complementary purchases: anchor category -> ((accessory category, probability), ...).
 #: A purchasing session of the anchor category spawns an engagement with each accessory
-#: category independently with the given probability (see ``events.FOLLOWUP_LAG_PMF``).
-COMPLEMENTS: dict[str, tuple[tuple[str, float], ...]] = {
-    "electronics.smartphone": (
-        ("electronics.accessories.case", 0.22),
-        ("electronics.audio.headphone", 0.12),
-        ("electronics.accessories.charger", 0.10),
-        ("electronics.accessories.cable", 0.06),
-    ),
-    "electronics.tablet": (
-        ("electronics.accessories.case", 0.20),
-        ("electronics.accessories.charger", 0.06),
-        ("computers.peripherals.keyboard", 0.05),
-    ),
-    "electronics.clocks": (("electronics.accessories.charger", 0.06),),
-    "computers.notebook": (
-        ("computers.peripherals.mouse", 0.25),
-        ("accessories.bag", 0.18),
-        ("computers.peripherals.keyboard", 0.06),
-    ),
-    "computers.desktop": (
-        ("computers.peripherals.keyboard", 0.25),
-        ("computers.peripherals.mouse", 0.25),
-        ("computers.peripherals.monitor", 0.15),
-    ),
-    "electronics.video.tv": (
-        ("electronics.video.tv_accessory", 0.25),
-        ("electronics.audio.acoustic", 0.10),
-    ),
-}
+#: category independently with the given probability (see ``sessions.COMPLEMENT_LAG_PMF``).
+COMPLEMENTS: dict[str, tuple[tuple[str, float], ...]] = load_complements()
 
 CATEGORY_CODES: tuple[str, ...] = tuple(c.code for c in CATEGORIES)
 CATEGORY_INDEX: dict[str, int] = {code: i for i, code in enumerate(CATEGORY_CODES)}
@@ -773,6 +143,11 @@ BRANDS: tuple[str, ...] = tuple(
     sorted({b for c in CATEGORIES for b, _ in c.brands} | {IN_HOUSE_BRAND})
 )
 BRAND_INDEX: dict[str, int] = {b: i for i, b in enumerate(BRANDS)}
+
+for _anchor, _accessories in COMPLEMENTS.items():
+    for _code in (_anchor, *(code for code, _ in _accessories)):
+        if _code not in CATEGORY_INDEX:
+            raise ValueError(f"complements.csv names an unknown category {_code!r}")
 
 
 def in_house_category_mask() -> np.ndarray:
@@ -784,8 +159,10 @@ def in_house_category_mask() -> np.ndarray:
 class Catalogue:
     """A concrete catalogue; all arrays are indexed by the internal product index.
 
-    Products are sorted by ``(category, in_house, price)``; ``segment_start[s]`` is the first
-    product of segment ``s = 2 * category + in_house`` (length ``2 * n_categories + 1``).
+    Products are sorted by ``(category, in_house, brand, price)``; ``segment_start[s]`` is the
+    first product of segment ``s = 2 * category + in_house`` (length ``2 * n_categories + 1``).
+    The category tree changes on :data:`~amazing_analytics.generate.defects.RECODE_DATE`: some
+    uncoded products get a code and a category_id never seen before (``*_after_recode``).
     """
 
     product_id: np.ndarray  # int64
@@ -793,13 +170,13 @@ class Catalogue:
     in_house: np.ndarray  # bool
     brand: np.ndarray  # int16, true brand (index into BRANDS)
     brand_missing: np.ndarray  # bool: brand empty in the logs
-    code_missing: np.ndarray  # bool: category_code empty in the logs
-    category_id: np.ndarray  # int64, category_id written in the logs
+    code_missing_before_recode: np.ndarray  # bool: category_code empty before the recode date
+    code_missing_after_recode: np.ndarray  # bool: category_code empty from the recode date
+    category_id_before_recode: np.ndarray  # int64, category_id written before the recode date
+    category_id_after_recode: np.ndarray  # int64, category_id written from the recode date
     price_cents: np.ndarray  # int64, base price in cents
     popularity: np.ndarray  # float64, share of the category's popularity (sums to 1)
     segment_start: np.ndarray  # int64
-    coded_category_id: np.ndarray  # int64 per category
-    uncoded_category_id: np.ndarray  # int64 per category
 
     @property
     def size(self) -> int:
@@ -812,93 +189,170 @@ def catalogue_size(events: int) -> int:
     return int(min(100_000, max(2_000, round(events / 100))))
 
 
-def build_catalogue(n_products: int, rng: np.random.Generator) -> Catalogue:
+@dataclass(frozen=True)
+class _CategoryProducts:
+    """The products drawn for one category, sorted as in :class:`Catalogue`."""
+
+    in_house: np.ndarray
+    brand: np.ndarray
+    price_cents: np.ndarray
+    popularity: np.ndarray
+
+
+def _draw_category_products(
+    spec: CategorySpec, count: int, has_in_house: bool, rng: np.random.Generator
+) -> _CategoryProducts:
+    """Brands, prices and Zipf popularity of the ``count`` products of one category."""
+    in_house_count = max(3, round(count * IN_HOUSE_PRODUCT_SHARE)) if has_in_house else 0
+    other_count = count - in_house_count
+    names = [brand for brand, _ in spec.brands]
+    weights = np.array([weight for _, weight in spec.brands], dtype=float)
+    other_brand = rng.choice(len(names), size=other_count, p=weights / weights.sum())
+    brand_index = np.concatenate(
+        [
+            np.array([BRAND_INDEX[name] for name in names])[other_brand],
+            np.full(in_house_count, BRAND_INDEX[IN_HOUSE_BRAND]),
+        ]
+    )
+    factor = np.array([BRAND_PRICE_FACTOR.get(b, 1.0) for b in BRANDS])[brand_index]
+    price = spec.median_price * factor * rng.lognormal(0.0, spec.price_sigma, size=count)
+    cents = np.round(np.clip(price, spec.min_price, spec.max_price) * 100).astype(np.int64)
+    popularity = rng.lognormal(0.0, POPULARITY_SIGMA, size=count)
+    popularity[other_count:] *= IN_HOUSE_POPULARITY_BOOST
+    is_in_house = np.arange(count) >= other_count
+    order = np.lexsort((cents, brand_index, is_in_house))
+    return _CategoryProducts(
+        in_house=is_in_house[order],
+        brand=brand_index[order].astype(np.int16),
+        price_cents=cents[order],
+        popularity=popularity[order] / popularity.sum(),
+    )
+
+
+def _select_by_row_share(
+    row_share: np.ndarray, eligible: np.ndarray, targets: tuple[float, ...], order: np.ndarray
+) -> list[np.ndarray]:
+    """Nested product sets whose expected share of event rows reaches each target.
+
+    Products are taken in the random ``order`` (eligible ones only) until their expected row
+    share reaches the target; a smaller target gives a subset of a larger one.
+    """
+    candidates = order[eligible[order]]
+    cumulative = np.cumsum(row_share[candidates])
+    selections = []
+    for target in targets:
+        chosen = np.zeros(row_share.shape[0], dtype=bool)
+        chosen[candidates[: int(np.searchsorted(cumulative, target)) + 1]] = True
+        selections.append(chosen)
+    return selections
+
+
+def _missing_attributes(
+    category: np.ndarray,
+    in_house: np.ndarray,
+    popularity: np.ndarray,
+    category_row_share: np.ndarray | None,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Products without category_code (before / from the recode date) and without brand.
+
+    Missing attributes are product attributes chosen by their expected share of the rows
+    (category share x popularity); in-house products are always fully catalogued.
+    """
+    if category_row_share is None:
+        category_row_share = np.array([c.traffic for c in CATEGORIES])
+    category_row_share = np.asarray(category_row_share, dtype=float)
+    row_share = category_row_share[category] / category_row_share.sum() * popularity
+    total = category.shape[0]
+    code_missing_before, code_missing_after = _select_by_row_share(
+        row_share,
+        ~in_house,
+        (
+            ROW_SHARE_MISSING_CATEGORY_CODE_BEFORE_RECODE,
+            ROW_SHARE_MISSING_CATEGORY_CODE_AFTER_RECODE,
+        ),
+        rng.permutation(total),
+    )
+    (brand_missing,) = _select_by_row_share(
+        row_share, ~in_house, (ROW_SHARE_MISSING_BRAND,), rng.permutation(total)
+    )
+    return code_missing_before, code_missing_after, brand_missing
+
+
+def _category_ids(
+    category: np.ndarray,
+    code_missing_before: np.ndarray,
+    code_missing_after: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The category_id of every product before and from the recode date.
+
+    19-digit ids like the real 2053013555631882655. Each category has one id used by its coded
+    products, one never seen with a code (its uncoded products), and one that first appears on
+    the recode date, used by the products that get their code then. A category_id therefore
+    either always or never has a category_code, as in the real logs.
+    """
+    category_count = len(CATEGORIES)
+    ids = rng.choice(9_000_000_000, size=3 * category_count, replace=False).astype(np.int64)
+    coded_ids = 2_053_013_552_000_000_000 + ids[:category_count]
+    uncoded_ids = 2_232_732_079_000_000_000 + ids[category_count : 2 * category_count]
+    recoded_ids = 2_232_732_101_000_000_000 + ids[2 * category_count :]
+    id_before = np.where(code_missing_before, uncoded_ids[category], coded_ids[category])
+    recoded = code_missing_before & ~code_missing_after
+    return id_before, np.where(recoded, recoded_ids[category], id_before)
+
+
+def build_catalogue(
+    n_products: int, rng: np.random.Generator, category_row_share: np.ndarray | None = None
+) -> Catalogue:
     """Draw a catalogue of about ``n_products`` products.
 
     Args:
         n_products: Target catalogue size (the result can differ by a few products because
             every category gets at least :data:`MIN_PRODUCTS_PER_CATEGORY`).
         rng: Random generator (the catalogue is a deterministic function of its state).
+        category_row_share: Expected share of the event rows per category (the shoppers'
+            affinities); sizes the missing code and brand by rows. Default: the traffic column.
 
     Returns:
-        The catalogue, products sorted by ``(category, in_house, price)``.
+        The catalogue, products sorted by ``(category, in_house, brand, price)``.
     """
-    n_cat = len(CATEGORIES)
+    category_count = len(CATEGORIES)
     shares = np.array([c.product_share for c in CATEGORIES])
-    per_cat = np.maximum(
+    per_category = np.maximum(
         MIN_PRODUCTS_PER_CATEGORY, np.round(n_products * shares / shares.sum())
     ).astype(np.int64)
-    ih_cat = in_house_category_mask()
-
-    cats: list[np.ndarray] = []
-    in_house: list[np.ndarray] = []
-    brands: list[np.ndarray] = []
-    prices: list[np.ndarray] = []
-    pops: list[np.ndarray] = []
-    for ci, spec in enumerate(CATEGORIES):  # loop over categories only
-        n = int(per_cat[ci])
-        n_ih = max(3, round(n * IN_HOUSE_PRODUCT_SHARE)) if ih_cat[ci] else 0
-        n_other = n - n_ih
-        names = [b for b, _ in spec.brands]
-        w = np.array([x for _, x in spec.brands], dtype=float)
-        other_brand = rng.choice(len(names), size=n_other, p=w / w.sum())
-        brand_idx = np.concatenate(
-            [
-                np.array([BRAND_INDEX[names[i]] for i in range(len(names))])[other_brand],
-                np.full(n_ih, BRAND_INDEX[IN_HOUSE_BRAND]),
-            ]
-        )
-        factor = np.array([BRAND_PRICE_FACTOR.get(b, 1.0) for b in BRANDS])[brand_idx]
-        price = spec.median_price * factor * rng.lognormal(0.0, spec.price_sigma, size=n)
-        price = np.clip(price, spec.min_price, spec.max_price)
-        rank = rng.permutation(n) + 1
-        pop = 1.0 / rank.astype(float) ** ZIPF_EXPONENT
-        pop[n_other:] *= IN_HOUSE_POPULARITY_BOOST
-        cents = np.round(price * 100).astype(np.int64)
-        ih_flag = np.arange(n) >= n_other
-        order = np.lexsort((cents, ih_flag))  # segments contiguous, by price inside a segment
-        cats.append(np.full(n, ci, dtype=np.int16))
-        in_house.append(ih_flag[order])
-        brands.append(brand_idx[order].astype(np.int16))
-        prices.append(cents[order])
-        pops.append(pop[order] / pop.sum())
-
-    category = np.concatenate(cats)
-    ih = np.concatenate(in_house)
+    has_in_house = in_house_category_mask()
+    parts = [
+        _draw_category_products(spec, int(per_category[index]), bool(has_in_house[index]), rng)
+        for index, spec in enumerate(CATEGORIES)  # loop over categories only
+    ]
+    category = np.repeat(np.arange(category_count, dtype=np.int16), per_category)
+    in_house = np.concatenate([part.in_house for part in parts])
+    popularity = np.concatenate([part.popularity for part in parts])
     total = category.shape[0]
-    segment = 2 * category.astype(np.int64) + ih
-    segment_start = np.searchsorted(segment, np.arange(2 * n_cat + 1))
+    segment = 2 * category.astype(np.int64) + in_house
+    segment_start = np.searchsorted(segment, np.arange(2 * category_count + 1))
 
-    lo, hi = PRODUCT_ID_RANGE
-    product_id = rng.choice(hi - lo, size=total, replace=False).astype(np.int64) + lo
+    low, high = PRODUCT_ID_RANGE
+    product_id = rng.choice(high - low, size=total, replace=False).astype(np.int64) + low
 
-    # Missingness is a product attribute; in-house products are always fully catalogued, so the
-    # rates of the other products are raised to keep the overall product rates on target.
-    n_other = int((~ih).sum())
-    p_code = min(1.0, RATE_PRODUCT_MISSING_CATEGORY_CODE * total / n_other)
-    p_brand = min(1.0, RATE_PRODUCT_MISSING_BRAND * total / n_other)
-    code_missing = (rng.random(total) < p_code) & ~ih
-    brand_missing = (rng.random(total) < p_brand) & ~ih
-
-    # 19-digit category ids like the real 2053013555631882655. Each category has one id used by
-    # its coded products and another one, never seen with a code, used by its uncoded products
-    # (as in the real logs, where a category_id either always or never has a category_code).
-    ids = rng.choice(9_000_000_000, size=2 * n_cat, replace=False).astype(np.int64)
-    coded_ids = 2_053_013_552_000_000_000 + ids[:n_cat]
-    uncoded_ids = 2_232_732_079_000_000_000 + ids[n_cat:]
-    category_id = np.where(code_missing, uncoded_ids[category], coded_ids[category])
+    code_missing_before, code_missing_after, brand_missing = _missing_attributes(
+        category, in_house, popularity, category_row_share, rng
+    )
+    id_before, id_after = _category_ids(category, code_missing_before, code_missing_after, rng)
 
     return Catalogue(
         product_id=product_id,
         category=category,
-        in_house=ih,
-        brand=np.concatenate(brands),
+        in_house=in_house,
+        brand=np.concatenate([part.brand for part in parts]),
         brand_missing=brand_missing,
-        code_missing=code_missing,
-        category_id=category_id,
-        price_cents=np.concatenate(prices),
-        popularity=np.concatenate(pops),
+        code_missing_before_recode=code_missing_before,
+        code_missing_after_recode=code_missing_after,
+        category_id_before_recode=id_before,
+        category_id_after_recode=id_after,
+        price_cents=np.concatenate([part.price_cents for part in parts]),
+        popularity=popularity,
         segment_start=segment_start.astype(np.int64),
-        coded_category_id=coded_ids,
-        uncoded_category_id=uncoded_ids,
     )

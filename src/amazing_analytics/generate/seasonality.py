@@ -67,6 +67,21 @@ BLACK_FRIDAY_PRICE_FACTOR = 0.9
 #: Price multipliers that can occur (used to pre-format price strings).
 PRICE_LEVELS: tuple[float, ...] = (1.0, BLACK_FRIDAY_PRICE_FACTOR)
 
+#: Events per calendar month of the REES46 multi-category logs, in millions (Oct 2019 - Apr 2020;
+#: February and March interpolated linearly between January and April). The generator spreads
+#: ``--events`` over the months of its span in this ratio (a partial month by its share of days).
+MONTHLY_EVENTS_MILLIONS: dict[int, float] = {
+    10: 42.4,
+    11: 67.5,
+    12: 67.5,
+    1: 56.0,
+    2: 59.5,
+    3: 63.1,
+    4: 66.6,
+}
+#: Volume of a month outside October-April (the April level).
+OTHER_MONTH_EVENTS_MILLIONS = 66.6
+
 HOURLY_PROFILE_UTC = np.roll(np.array(HOURLY_PROFILE_LOCAL), -UTC_OFFSET_HOURS)
 
 
@@ -156,6 +171,18 @@ def build_calendar(start: date, end: date) -> Calendar:
             y, m, a, _ = months[-1]
             months[-1] = (y, m, a, i + 1)
     return Calendar(days, intensity, conversion, price_level, day_epoch, months)
+
+
+def month_line_shares(cal: Calendar) -> np.ndarray:
+    """Share of the span's event lines per calendar month of ``cal`` (the REES46 ratio)."""
+    weights = []
+    for year, month, first, end in cal.months:
+        next_month = date(year + month // 12, month % 12 + 1, 1)
+        days_in_month = (next_month - date(year, month, 1)).days
+        volume = MONTHLY_EVENTS_MILLIONS.get(month, OTHER_MONTH_EVENTS_MILLIONS)
+        weights.append(volume * (end - first) / days_in_month)
+    shares = np.array(weights)
+    return shares / shares.sum()
 
 
 def in_house_ramp_start(start: date, end: date) -> date:
