@@ -8,7 +8,9 @@
     no content: only its file and the fact that it was erased are kept, so it is still counted.
 -#}
 {% macro persist_csv_read_errors(target_relation) %}
-create or replace table {{ target_relation.schema }}.{{ target_relation.identifier }}__read_errors as
+{#- quoted part by part: database and schema names need not be bare identifiers -#}
+{%- set read_errors = target_relation.incorporate(path={'identifier': target_relation.identifier ~ '__read_errors'}).quote(database=true, schema=true, identifier=true) %}
+create or replace table {{ read_errors }} as
 with scans as (
     select scan_id, file_id, file_path
     from reject_scans

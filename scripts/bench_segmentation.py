@@ -15,16 +15,24 @@ import argparse
 import resource
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from amazing_analytics.ml.segmentation import (
+    CATEGORY_FAMILIES,
+    action_copy_from_table,
     assign_segments,
     choose_k,
+    family_labels_from_table,
     feature_matrix,
     fit_segments,
 )
+
+#: The seeds the dbt model passes in: the marketing copy and the family words.
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
 #: Days covered by the synthetic history (as of its last day).
 SPAN_DAYS = 152
@@ -73,8 +81,24 @@ def synthetic_customers(n: int, seed: int = 7) -> pa.Table:
     recency = np.minimum(rng.exponential(per(8)), SPAN_DAYS - 1).astype(np.int64)
     tenure = np.minimum(recency + days_active - 1 + rng.integers(0, 30, n), SPAN_DAYS - 1) - recency
     no_views = rng.random(n) < 0.01  # a few visitors never viewed a priced product
+    # taste: each persona leans to one family (a Dirichlet around it), prices follow its level
+    lean = np.eye(len(CATEGORY_FAMILIES))[persona % len(CATEGORY_FAMILIES)] * 4.0 + 0.5
+    shares = rng.gamma(lean)
+    shares /= shares.sum(axis=1, keepdims=True)
+    price_index = np.round(per(7) * rng.lognormal(0.0, 0.3, n), 4)
+    taste = {
+        f"family_share_{family}": pa.array(
+            np.where(no_views, np.nan, shares[:, i]), from_pandas=True
+        )
+        for i, family in enumerate(CATEGORY_FAMILIES)
+    }
     return pa.table(
         {
+            **taste,
+            "price_index": pa.array(np.where(no_views, np.nan, price_index), from_pandas=True),
+            "brand_loyalty": pa.array(np.round(rng.beta(2.0, 3.0, n), 4)),
+            "in_house_brand_share": pa.array(np.round(rng.beta(1.0, 8.0, n) / per(7) ** 0.5, 4)),
+            "event_count": pa.array((views + carts + orders).astype(np.int64)),
             "user_id": pa.array(rng.permutation(n).astype(np.int64) + 500_000_000),
             "session_count": pa.array(sessions.astype(np.int64)),
             "view_count": pa.array(views.astype(np.int64)),
@@ -128,7 +152,13 @@ def main() -> None:
     timings[f"choose_k (k {args.k_min}..{args.k_max})"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    model = fit_segments(features, selection.chosen_k, args.seed)
+    model = fit_segments(
+        features,
+        selection.chosen_k,
+        args.seed,
+        action_copy=action_copy_from_table(pacsv.read_csv(SEEDS / "segment_actions.csv")),
+        family_labels=family_labels_from_table(pacsv.read_csv(SEEDS / "category_families.csv")),
+    )
     timings[f"fit_segments (k={model.k})"] = time.perf_counter() - start
 
     start = time.perf_counter()

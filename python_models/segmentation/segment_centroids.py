@@ -1,6 +1,7 @@
 """The fitted segmentation (train step): one row per segment with its marketing name, action,
 centroid and scaler, fitted at the k chosen in segmentation_quality; no rows after a fallback.
-Thin wrapper over amazing_analytics.ml.segmentation.build_centroids.
+The actions are the marketing copy of seed segment_actions, the family words those of seed
+category_families. Thin wrapper over amazing_analytics.ml.segmentation.build_centroids.
 """
 
 from amazing_analytics.dbt_io import config_int, read_arrow
@@ -13,4 +14,6 @@ def model(dbt, session):
         read_arrow(dbt.ref("customer_features")),
         read_arrow(dbt.ref("segmentation_quality")),
         seed=config_int(dbt.config.get("seed"), "seed"),
+        segment_actions=read_arrow(dbt.ref("segment_actions")),
+        category_families=read_arrow(dbt.ref("category_families")),
     )

@@ -1,7 +1,8 @@
 """How many segments: silhouette and Davies-Bouldin for each k tried, the chosen k and how stable
-the clustering is across two seeds. Fallback (too few customers): one row with status
-'fallback' and the reason; the segmentation then uses RFM only. Thin wrapper over
-amazing_analytics.ml.segmentation.build_quality.
+the clustering is across two seeds; with var segmentation_ground_truth_path (a generated shop's
+ground_truth directory) also the adjusted Rand index against the true personas. Fallback (too
+few customers): one row with status 'fallback' and the reason; the segmentation then uses RFM
+only. Thin wrapper over amazing_analytics.ml.segmentation.build_quality.
 """
 
 from amazing_analytics.dbt_io import config_int, read_arrow
@@ -16,4 +17,5 @@ def model(dbt, session):
         k_max=config_int(dbt.config.get("k_max"), "k_max"),
         seed=config_int(dbt.config.get("seed"), "seed"),
         sample_size=config_int(dbt.config.get("sample_size"), "sample_size"),
+        ground_truth_path=dbt.config.get("ground_truth_path"),
     )

@@ -68,9 +68,10 @@ def copy_project(destination: Path) -> Path:
     return destination
 
 
-def run_dbt(project: Path, events_glob: str, *args: str) -> Build:
-    warehouse = project / "warehouse" / "test.duckdb"
-    warehouse.parent.mkdir(exist_ok=True)
+def run_dbt(project: Path, events_glob: str, *args: str, warehouse: Path | None = None) -> Build:
+    """`dbt <args>` in ``project``; the warehouse file defaults to project/warehouse/test.duckdb."""
+    warehouse = warehouse or project / "warehouse" / "test.duckdb"
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         "AMAZING_WAREHOUSE": str(warehouse),

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from amazing_analytics.dbt_io import config_int
 from amazing_analytics.ml import propensity, segmentation
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+SEGMENT_ACTIONS = pacsv.read_csv(SEEDS / "segment_actions.csv")
+CATEGORY_FAMILIES = pacsv.read_csv(SEEDS / "category_families.csv")
 
 
 def features_table(n: int, seed: int = 0) -> pa.Table:
@@ -31,6 +37,16 @@ def features_table(n: int, seed: int = 0) -> pa.Table:
             "tenure_days": rng.integers(0, 200, n),
             "recency_days": rng.integers(0, 200, n),
             "median_viewed_price": rng.gamma(2.0, 100.0, n),
+            "price_index": rng.lognormal(0.0, 0.4, n),
+            "brand_loyalty": rng.uniform(0.2, 1.0, n),
+            "in_house_brand_share": rng.uniform(0.0, 0.3, n),
+            "event_count": rng.integers(1, 220, n),
+            **{
+                f"family_share_{family}": rng.dirichlet(
+                    np.ones(len(segmentation.CATEGORY_FAMILIES)), n
+                )[:, i]
+                for i, family in enumerate(segmentation.CATEGORY_FAMILIES)
+            },
             "is_buyer": orders > 0,
             "is_personalisation_opt_out": np.arange(n) % 10 == 0,
         }
@@ -52,7 +68,13 @@ def test_segmentation_steps_end_to_end_and_keep_opt_outs_flagged() -> None:
     quality = segmentation.build_quality(features, k_min=3, k_max=5, seed=7, sample_size=2000)
     assert quality["status"].to_pylist() == ["ok"] * 3
     assert sum(quality["is_chosen"].to_pylist()) == 1
-    centroids = segmentation.build_centroids(features, quality, seed=7)
+    centroids = segmentation.build_centroids(
+        features,
+        quality,
+        seed=7,
+        segment_actions=SEGMENT_ACTIONS,
+        category_families=CATEGORY_FAMILIES,
+    )
     chosen = segmentation.chosen_k(quality)
     assert centroids.num_rows == chosen
     assert len(set(centroids["segment_name"].to_pylist())) == chosen
@@ -70,7 +92,13 @@ def test_segmentation_falls_back_to_rfm_with_too_few_customers() -> None:
     assert quality["status"].to_pylist() == ["fallback"]
     assert quality["message"][0].as_py()
     assert segmentation.chosen_k(quality) is None
-    centroids = segmentation.build_centroids(features, quality, seed=7)
+    centroids = segmentation.build_centroids(
+        features,
+        quality,
+        seed=7,
+        segment_actions=SEGMENT_ACTIONS,
+        category_families=CATEGORY_FAMILIES,
+    )
     assert centroids.num_rows == 0
     rfm = pa.table({"user_id": pa.array([2, 5], pa.int64()), "rfm_segment": ["Champions", "Lost"]})
     segments = segmentation.build_customer_segments(features, centroids, rfm)

@@ -1,33 +1,54 @@
-"""Customer segmentation functions: scaling, k choice, naming, persistence and assignment."""
+"""Customer segmentation functions: scaling, k choice, naming, persistence, assignment and the
+agreement with known personas."""
 
 from __future__ import annotations
 
 import math
 import statistics
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pytest
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 
 from amazing_analytics.ml import segmentation as seg
 from amazing_analytics.ml.segmentation import (
+    CATEGORY_FAMILIES,
     LOG1P_FEATURES,
+    ROLES,
     SEGMENT_FEATURES,
-    SEGMENT_NAMES,
     InsufficientDataError,
+    SegmentLabel,
+    action_copy_from_table,
     assign_segments,
+    build_quality,
+    choice_of_k,
     choose_k,
+    describe_segments,
+    family_labels_from_table,
     feature_matrix,
+    features,
     fit_segments,
+    group_weights,
     model_from_table,
     model_to_table,
     name_segments,
+    nearest_centroid,
+    persona_agreement,
+    read_personas,
     selection_to_table,
     suggested_action,
 )
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+#: The marketing copy and the family words, from the seeds the dbt models pass in.
+ACTION_COPY = action_copy_from_table(pacsv.read_csv(SEEDS / "segment_actions.csv"))
+FAMILY_LABELS = family_labels_from_table(pacsv.read_csv(SEEDS / "category_families.csv"))
+TASTE_FEATURES = [n for n in SEGMENT_FEATURES if n in features.MEAN_FILL_FEATURES]
 
 # --------------------------------------------------------------------------------------------
 # Fixtures: known-answer customer tables
@@ -47,8 +68,15 @@ TINY = {
     "tenure_days": [60, 0, 10],
     "recency_days": [2, 50, None],
     "median_viewed_price": [80.0, 20.0, None],
+    "price_index": [1.6, 0.5, None],
+    "brand_loyalty": [0.5, 1.0, None],
+    "in_house_brand_share": [0.0, 0.5, None],
+    "event_count": [50, 3, 11],
     "is_buyer": [True, False, False],
+    **{f"family_share_{f}": [0.0, 0.0, None] for f in CATEGORY_FAMILIES},
 }
+TINY["family_share_computers"] = [0.75, 0.0, None]
+TINY["family_share_fashion"] = [0.25, 1.0, None]
 
 
 def tiny_table(**overrides: pa.Array) -> pa.Table:
@@ -71,22 +99,34 @@ def expected_column(values: list[float | None], log: bool, fill: str) -> list[fl
     ]
 
 
+#: Behaviour of the test personas: sessions, views, carts, orders, basket, abandonment,
+#: conversion, days, recency, median viewed price.
+BEHAVIOUR = {
+    "loyal": (12, 120, 15, 8, 150.0, 0.1, 0.7, 9, 5, 120.0),
+    "window": (6, 90, 0, 0, 0.0, 0.0, 0.0, 5, 20, 150.0),
+    "casual": (1, 4, 0, 0, 0.0, 0.0, 0.0, 1, 60, 80.0),
+    "lapsed": (2, 15, 2, 1, 90.0, 0.5, 0.5, 2, 140, 90.0),
+}
+#: Taste of the test personas: favourite family (60 % of views), price index, brand loyalty,
+#: in-house-brand share.
+TASTE = {
+    "loyal": ("computers", 1.8, 0.6, 0.02),
+    "window": ("fashion", 1.0, 0.3, 0.10),
+    "casual": ("home", 1.0, 0.3, 0.10),
+    "lapsed": ("tech_accessories", 0.6, 0.3, 0.40),
+}
+
+
 def customers(groups: dict[str, int], seed: int = 0, user_offset: int = 1000) -> pa.Table:
     """A customer_features table of well-separated personas (loyal, window, casual, lapsed)."""
     rng = np.random.default_rng(seed)
-    profiles = {
-        # sessions, views, carts, orders, basket, abandonment, conversion, days, recency, price
-        "loyal": (12, 120, 15, 8, 150.0, 0.1, 0.7, 9, 5, 120.0),
-        "window": (6, 90, 0, 0, 0.0, 0.0, 0.0, 5, 20, 150.0),
-        "casual": (1, 4, 0, 0, 0.0, 0.0, 0.0, 1, 60, 80.0),
-        "lapsed": (2, 15, 2, 1, 90.0, 0.5, 0.5, 2, 140, 90.0),
-    }
     columns: dict[str, list] = {name: [] for name in TINY}
     user = user_offset
     for persona, count in groups.items():
-        sessions, views, carts, orders, basket, abandon, conv, days, recency, price = profiles[
+        sessions, views, carts, orders, basket, abandon, conv, days, recency, price = BEHAVIOUR[
             persona
         ]
+        family, price_index, loyalty, in_house = TASTE[persona]
         for _ in range(count):
             jitter = rng.uniform(0.85, 1.15, 6)
             s = max(1, round(sessions * jitter[0]))
@@ -105,7 +145,16 @@ def customers(groups: dict[str, int], seed: int = 0, user_offset: int = 1000) ->
             columns["tenure_days"].append(recency + 30)
             columns["recency_days"].append(max(0, round(recency * jitter[1])))
             columns["median_viewed_price"].append(round(price * jitter[2], 2))
+            columns["price_index"].append(round(price_index * jitter[3] ** 0.3, 3))
+            columns["brand_loyalty"].append(round(min(1.0, loyalty * jitter[4]), 3))
+            columns["in_house_brand_share"].append(round(in_house * jitter[5], 3))
+            columns["event_count"].append(
+                max(s, round(views * jitter[2])) + round(carts * jitter[3])
+            )
             columns["is_buyer"].append(o > 0)
+            rest = 0.4 / (len(CATEGORY_FAMILIES) - 1)
+            for other in CATEGORY_FAMILIES:
+                columns[f"family_share_{other}"].append(0.6 if other == family else rest)
             user += 7
     return pa.table(columns)
 
@@ -117,7 +166,11 @@ def shop() -> pa.Table:
 
 @pytest.fixture(scope="module")
 def shop_model(shop: pa.Table) -> seg.SegmentModel:
-    return fit_segments(shop, 4, seed=7)
+    return fit(shop, 4, seed=7)
+
+
+def fit(table: pa.Table, k: int, seed: int) -> seg.SegmentModel:
+    return fit_segments(table, k, seed, action_copy=ACTION_COPY, family_labels=FAMILY_LABELS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -131,19 +184,55 @@ def test_feature_matrix_exact_values_by_hand() -> None:
     assert X.shape == (3, len(SEGMENT_FEATURES))
     by_user = {30: 0, 10: 1, 20: 2}  # row of each user in TINY
     order = [by_user[u] for u in user_ids.tolist()]
+    weights = features.prepare(tiny_table()).weights
     for j, name in enumerate(SEGMENT_FEATURES):
-        fill = "mean" if name in seg.MEAN_FILL_FEATURES else "zero"
+        fill = "mean" if name in features.MEAN_FILL_FEATURES else "zero"
         expected = expected_column(TINY[name], name in LOG1P_FEATURES, fill)
         np.testing.assert_allclose(
-            X[:, j], [expected[i] for i in order], rtol=1e-12, atol=1e-12, err_msg=name
+            X[:, j],
+            [expected[i] * weights[j] for i in order],
+            rtol=1e-12,
+            atol=1e-12,
+            err_msg=name,
         )
     # spot checks of the documented rules
     j = SEGMENT_FEATURES.index
     assert X[:, j("recency_days")][1] == 0.0  # unknown recency (user 20) -> exactly 0
     assert X[:, j("median_viewed_price")][1] == 0.0
-    np.testing.assert_allclose(np.abs(X[[0, 2], j("recency_days")]), [1.0, 1.0])  # 2 known values
+    w = weights[j("recency_days")]
+    np.testing.assert_allclose(np.abs(X[[0, 2], j("recency_days")]), [w, w])  # 2 known values
     np.testing.assert_allclose(X.mean(axis=0)[j("session_count")], 0.0, atol=1e-15)
-    np.testing.assert_allclose(X.std(axis=0)[j("session_count")], 1.0, rtol=1e-12)
+    np.testing.assert_allclose(X.std(axis=0)[j("session_count")], w, rtol=1e-12)
+    assert X[:, j("family_share_kids")][1] == 0.0  # unknown share (user 20) -> exactly 0
+
+
+def test_feature_groups_weigh_the_same_whatever_their_size() -> None:
+    shop = customers({"loyal": 20, "window": 20, "casual": 20, "lapsed": 20})
+    prepared = features.prepare(shop)
+    X = prepared.scaled
+    for group, names in features.FEATURE_GROUPS.items():
+        columns = [SEGMENT_FEATURES.index(n) for n in names]
+        # every column of a group has the same weight ...
+        assert len(set(prepared.weights[columns].tolist())) == 1, group
+        # ... and the group's leading direction has variance 1 (GROUP_WEIGHTS), however many
+        # columns it has and however much they move together
+        covariance = np.atleast_2d(np.cov(X[:, columns], rowvar=False, ddof=0))
+        assert np.linalg.eigvalsh(covariance)[-1] == pytest.approx(1.0, rel=1e-9), group
+    # the ten behaviour columns move together: they weigh less per column than the brand pair
+    weight = dict(zip(SEGMENT_FEATURES, prepared.weights, strict=True))
+    assert weight["session_count"] < weight["brand_loyalty"]
+    # the weights are those of group_weights on the standardised matrix
+    standardised = np.divide(X, prepared.weights, out=np.zeros_like(X), where=prepared.weights > 0)
+    np.testing.assert_allclose(group_weights(standardised, SEGMENT_FEATURES), prepared.weights)
+    # a group without variance gets weight 0 (its scaled columns are all 0)
+    flat = shop.set_column(
+        shop.schema.get_field_index("brand_loyalty"), "brand_loyalty", pa.array([0.5] * 80)
+    ).set_column(
+        shop.schema.get_field_index("in_house_brand_share"),
+        "in_house_brand_share",
+        pa.array([0.1] * 80),
+    )
+    assert features.prepare(flat).weights[SEGMENT_FEATURES.index("brand_loyalty")] == 0.0
 
 
 def test_feature_matrix_nulls_and_constant_columns() -> None:
@@ -160,7 +249,9 @@ def test_feature_matrix_nulls_and_constant_columns() -> None:
     basket = X[:, j("average_basket")]
     assert user_ids.tolist() == [10, 20, 30]
     assert basket[0] == basket[2] and basket[1] > 0  # user 10 null, user 30 NaN: both -> 0
-    np.testing.assert_allclose(basket, expected_column([None, 100.0, None], True, "zero"))
+    weight = features.prepare(table).weights[j("average_basket")]
+    expected = expected_column([None, 100.0, None], True, "zero")
+    np.testing.assert_allclose(basket, [value * weight for value in expected])
     assert not np.any((X == 0.0) & np.signbit(X))  # no negative zeros
 
 
@@ -218,7 +309,7 @@ def test_silhouette_matches_sklearn() -> None:
     X = blobs(3, 120, seed=5) + np.random.default_rng(1).normal(0, 4, size=(360, 5))
     X[7] = X[8]  # duplicate points are fine
     labelings = [KMeans(k, n_init=2, random_state=0).fit(X).labels_ for k in (2, 3, 6)]
-    ours = seg._silhouettes(X, labelings)
+    ours = choice_of_k.mean_silhouettes(X, labelings)
     np.testing.assert_allclose(ours, [silhouette_score(X, lab) for lab in labelings], atol=1e-10)
 
 
@@ -240,7 +331,7 @@ def test_choose_k_finds_four_blobs_deterministically() -> None:
 
 
 def test_choose_k_ties_go_to_the_smaller_k(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(seg, "_silhouettes", lambda X, labelings: [0.5, 0.7, 0.7, 0.2])
+    monkeypatch.setattr(choice_of_k, "mean_silhouettes", lambda X, labelings: [0.5, 0.7, 0.7, 0.2])
     assert choose_k(blobs(4, 20), 2, 5, seed=0).chosen_k == 3
 
 
@@ -286,6 +377,7 @@ def test_choose_k_refuses_too_little_data() -> None:
 # Naming
 # --------------------------------------------------------------------------------------------
 
+FLAT_SHARES = {f"family_share_{f}": 0.1 for f in CATEGORY_FAMILIES}
 POPULATION = {
     "session_count": 3.0,
     "view_count": 20.0,
@@ -298,9 +390,13 @@ POPULATION = {
     "days_active": 2.0,
     "recency_days": 40.0,
     "median_viewed_price": 100.0,
+    "price_index": 1.0,
+    "brand_loyalty": 0.3,
+    "in_house_brand_share": 0.1,
+    **FLAT_SHARES,
     "buyer_share": 0.1,
 }
-BROWSER = {
+BROWSER = {name: value for name, value in POPULATION.items() if name != "buyer_share"} | {
     "session_count": 2.0,
     "view_count": 10.0,
     "cart_count": 0.0,
@@ -309,11 +405,10 @@ BROWSER = {
     "average_basket": 0.0,
     "cart_abandonment_rate": 0.0,
     "conversion_rate": 0.0,
-    "days_active": 2.0,
-    "recency_days": 40.0,
-    "median_viewed_price": 100.0,
 }
 BUYER = {**BROWSER, "order_count": 1.2, "revenue": 120.0, "average_basket": 100.0}
+HOME = {**FLAT_SHARES, "family_share_home": 0.46, "family_share_kids": 0.06}
+TECH = {**FLAT_SHARES, "family_share_computers": 0.5, "family_share_mobile": 0.02}
 
 
 def centroids(*profiles: dict[str, float]) -> dict[str, np.ndarray]:
@@ -323,36 +418,63 @@ def centroids(*profiles: dict[str, float]) -> dict[str, np.ndarray]:
 @pytest.mark.parametrize(
     ("profile", "expected"),
     [
-        ({**BUYER, "order_count": 6, "revenue": 900, "session_count": 12}, "High-value loyal"),
+        ({**BUYER, "order_count": 6, "revenue": 900, "session_count": 12}, "High-value buyers"),
         ({**BUYER, "order_count": 2, "revenue": 250, "recency_days": 100}, "Lapsed buyers"),
-        ({**BUYER, "order_count": 6, "revenue": 900, "recency_days": 90}, "Lapsed buyers"),
-        ({**BUYER, "revenue": 500, "average_basket": 400}, "Big-ticket buyers"),
-        ({**BUYER, "order_count": 1.5, "revenue": 60, "average_basket": 40}, "Bargain hunters"),
-        ({**BUYER, "median_viewed_price": 35}, "Bargain hunters"),
-        ({**BUYER, "order_count": 5, "revenue": 400, "average_basket": 80}, "Repeat buyers"),
-        (BUYER, "Occasional buyers"),
+        ({**BUYER, "order_count": 5, "revenue": 400}, "Loyal buyers"),
+        (BUYER, "Buyers"),
+        ({**BUYER, "price_index": 1.5, **TECH}, "Premium computer buyers"),
+        ({**BUYER, "price_index": 0.7, **HOME}, "Budget home & kitchen buyers"),
+        ({**BROWSER, "order_count": 0.2, "revenue": 20.0, **HOME}, "Home & kitchen shoppers"),
+        ({**BROWSER, "order_count": 0.09, "revenue": 9.0}, "Browsers"),
         ({**BROWSER, "cart_count": 2, "cart_abandonment_rate": 0.9}, "Cart abandoners"),
         ({**BROWSER, "view_count": 80, "session_count": 6}, "Window shoppers"),
+        (
+            {**BROWSER, "view_count": 80, "price_index": 0.8, **HOME},
+            "Budget home & kitchen window shoppers",
+        ),
         ({**BROWSER, "view_count": 5, "recency_days": 120}, "Lapsed browsers"),
         ({**BROWSER, "recency_days": 5, "days_active": 1}, "New browsers"),
-        (BROWSER, "Casual browsers"),
+        (BROWSER, "Browsers"),
+        # a family share below 0.3, or below 1.5 x the population's, is not a favourite
+        ({**BROWSER, "family_share_home": 0.29}, "Browsers"),
+        ({**BROWSER, "price_index": 1.19, "family_share_home": 0.3}, "Home & kitchen browsers"),
     ],
 )
 def test_naming_rules(profile: dict[str, float], expected: str) -> None:
-    assert name_segments(centroids(profile), POPULATION) == [expected]
-    assert expected in SEGMENT_NAMES
+    assert name_segments(centroids(profile), POPULATION, family_labels=FAMILY_LABELS) == [expected]
 
 
-def test_every_rule_name_has_an_action() -> None:
-    for name in SEGMENT_NAMES:
-        assert len(suggested_action(name)) > 20
-    assert "win-back" in suggested_action("Lapsed buyers").lower()
-    assert "cart reminder" in suggested_action("Cart abandoners").lower()
-    assert "loyalty" in suggested_action("High-value loyal").lower()
-    assert "cross-sell" in suggested_action("Occasional buyers").lower()
-    assert suggested_action("Window shoppers (more views)") == suggested_action("Window shoppers")
-    with pytest.raises(ValueError, match="unknown segment name"):
-        suggested_action("Whales")
+def test_a_segment_with_most_of_the_revenue_is_high_value_even_when_lapsed() -> None:
+    # two clusters of ordinary buyers: the bigger one holds 90 % of the revenue
+    profiles = centroids(BUYER, {**BUYER, "recency_days": 100})
+    assert name_segments(profiles, POPULATION) == ["Buyers", "Lapsed buyers"]
+    labels = describe_segments(profiles, POPULATION, sizes=[9, 1])
+    assert [label.role for label in labels] == ["high_value_buyers", "lapsed_buyers"]
+    labels = describe_segments(profiles, POPULATION, sizes=[1, 9])
+    assert [label.name for label in labels] == ["Buyers", "High-value buyers"]
+    for label in labels:
+        assert "occasional" not in label.name.lower()
+    # a cluster with few buyers but most of the revenue is not called browsers
+    few = centroids({**BROWSER, "order_count": 0.05, "revenue": 50.0}, BROWSER)
+    assert name_segments(few, POPULATION, sizes=[5, 5]) == ["Shoppers", "Browsers"]
+
+
+def test_every_role_has_an_action_from_the_seed() -> None:
+    assert set(ROLES) == {value for part, value in ACTION_COPY if part == "role"}
+    for role in ROLES:
+        assert len(suggested_action(SegmentLabel(role, None, None, role), ACTION_COPY)) > 20
+    lapsed = SegmentLabel("lapsed_buyers", None, None, "Lapsed buyers")
+    assert "win-back" in suggested_action(lapsed, ACTION_COPY).lower()
+    premium_tech = SegmentLabel("buyers", "premium", "computers", "Premium computer buyers")
+    action = suggested_action(premium_tech, ACTION_COPY, FAMILY_LABELS)
+    assert action.startswith(ACTION_COPY[("role", "buyers")])
+    assert ACTION_COPY[("price", "premium")] in action
+    assert action.endswith("Lead with computer products.")
+    table = pacsv.read_csv(SEEDS / "segment_actions.csv")
+    with pytest.raises(ValueError, match="no action for role:lapsed_browsers"):
+        action_copy_from_table(
+            table.filter(pa.compute.not_equal(table["profile_value"], "lapsed_browsers"))
+        )
 
 
 def test_alike_clusters_get_unique_descriptive_names() -> None:
@@ -392,14 +514,22 @@ def test_names_tell_apart_by_the_biggest_difference_relative_to_the_population()
         centroids({**BUYER, "revenue": 150, "view_count": 20}, {**BUYER, "view_count": 30}),
         POPULATION,
     )
-    assert names == ["Occasional buyers (higher spend)", "Occasional buyers (lower spend)"]
+    assert names == ["Buyers (higher spend)", "Buyers (lower spend)"]
+    # two fashion browsers apart in their share of fashion: the family words say it
+    names = name_segments(
+        centroids(
+            {**BROWSER, "family_share_fashion": 0.5},
+            {**BROWSER, "family_share_fashion": 0.9},
+        ),
+        POPULATION,
+        family_labels=FAMILY_LABELS,
+    )
+    assert names == ["Fashion browsers (less fashion)", "Fashion browsers (more fashion)"]
 
 
 def test_identical_centroids_still_get_unique_names() -> None:
     names = name_segments(centroids(BROWSER, BROWSER, {**BROWSER, "view_count": 80}), POPULATION)
     assert len(set(names)) == 3
-    assert names[2] == "Window shoppers"
-    assert names[0].startswith("Casual browsers (") and names[1].startswith("Casual browsers (")
 
 
 def test_name_segments_is_deterministic_and_checks_its_inputs() -> None:
@@ -421,17 +551,18 @@ def test_fit_segments_finds_and_names_the_personas(shop: pa.Table, shop_model) -
     assert model.k == 4 and model.seed == 7 and model.feature_names == SEGMENT_FEATURES
     revenue = model.centroids_raw_by_feature()["revenue"]
     assert np.all(np.diff(revenue) <= 0)  # canonical order: revenue descending
-    assert model.names[0] == "High-value loyal"
-    assert model.names[1] == "Lapsed buyers"
-    assert set(model.names[2:]) == {"Window shoppers", "Casual browsers"}
     by_name = dict(zip(model.names, model.sizes.tolist(), strict=True))
     assert by_name == {
-        "High-value loyal": 60,
-        "Lapsed buyers": 90,
-        "Window shoppers": 150,
-        "Casual browsers": 300,
+        "High-value premium computer buyers": 60,
+        "Lapsed budget tech accessory buyers": 90,
+        "Fashion window shoppers": 150,
+        "Home & kitchen browsers": 300,
     }
-    assert model.actions == tuple(suggested_action(n) for n in model.names)
+    labels = describe_segments(
+        model.centroids_raw_by_feature(), seg.population_profile(shop), model.sizes, FAMILY_LABELS
+    )
+    assert model.actions == tuple(suggested_action(x, ACTION_COPY, FAMILY_LABELS) for x in labels)
+    assert "win-back" in model.actions[1].lower() and "price drops" in model.actions[1].lower()
     assert model.centroids.shape == model.centroids_raw.shape == (4, len(SEGMENT_FEATURES))
     with pytest.raises(ValueError):
         model.centroids[0, 0] = 1.0  # read-only
@@ -439,7 +570,7 @@ def test_fit_segments_finds_and_names_the_personas(shop: pa.Table, shop_model) -
 
 def test_fit_is_deterministic_and_ids_are_canonical(shop: pa.Table, shop_model) -> None:
     permuted = shop.take(np.random.default_rng(9).permutation(shop.num_rows))
-    again = fit_segments(permuted, 4, seed=7)
+    again = fit(permuted, 4, seed=7)
     assert again.names == shop_model.names
     np.testing.assert_array_equal(again.centroids, shop_model.centroids)
     np.testing.assert_array_equal(again.centroids_raw, shop_model.centroids_raw)
@@ -473,18 +604,15 @@ def test_assign_segments_output(shop: pa.Table, shop_model) -> None:
     np.testing.assert_allclose(assigned["distance_to_centroid"].to_numpy(), expected, rtol=1e-12)
 
 
-def test_assign_chunked_equals_naive() -> None:
+def test_nearest_centroid_matches_the_naive_computation() -> None:
     rng = np.random.default_rng(4)
     X = rng.normal(size=(1001, 11))
     centroids = rng.normal(size=(6, 11))
-    X[5] = (centroids[1] + centroids[2]) / 2  # an exact tie goes to the lower id
     squared = ((X[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
-    naive_labels = squared.argmin(axis=1)
-    naive_distances = np.sqrt(squared.min(axis=1))
-    for block in (1, 66, 67, 5000, 10**9):
-        labels, distances = seg._nearest(X, centroids, block_elements=block)
-        np.testing.assert_array_equal(labels, naive_labels)
-        np.testing.assert_array_equal(distances, naive_distances)
+    labels, distances = nearest_centroid(X, centroids)
+    np.testing.assert_array_equal(labels, squared.argmin(axis=1))
+    np.testing.assert_allclose(distances, np.sqrt(squared.min(axis=1)), rtol=1e-9)
+    assert labels.dtype == np.int64 and nearest_centroid(X[:0], centroids)[0].shape == (0,)
 
 
 def test_model_table_round_trip_gives_identical_assignments(shop: pa.Table, shop_model) -> None:
@@ -493,7 +621,14 @@ def test_model_table_round_trip_gives_identical_assignments(shop: pa.Table, shop
     for column in ("segment_id", "segment_name", "suggested_action", "segment_size", "k", "seed"):
         assert column in table.column_names
     for feature in SEGMENT_FEATURES:
-        for prefix in ("centroid_", "scaled_", "scaler_mean_", "scaler_std_", "scaler_log1p_"):
+        for prefix in (
+            "centroid_",
+            "scaled_",
+            "scaler_mean_",
+            "scaler_std_",
+            "scaler_weight_",
+            "scaler_log1p_",
+        ):
             assert prefix + feature in table.column_names
     assert table["segment_name"].to_pylist() == list(shop_model.names)
 
@@ -503,6 +638,7 @@ def test_model_table_round_trip_gives_identical_assignments(shop: pa.Table, shop
     np.testing.assert_array_equal(restored.centroids, shop_model.centroids)
     np.testing.assert_array_equal(restored.means, shop_model.means)
     np.testing.assert_array_equal(restored.stds, shop_model.stds)
+    np.testing.assert_array_equal(restored.weights, shop_model.weights)
     np.testing.assert_array_equal(restored.sizes, shop_model.sizes)
     assert assign_segments(shop, restored).equals(assign_segments(shop, shop_model))
 
@@ -533,12 +669,76 @@ def test_assign_new_customers_with_nulls_and_decimals(shop_model) -> None:
     assert all(0 <= i < 4 for i in assigned["segment_id"].to_pylist())
     assert np.isfinite(assigned["distance_to_centroid"].to_numpy()).all()
     # the buyer with 3 orders and recent activity lands with the buyers, not the browsers
-    assert assigned["segment_name"][0].as_py() in {"High-value loyal", "Lapsed buyers"}
+    assert assigned["segment_name"][0].as_py() in set(shop_model.names[:2])
 
 
 def test_fit_segments_refuses_bad_k_and_too_few_profiles() -> None:
     table = customers({"casual": 5}, seed=1)
     with pytest.raises(ValueError, match="k must be at least 2"):
-        fit_segments(table, 1, seed=0)
+        fit(table, 1, seed=0)
     with pytest.raises(InsufficientDataError, match="distinct customer profiles"):
-        fit_segments(table, 6, seed=0)
+        fit(table, 6, seed=0)
+
+
+# --------------------------------------------------------------------------------------------
+# Agreement with the true personas of a generated shop
+# --------------------------------------------------------------------------------------------
+
+
+def write_personas(folder: Path, table: pa.Table, persona_of: dict[int, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    users = table["user_id"].to_pylist()
+    pacsv.write_csv(
+        pa.table({"user_id": users, "persona": [persona_of[u] for u in users]}),
+        folder / "user_personas.csv",
+    )
+    return folder
+
+
+def test_quality_reports_the_persona_agreement_only_with_a_ground_truth(tmp_path: Path) -> None:
+    groups = {"loyal": 60, "window": 150, "casual": 300, "lapsed": 90}
+    table = customers(groups)
+    persona_of: dict[int, str] = {}
+    users = iter(table["user_id"].to_pylist())
+    for persona, count in groups.items():
+        for _ in range(count):
+            persona_of[next(users)] = persona
+    without = build_quality(table, 4, 6, seed=7, sample_size=400)
+    assert without["persona_ari"].null_count == 3
+    assert without["persona_visitor_count"].null_count == 3
+
+    truth = write_personas(tmp_path / "ground_truth", table, persona_of)
+    quality = build_quality(table, 4, 6, seed=7, sample_size=400, ground_truth_path=str(truth))
+    rows = {row["k"]: row for row in quality.to_pylist()}
+    # most casual visitors have fewer than 5 events: they do not count
+    events = dict(zip(table["user_id"].to_pylist(), table["event_count"].to_pylist(), strict=True))
+    assert min(events[u] for u in persona_of if persona_of[u] == "casual") < 5
+    visitors = rows[4]["persona_visitor_count"]
+    assert 0 < visitors < 400 and {r["persona_visitor_count"] for r in rows.values()} == {visitors}
+    # four personas, four clusters: found exactly
+    assert rows[4]["persona_ari"] == pytest.approx(1.0)
+    assert all(r["persona_ari"] is not None for r in rows.values())
+    # the ground truth never changes the choice of k or any score
+    assert quality.select(without.column_names[:8]).equals(without.select(without.column_names[:8]))
+
+
+def test_persona_agreement_by_hand() -> None:
+    table = customers({"loyal": 10, "window": 10}, seed=3)
+    _, X = feature_matrix(table)
+    selection = choose_k(X, 2, 3, seed=1)
+    ids = sorted(table["user_id"].to_pylist())
+    personas = pa.table({"user_id": ids[:15], "persona": ["a"] * 10 + ["b"] * 5})
+    scores, visitors = persona_agreement(table, selection, personas)
+    assert visitors == 15  # five visitors have no persona
+    assert scores[0] == pytest.approx(1.0)  # k=2 splits loyal from window shoppers
+    lonely = pa.table({"user_id": ids[:1], "persona": ["a"]})
+    assert persona_agreement(table, selection, lonely) == ([None, None], 1)
+
+
+def test_ground_truth_path_errors_are_readable(tmp_path: Path) -> None:
+    assert read_personas("") is None and read_personas(None) is None and read_personas("  ") is None
+    with pytest.raises(ValueError, match="segmentation_ground_truth_path.*does not exist"):
+        read_personas(str(tmp_path / "nowhere"))
+    (tmp_path / "user_personas.csv").write_text("user_id,type\n1,a\n")
+    with pytest.raises(ValueError, match="no column.*persona"):
+        read_personas(str(tmp_path))

@@ -1,6 +1,7 @@
 {#-
     One row per visitor (buyers and the many who never buy), as of var as_of_date (default: the
-    last day of data): behaviour, value, price appetite and favourite category family. The input
+    last day of data): behaviour, value, price appetite, favourite category family and taste (family shares, brand
+    loyalty, in-house-brand share: int_customer_shopping_taste). The input
     of the segmentation and, through the same macro, of the propensity model.
 -#}
 
@@ -67,6 +68,12 @@ preferred_families as (
 
 ),
 
+taste as (
+
+    select * from {{ ref('int_customer_shopping_taste') }}
+
+),
+
 opt_outs as (
 
     select distinct user_id from {{ ref('gdpr_personalisation_opt_outs') }}
@@ -104,11 +111,26 @@ final as (
             else 'mid-range'
         end as price_band,
         coalesce(preferred_families.preferred_category_family, 'unknown') as preferred_category_family,
+        coalesce(taste.event_count, 0) as event_count,
+        taste.family_share_mobile,
+        taste.family_share_computers,
+        taste.family_share_tech_accessories,
+        taste.family_share_audio,
+        taste.family_share_tv_video,
+        taste.family_share_home,
+        taste.family_share_kids,
+        taste.family_share_fashion,
+        taste.family_share_sport_outdoor,
+        taste.family_share_diy_auto,
+        taste.family_share_other,
+        taste.brand_loyalty,
+        taste.in_house_brand_share,
         activity_features.order_count > 0 as is_buyer,
         activity_features.user_id in (select user_id from opt_outs) as is_personalisation_opt_out
     from activity_features
     left join price_appetite on activity_features.user_id = price_appetite.user_id
     left join preferred_families on activity_features.user_id = preferred_families.user_id
+    left join taste on activity_features.user_id = taste.user_id
 
 )
 

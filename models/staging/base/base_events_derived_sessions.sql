@@ -26,7 +26,10 @@ with sessionless as (
 
 clean as (
 
-    select event_id, event_time, user_id
+    -- exact duplicates (the same event_id) are collapsed here, before the two window sorts:
+    -- `lag` and the running `max` may order tied rows differently, which once gave one copy
+    -- a session start and the other none
+    select distinct event_id, event_time, user_id
     from sessionless
     where {{ event_reject_reason() }} is null
 
@@ -60,8 +63,7 @@ numbered as (
 
 )
 
--- exact duplicates (same event_id) sit side by side in the window and get the same session
-select distinct
+select
     event_id,
     user_id,
     session_started_at,

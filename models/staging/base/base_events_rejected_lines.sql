@@ -5,11 +5,14 @@
     non-numeric id), persisted by the post-hook of base_events_parsed, with exact duplicate
     lines collapsed (counted) like the readable ones.
 -#}
-{%- set read_errors = ref('base_events_parsed') %}
+{#- The relation is quoted part by part: a warehouse file named e.g. `my-shop dir/my-shop.duckdb`
+    makes the database name `my-shop`, which is not a bare SQL identifier. -#}
+{%- set parsed = ref('base_events_parsed') %}
+{%- set read_errors = parsed.incorporate(path={'identifier': parsed.identifier ~ '__read_errors'}).quote(database=true, schema=true, identifier=true) %}
 
 with read_errors as (
 
-    select * from {{ read_errors.database }}.{{ read_errors.schema }}.{{ read_errors.identifier }}__read_errors
+    select * from {{ read_errors }}
 
 ),
 
