@@ -82,6 +82,49 @@ def summary(
     _print_summary(result, docs)
 
 
+@app.command()
+def serve(
+    bundle: Annotated[
+        Path | None,
+        typer.Option(
+            help="The serving bundle (default: $AMAZING_SERVING_DIR, else serving/ beside the "
+            "warehouse, i.e. warehouse/serving)."
+        ),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="uvicorn worker processes (for more than 1, set PROMETHEUS_MULTIPROC_DIR).",
+            min=1,
+        ),
+    ] = 1,
+    gdpr_live: Annotated[
+        Path | None,
+        typer.Option(help="The live GDPR lists (default: gdpr_live/ beside the warehouse)."),
+    ] = None,
+    access_log: Annotated[
+        bool, typer.Option(help="Log one line per request (route template, never a user id).")
+    ] = True,
+) -> None:
+    """Serve recommendations over HTTP from the serving bundle (OpenAPI at /docs)."""
+    from amazing_analytics.serving.bundle import BundleError, read_manifest, serving_dir
+    from amazing_analytics.serving.server import run
+
+    directory = bundle or serving_dir()
+    try:
+        manifest = read_manifest(directory)
+    except BundleError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(code=2) from error
+    console.print(
+        f"serving bundle {manifest['build_id']} from {directory} on http://{host}:{port} "
+        f"(docs at http://{host}:{port}/docs)"
+    )
+    run(directory, host, port, workers=workers, gdpr_live=gdpr_live, access_log=access_log)
+
+
 def _print_summary(result: WarehouseSummary, docs: Path) -> None:
     console.print(f"[bold]warehouse[/bold]  {result.path.resolve()}  (DuckDB; open it read-only)")
     docs_text = str(docs.resolve()) if docs.exists() else f"{docs} (run `make docs`)"

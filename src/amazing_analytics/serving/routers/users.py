@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from amazing_analytics.serving.dependencies import Bundle, Gdpr
+from amazing_analytics.serving.recommend import user_recommendations
+from amazing_analytics.serving.schemas import (
+    DEFAULT_K,
+    MAX_K,
+    ErrorResponse,
+    RecommendationResponse,
+)
+
+router = APIRouter(prefix="/v1/users", tags=["users"])
+
+
+@router.get(
+    "/{user_id}/recommendations",
+    response_model=RecommendationResponse,
+    responses={422: {"model": ErrorResponse}},
+    summary="A shopper's nightly list (popularity for unknown, erased and opted-out shoppers)",
+)
+async def recommend_for_user(
+    user_id: Annotated[int, Path(ge=-(2**63), le=2**63 - 1)],
+    bundle: Bundle,
+    gdpr: Gdpr,
+    k: Annotated[int, Query(ge=1, le=MAX_K)] = DEFAULT_K,
+) -> RecommendationResponse:
+    return user_recommendations(bundle, gdpr, user_id, k)
