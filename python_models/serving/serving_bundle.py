@@ -27,4 +27,5 @@ def model(dbt, session):
         recommender_evaluation=read_arrow(dbt.ref("recommender_evaluation")),
         session_recommender_evaluation=read_arrow(dbt.ref("session_recommender_evaluation")),
         history_size=config_int(dbt.config.get("history_size"), "history_size"),
+        neighbours_top_n=config_int(dbt.config.get("neighbours_top_n"), "neighbours_top_n"),
     )

@@ -193,11 +193,29 @@ def erasures() -> pa.Table:
     )
 
 
-def session_evaluation(model: str = "session_knn") -> pa.Table:
+SESSION_PARAMS = '{"history_weight": 0.5}'
+
+
+def session_evaluation(model: str = "vsknn_history") -> pa.Table:
+    params = SESSION_PARAMS
     rows = [
-        (model, "all", "all", "hit_rate", 20, 0.16, 0.14, 0.18, 900, True, "ok", None),
-        (model, "all", "all", "mrr", 20, 0.05, 0.04, 0.06, 900, True, "ok", None),
-        ("popularity", "all", "all", "hit_rate", 20, 0.06, 0.05, 0.07, 900, False, "ok", None),
+        (model, "all", "all", "hit_rate", 20, 0.16, 0.14, 0.18, 900, True, "ok", None, params),
+        (model, "all", "all", "mrr", 20, 0.05, 0.04, 0.06, 900, True, "ok", None, params),
+        (
+            "popularity",
+            "all",
+            "all",
+            "hit_rate",
+            20,
+            0.06,
+            0.05,
+            0.07,
+            900,
+            False,
+            "ok",
+            None,
+            "{}",
+        ),
     ]
     names = [
         "model",
@@ -212,6 +230,7 @@ def session_evaluation(model: str = "session_knn") -> pa.Table:
         "is_selected",
         "status",
         "message",
+        "params",
     ]
     return pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
 

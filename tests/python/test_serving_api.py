@@ -71,21 +71,24 @@ def test_every_field_of_a_session_answer(client: TestClient, bundle_dir: Path) -
     bundle = load_bundle(bundle_dir)
     assert set(answer) == {"items", "model", "build_id", "is_personalised", "warnings"}
     assert answer["build_id"] == bundle.build_id
-    assert answer["model"] == "session_knn"
+    assert answer["model"] == "vsknn_history"
     assert answer["is_personalised"] is True
     assert answer["warnings"] == ["unknown product ids ignored: 99"]
     for item in answer["items"]:
         assert set(item) == {"product_id", "score", "reason", "source"}
     # the live session first: what the session model scores, with the shopper's history
-    # (1005, 1001 viewed not bought) and never what they bought (1003, a phone)
+    # (1005, 1001 viewed not bought) and never what they bought (1003, a phone) nor the
+    # current product (1001)
     expected = recommend_for_session(
         [SessionItem(1001, "view")],
         bundle.neighbours,
         5,
         history=[1005, 1001],
         exclude={1003, 1001},
-        model="session_knn",
+        model="vsknn_history",
+        params={"history_weight": 0.5},
     )
+    assert expected, "the fixture's session must score something"
     n = len(expected)
     assert ids(answer)[:n] == [item.product_id for item in expected]
     assert [i["source"] for i in answer["items"][:n]] == [item.source for item in expected]

@@ -52,8 +52,17 @@ def test_one_row_per_file_with_the_row_counts_of_the_files_and_manifest(target: 
 def test_manifest_names_the_served_models_with_their_figures(target: Path) -> None:
     write_test_bundle(target)
     models = read_manifest(target)["models"]
-    assert models["session"]["name"] == "session_knn"
+    assert models["session"]["name"] == "vsknn_history"
     assert models["session"]["evaluated"] is True
+    # the selected params over the model's defaults, as the session module reads them
+    assert models["session"]["params"] == {
+        "weight_view": 1.0,
+        "weight_cart": 3.0,
+        "weight_purchase": 5.0,
+        "history_weight": 0.5,
+        "history_neighbour_weight": 0.3,
+        "history_length": 10.0,
+    }
     assert models["session"]["evaluation"] == [
         {
             "ci_high": 0.18,
@@ -84,6 +93,36 @@ def test_without_a_session_evaluation_popularity_serves_sessions(target: Path) -
     assert session["name"] == "popularity"
     assert session["evaluated"] is False
     assert "popularity serves" in session["message"]
+
+
+def test_the_embedding_model_gets_embedding_neighbours(target: Path) -> None:
+    from serving_fixtures import session_evaluation
+
+    write_test_bundle(target)
+    plain = _table(target, "session_item_neighbours")
+    assert set(plain.column("source").to_pylist()) == {"session"}
+    write_test_bundle(
+        target,
+        created_at=datetime(2026, 12, 2, tzinfo=UTC),
+        session_recommender_evaluation=session_evaluation("embedding").drop_columns(["params"]),
+    )
+    rows = _table(target, "session_item_neighbours")
+    embedding = rows.filter(pc.field("source") == "embedding")
+    assert rows.num_rows - embedding.num_rows == plain.num_rows
+    assert embedding.num_rows == 10 * 9  # every other product, top 50
+    first = embedding.filter(pc.field("product_id") == 1001).sort_by("neighbour_rank")
+    assert first.column("neighbour_product_id").to_pylist()[:2] == [1002, 1003]
+    assert load_bundle(target).session_model["name"] == "embedding"
+
+
+def test_a_bundle_with_unusable_session_params_is_not_loaded(target: Path) -> None:
+    write_test_bundle(target)
+    path = Path(os.path.realpath(target)) / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["models"]["session"]["params"] = {"speed": 1.0}
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="has no param 'speed'"):
+        load_bundle(target)
 
 
 def test_opted_out_and_erased_shoppers_leave_only_their_id(target: Path) -> None:

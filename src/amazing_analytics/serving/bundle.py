@@ -31,6 +31,10 @@ import pyarrow.parquet as pq
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
 from amazing_analytics.ml.recommend.data import build_catalogue
+from amazing_analytics.ml.recommend.session import (
+    embedding_neighbour_table,
+    selected_session_model,
+)
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -79,6 +83,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("neighbour_product_id", pa.int64()),
             ("neighbour_rank", pa.int32()),
             ("score", pa.float64()),
+            ("source", pa.string()),
         ]
     ),
     "similar_products": pa.schema(
@@ -285,6 +290,25 @@ def _popular(
     return _conform(result, "popular_products")
 
 
+def _neighbours(
+    session_item_neighbours: ArrowData,
+    item_embeddings: pa.Table,
+    session_model: str,
+    top_n: int,
+) -> pa.Table:
+    """The session model's neighbour rows: co-visitation (source 'session'), plus the item
+    embeddings' nearest products (source 'embedding') when the served model is 'embedding'."""
+    table = as_table(session_item_neighbours)
+    if "source" not in table.column_names:
+        table = table.append_column("source", pa.array(["session"] * table.num_rows, pa.string()))
+    parts = [_conform(table, "session_item_neighbours")]
+    if session_model == "embedding":
+        parts.append(
+            _conform(embedding_neighbour_table(item_embeddings, top_n), "session_item_neighbours")
+        )
+    return pa.concat_tables(parts).combine_chunks()
+
+
 def _embeddings(table: ArrowData, name: str) -> pa.Table:
     return _conform(as_table(table), name)
 
@@ -362,6 +386,8 @@ def bundle_tables(
     opt_outs: ArrowData | None = None,
     erasures: ArrowData | None = None,
     history_size: int = 20,
+    session_model: str = "popularity",
+    neighbours_top_n: int = 50,
 ) -> dict[str, pa.Table]:
     """The bundle's tables from the warehouse's. Opted-out and erased shoppers leave nothing
     personal in it (no list, no history, no embedding): only their ids, to recognise them."""
@@ -382,15 +408,16 @@ def bundle_tables(
         # a non-personalised batch list is the popularity list the API serves anyway
         user_lists = user_lists.filter(pc.fill_null(user_lists.column("is_personalised"), False))
     products = _products(product_features)
+    items = _embeddings(item_embeddings, "item_embeddings")
     return {
         "products": products,
         "user_recommendations": personal(_conform(user_lists, "user_recommendations")),
         "user_history": personal(_history(interactions, history_size)),
-        "session_item_neighbours": _conform(
-            as_table(session_item_neighbours), "session_item_neighbours"
+        "session_item_neighbours": _neighbours(
+            session_item_neighbours, items, session_model, neighbours_top_n
         ),
         "similar_products": _conform(as_table(similar_products), "similar_products"),
-        "item_embeddings": _embeddings(item_embeddings, "item_embeddings"),
+        "item_embeddings": items,
         "user_embeddings": personal(_embeddings(user_embeddings, "user_embeddings")),
         "popular_products": _popular(
             popular_products, interactions, products, POPULAR_ALL_SIZE, excluded
@@ -405,8 +432,13 @@ def manifest_models(
     session_recommender_evaluation: ArrowData | None,
 ) -> dict[str, Any]:
     """The models served, each with its evaluation's headline figures."""
+    session = _model_summary(session_recommender_evaluation, "session recommender")
+    if session_recommender_evaluation is not None:
+        # the session module's own reading of the selection (name and params as evaluated)
+        name, params = selected_session_model(as_table(session_recommender_evaluation))
+        session = {**session, "name": name, "params": params}
     return {
-        "session": _model_summary(session_recommender_evaluation, "session recommender"),
+        "session": session,
         "user": _model_summary(recommender_evaluation, "batch recommender"),
     }
 
@@ -540,10 +572,14 @@ def build_serving_bundle(
     recommender_evaluation: ArrowData | None = None,
     session_recommender_evaluation: ArrowData | None = None,
     history_size: int = 20,
+    neighbours_top_n: int = 50,
     created_at: datetime | None = None,
 ) -> pa.Table:
     """The dbt step: the bundle's tables and manifest written atomically to ``target``; one row
     per file with its row count."""
+    if session_recommender_evaluation is not None:
+        session_recommender_evaluation = as_table(session_recommender_evaluation)
+    models = manifest_models(recommender_evaluation, session_recommender_evaluation)
     tables = bundle_tables(
         recommendations=recommendations,
         session_item_neighbours=session_item_neighbours,
@@ -556,8 +592,9 @@ def build_serving_bundle(
         opt_outs=opt_outs,
         erasures=erasures,
         history_size=history_size,
+        session_model=str(models["session"]["name"]),
+        neighbours_top_n=neighbours_top_n,
     )
-    models = manifest_models(recommender_evaluation, session_recommender_evaluation)
     return write_bundle(target, tables, models, created_at=created_at).as_table()
 
 

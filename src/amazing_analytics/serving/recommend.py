@@ -266,8 +266,10 @@ def session_recommendations(
     user_id = request.user_id
     if status is Shopper.known and user_id is not None:
         recent, never_again = _history(bundle, user_id)
-    in_session = {item.product_id for item in session}
-    answer = _Answer(request.k, set(never_again) | in_session)
+    # as evaluated: the current (last) product is never next; bought products are not
+    # offered again unless their category is a repeat-purchase one
+    current = {session[-1].product_id} if session else set()
+    answer = _Answer(request.k, set(never_again) | current)
     model = str(bundle.session_model["name"])
     if model != "popularity" and (session or recent):
         scored = recommend_for_session(

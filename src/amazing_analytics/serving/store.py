@@ -19,7 +19,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from amazing_analytics.ml.recommend.session import NeighbourIndex
+from amazing_analytics.ml.recommend.session import (
+    NeighbourIndex,
+    SessionInputError,
+    model_params,
+)
 from amazing_analytics.serving.bundle import MANIFEST, SCHEMAS, BundleError, read_manifest
 
 INT64_MIN = -(2**63)
@@ -227,6 +231,13 @@ def load_bundle(path: Path | str) -> LoadedBundle:
     for key in ("build_id", "created_at", "models"):
         if key not in manifest:
             raise BundleError(f"{directory / MANIFEST} lacks {key!r}")
+    try:
+        session = manifest["models"]["session"]
+        # the served params, checked once here rather than at every request
+        session["params"] = model_params(str(session["name"]), session.get("params") or {})
+        manifest["models"]["user"]["name"]
+    except (KeyError, TypeError, SessionInputError) as error:
+        raise BundleError(f"{directory / MANIFEST}: unusable models entry ({error})") from error
     similar = _read(directory, "similar_products")
     by_method = {
         method: GroupedRows.from_table(
