@@ -30,6 +30,10 @@ from amazing_analytics.ml.recommend.serving import (
     recommendation_rows,
     similar_products,
 )
+from amazing_analytics.ml.recommend.session_evaluation import (
+    SessionEvaluationSettings,
+    evaluate_sessions,
+)
 
 CUSTOMER_COLUMNS = ("user_id", "recency_days", "is_personalisation_opt_out")
 
@@ -77,6 +81,34 @@ def build_evaluation(
         params=params,
         user_labels=user_labels,
     ).table
+
+
+def build_session_evaluation(
+    sequences: ArrowData,
+    neighbours: ArrowData,
+    interactions: ArrowData,
+    product_features: ArrowData,
+    *,
+    k: int,
+    sample_sessions: int,
+    min_sessions: int,
+    bootstrap_samples: int,
+    neighbours_top_n: int,
+    seed: int,
+    params: LightFMParams,
+) -> pa.Table:
+    """session_recommender_evaluation: every session model on the next-item protocol."""
+    settings = SessionEvaluationSettings(
+        k=k,
+        sample_sessions=sample_sessions,
+        min_sessions=min_sessions,
+        bootstrap_samples=bootstrap_samples,
+        seed=seed,
+        neighbours_top_n=neighbours_top_n,
+    )
+    return evaluate_sessions(
+        sequences, neighbours, interactions, product_features, settings=settings, lightfm=params
+    )
 
 
 def build_embeddings(

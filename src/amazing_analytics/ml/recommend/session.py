@@ -413,3 +413,27 @@ def selected_session_model(evaluation: ArrowData) -> tuple[str, dict[str, float]
         if raw:
             params = {str(key): float(value) for key, value in json.loads(raw).items()}
     return names[0], model_params(names[0], params)
+
+
+def fill_with_popular(
+    items: Sequence[ScoredItem],
+    popular_ids: Sequence[int],
+    k: int,
+    *,
+    exclude: Collection[int] = (),
+    popular_scores: Sequence[float] | None = None,
+) -> list[ScoredItem]:
+    """``items`` completed to k with the popular products (most popular first) that are not
+    already in the list nor in ``exclude`` (source 'popularity')."""
+    out = list(items[:k])
+    taken = {i.product_id for i in out} | {int(p) for p in exclude}
+    for position, product_id in enumerate(popular_ids):
+        if len(out) >= k:
+            break
+        product_id = int(product_id)
+        if product_id in taken:
+            continue
+        score = float(popular_scores[position]) if popular_scores is not None else 0.0
+        out.append(ScoredItem(product_id, score, None, "popularity"))
+        taken.add(product_id)
+    return out
