@@ -261,7 +261,9 @@ def main() -> None:
 
     started = time.perf_counter()
     requests = load_requests(args.events, args.sessions, args.seed)
-    print(f"{len(requests):,} requests replayed from {args.events} ({time.perf_counter() - started:.1f} s)")
+    print(
+        f"{len(requests):,} requests replayed from {args.events} ({time.perf_counter() - started:.1f} s)"
+    )
     server_started = time.perf_counter()
     server = start_server(args.bundle, args.port)
     report: dict = {}
@@ -289,7 +291,9 @@ def main() -> None:
                 )
             ).summary()
             knee.append(step)
-            print(f"knee step {rate:g} req/s: p99 {step.get('p99_ms')} ms, achieved {step['achieved_rate']}, errors {step['errors']}")
+            print(
+                f"knee step {rate:g} req/s: p99 {step.get('p99_ms')} ms, achieved {step['achieved_rate']}, errors {step['errors']}"
+            )
             if step.get("p99_ms", 1e9) > 100 or step["achieved_rate"] < 0.8 * rate:
                 break
         report["knee_steps"] = knee

@@ -333,9 +333,16 @@ def test_invalid_json_and_wrong_body_types(client: TestClient) -> None:
         SESSIONS, content=b'{"events": [', headers={"content-type": "application/json"}
     )
     assert broken.status_code == 422
-    assert "JSON" in broken.json()["message"]
+    assert broken.json()["message"] == (
+        "invalid request - body: not valid JSON "
+        "(Invalid JSON: EOF while parsing a list at line 1 column 12)"
+    )
     listed = client.post(SESSIONS, json=[1, 2])
     assert listed.status_code == 422
+    empty = client.post(SESSIONS, content=b"", headers={"content-type": "application/json"})
+    assert empty.status_code == 422
+    assert empty.json()["message"] == "invalid request - body: a JSON object is required"
+    assert session(client, events=[])["is_personalised"] is False  # {} is a valid body
 
 
 def test_bodies_over_64_kb_get_a_413(client: TestClient) -> None:

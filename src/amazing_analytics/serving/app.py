@@ -19,6 +19,7 @@ from amazing_analytics.serving.bundle import serving_dir
 from amazing_analytics.serving.gdpr_live import LiveGdprLists, gdpr_live_dir
 from amazing_analytics.serving.middleware import MAX_BODY_BYTES, ServingMiddleware
 from amazing_analytics.serving.routers import health, products, sessions, users
+from amazing_analytics.serving.schemas import SessionRequest
 from amazing_analytics.serving.state import ServingState
 
 log = logging.getLogger("amazing.serving")
@@ -35,7 +36,11 @@ nothing about them is used; the live lists in `gdpr_live/` apply at the next req
 def _validation_message(errors: list[dict]) -> str:
     parts = []
     for error in errors[:5]:
-        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        loc = list(error.get("loc", ()))
+        if error.get("type") == "json_invalid":
+            parts.append(f"body: not valid JSON ({error.get('msg', 'invalid')})")
+            continue
+        where = ".".join(str(p) for p in loc if p != "body") or "body"
         parts.append(f"{where}: {error.get('msg', 'invalid')}")
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     return "invalid request - " + "; ".join(parts) + more
@@ -73,6 +78,24 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _document_session_body(app: FastAPI) -> None:
+    """The session body is parsed by a dependency (pydantic's JSON parser, faster than FastAPI's
+    generic path): its schema is added to the OpenAPI page by hand."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = generate()
+            body = SessionRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(body.pop("$defs", {}))
+            components["SessionRequest"] = body
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(
     bundle_dir: Path | str,
     gdpr_dir: Path | str,
@@ -103,6 +126,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.serving = state
+    _document_session_body(app)
     for router in (sessions.router, users.router, products.router, health.router):
         app.include_router(router)
     app.add_exception_handler(RequestValidationError, _invalid_request)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 
 from amazing_analytics.serving.gdpr_live import LiveGdprLists
+from amazing_analytics.serving.schemas import SessionRequest
 from amazing_analytics.serving.state import ServingState
 from amazing_analytics.serving.store import LoadedBundle
 
@@ -31,3 +34,30 @@ def get_gdpr(request: Request) -> LiveGdprLists:
 Bundle = Annotated[LoadedBundle, Depends(get_bundle)]
 Gdpr = Annotated[LiveGdprLists, Depends(get_gdpr)]
 State = Annotated[ServingState, Depends(get_state)]
+
+
+def json_response(model: BaseModel, status_code: int = 200) -> Response:
+    """The answer serialised by pydantic in one step (the route's response_model still documents
+    it in the OpenAPI page): FastAPI's generic path would re-validate and re-encode it."""
+    return Response(
+        content=model.model_dump_json(), media_type="application/json", status_code=status_code
+    )
+
+
+async def session_request(request: Request) -> SessionRequest:
+    """The POST body parsed and validated by pydantic in one step (Rust JSON parser); errors
+    become the usual 422 (locations under ``body``, as FastAPI reports them)."""
+    body = await request.body()
+    if not body.strip():
+        raise RequestValidationError(
+            [{"loc": ("body",), "msg": "a JSON object is required", "type": "missing"}]
+        )
+    try:
+        return SessionRequest.model_validate_json(body)
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e.get("loc", ()))} for e in error.errors(include_input=False)]
+        ) from None
+
+
+SessionBody = Annotated[SessionRequest, Depends(session_request)]

@@ -105,9 +105,10 @@ class _Answer:
         if self.full or product_id in self.blocked:
             return
         self.blocked.add(product_id)
+        # built without re-validation: the values are typed here already
         self.items.append(
-            RecommendedItem(
-                product_id=product_id, score=_finite(score), reason=reason, source=source
+            RecommendedItem.model_construct(
+                product_id=int(product_id), score=_finite(score), reason=reason, source=source
             )
         )
         self.sources.append(source)
@@ -152,12 +153,12 @@ def _history(bundle: LoadedBundle, user_id: int) -> tuple[list[int], set[int]]:
     bought = bundle.history.columns["is_bought"][start:end].tolist()
     recent = [p for p, b in zip(products, bought, strict=True) if not b]
     catalogue = bundle.catalogue
-    never_again = {
-        p
-        for p, b in zip(products, bought, strict=True)
-        if b
-        and not (catalogue.position(p) >= 0 and catalogue.repeat_purchase[catalogue.position(p)])
-    }
+    never_again = set()
+    for product, was_bought in zip(products, bought, strict=True):
+        if was_bought:
+            pos = catalogue.position(product)
+            if pos < 0 or not catalogue.repeat_purchase[pos]:
+                never_again.add(product)
     return recent, never_again
 
 
@@ -189,14 +190,14 @@ def _batch_fill(bundle: LoadedBundle, answer: _Answer, user_id: int) -> None:
         return
     start, end = span
     columns = bundle.user_lists.columns
-    for row in range(start, end):
-        model = columns["model"][row]
-        answer.add(
-            int(columns["product_id"][row]),
-            float(columns["score"][row]),
-            columns["reason"][row],
-            BATCH_SOURCES.get(model, "popularity"),
-        )
+    for product, score, reason, model in zip(
+        columns["product_id"][start:end].tolist(),
+        columns["score"][start:end].tolist(),
+        columns["reason"][start:end],
+        columns["model"][start:end],
+        strict=True,
+    ):
+        answer.add(product, score, reason, BATCH_SOURCES.get(model, "popularity"))
 
 
 def _ignored(ids: list[int], what: str) -> str:

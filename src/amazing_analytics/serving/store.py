@@ -32,11 +32,18 @@ INT64_MAX = 2**63 - 1
 
 @dataclass(frozen=True)
 class GroupedRows:
-    """Rows grouped by an int64 key (sorted), looked up by binary search."""
+    """Rows grouped by an int64 key (sorted); a dict finds a key's rows (a lookup costs tens of
+    nanoseconds, a numpy binary search on one scalar microseconds)."""
 
     keys: np.ndarray
     offsets: np.ndarray
     columns: dict[str, np.ndarray | list[Any]]
+    _spans: dict[int, int] = field(default_factory=dict, repr=False)
+    _offsets: list[int] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_spans", {int(k): i for i, k in enumerate(self.keys.tolist())})
+        object.__setattr__(self, "_offsets", self.offsets.tolist())
 
     @classmethod
     def from_table(cls, table: pa.Table, key: str, order: str) -> GroupedRows:
@@ -55,10 +62,10 @@ class GroupedRows:
         return cls(keys, np.append(starts, values.size).astype(np.int64), columns)
 
     def span(self, key: int) -> tuple[int, int] | None:
-        pos = int(np.searchsorted(self.keys, key))
-        if pos >= self.keys.size or int(self.keys[pos]) != key:
+        pos = self._spans.get(key)
+        if pos is None:
             return None
-        return int(self.offsets[pos]), int(self.offsets[pos + 1])
+        return self._offsets[pos], self._offsets[pos + 1]
 
     def __len__(self) -> int:
         return int(self.keys.size)
@@ -72,13 +79,14 @@ class Catalogue:
     descriptions: list[str]
     category_ids: list[int | None]
     category_families: list[str]
-    repeat_purchase: np.ndarray
+    repeat_purchase: list[bool]
+    _index: dict[int, int] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {int(p): i for i, p in enumerate(self.ids.tolist())})
 
     def position(self, product_id: int) -> int:
-        pos = int(np.searchsorted(self.ids, product_id))
-        if pos < self.ids.size and int(self.ids[pos]) == product_id:
-            return pos
-        return -1
+        return self._index.get(product_id, -1)
 
     def __contains__(self, product_id: int) -> bool:
         return self.position(product_id) >= 0
@@ -104,12 +112,16 @@ class EmbeddingIndex:
     biases: np.ndarray
     user_ids: np.ndarray
     user_vectors: np.ndarray
+    _users: dict[int, int] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "_users", {int(u): i for i, u in enumerate(self.user_ids.tolist())}
+        )
 
     def user_vector(self, user_id: int) -> np.ndarray | None:
-        pos = int(np.searchsorted(self.user_ids, user_id))
-        if pos < self.user_ids.size and int(self.user_ids[pos]) == user_id:
-            return self.user_vectors[pos]
-        return None
+        pos = self._users.get(user_id)
+        return None if pos is None else self.user_vectors[pos]
 
 
 @dataclass(frozen=True)
@@ -205,9 +217,9 @@ def _catalogue(table: pa.Table) -> Catalogue:
         descriptions=table.column("description").to_pylist(),
         category_ids=table.column("category_id").to_pylist(),
         category_families=table.column("category_level_1").to_pylist(),
-        repeat_purchase=np.asarray(
-            pc.fill_null(table.column("is_repeat_purchase_category"), False).to_numpy(), bool
-        ),
+        repeat_purchase=pc.fill_null(
+            table.column("is_repeat_purchase_category"), False
+        ).to_pylist(),
     )
 
 

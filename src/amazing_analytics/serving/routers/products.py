@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 
-from amazing_analytics.serving.dependencies import Bundle
+from amazing_analytics.serving.dependencies import Bundle, json_response
 from amazing_analytics.serving.recommend import UnknownProductError, similar_products
 from amazing_analytics.serving.schemas import (
     DEFAULT_K,
@@ -28,8 +28,8 @@ async def similar(
     bundle: Bundle,
     k: Annotated[int, Query(ge=1, le=MAX_K)] = DEFAULT_K,
     method: SimilarMethod = SimilarMethod.embedding,
-) -> SimilarResponse:
+) -> Response:
     try:
-        return similar_products(bundle, product_id, k, method)
+        return json_response(similar_products(bundle, product_id, k, method))
     except UnknownProductError as error:
         raise HTTPException(status_code=404, detail=str(error)) from error

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from amazing_analytics.serving.dependencies import Bundle, Gdpr
+from amazing_analytics.serving.dependencies import Bundle, Gdpr, SessionBody, json_response
 from amazing_analytics.serving.recommend import session_recommendations
 from amazing_analytics.serving.schemas import (
     ErrorResponse,
     RecommendationResponse,
-    SessionRequest,
 )
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
@@ -18,8 +17,14 @@ router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
     response_model=RecommendationResponse,
     responses={413: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
     summary="Recommendations for a live session (and the shopper, when known)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/SessionRequest"}}
+            },
+        }
+    },
 )
-async def recommend_for_session(
-    body: SessionRequest, bundle: Bundle, gdpr: Gdpr
-) -> RecommendationResponse:
-    return session_recommendations(bundle, gdpr, body)
+async def recommend_for_session(body: SessionBody, bundle: Bundle, gdpr: Gdpr) -> Response:
+    return json_response(session_recommendations(bundle, gdpr, body))

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
-from amazing_analytics.serving.dependencies import Bundle, Gdpr
+from amazing_analytics.serving.dependencies import Bundle, Gdpr, json_response
 from amazing_analytics.serving.recommend import user_recommendations
 from amazing_analytics.serving.schemas import (
     DEFAULT_K,
@@ -27,5 +27,5 @@ async def recommend_for_user(
     bundle: Bundle,
     gdpr: Gdpr,
     k: Annotated[int, Query(ge=1, le=MAX_K)] = DEFAULT_K,
-) -> RecommendationResponse:
-    return user_recommendations(bundle, gdpr, user_id, k)
+) -> Response:
+    return json_response(user_recommendations(bundle, gdpr, user_id, k))
