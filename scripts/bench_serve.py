@@ -200,7 +200,21 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def start_server(bundle: Path, port: int) -> subprocess.Popen:
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of the server and its worker processes."""
+    total = rss_mb(pid)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                total += rss_mb(int(entry.name))
+    return total
+
+
+def start_server(bundle: Path, port: int, workers: int = 1) -> subprocess.Popen:
     env = {**os.environ, "AMAZING_RELOAD_INTERVAL": "5"}
     return subprocess.Popen(
         [
@@ -213,6 +227,8 @@ def start_server(bundle: Path, port: int) -> subprocess.Popen:
             "--port",
             str(port),
             "--no-access-log",
+            "--workers",
+            str(workers),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -233,6 +249,133 @@ def wait_ready(port: int, server: subprocess.Popen, timeout: float = 300) -> dic
     raise SystemExit("the server did not become ready")
 
 
+def synthetic_bundle(target: Path, users: int, products: int, seed: int) -> None:
+    """A bundle at the sizes of a big build (for the load time and memory), through the same
+    writer: 10 listed products and 20 history rows per user, 50 neighbours and 20 similar
+    products per product, 16-dimensional embeddings."""
+    import pyarrow as pa
+
+    from amazing_analytics.serving.bundle import SCHEMAS, write_bundle
+
+    rng = np.random.default_rng(seed)
+    product_ids = np.arange(1, products + 1, dtype=np.int64) * 7 + 1_000_000
+    user_ids = np.arange(1, users + 1, dtype=np.int64) * 3 + 500_000_000
+
+    def per(keys: np.ndarray, n: int, key: str, other: str, rank: str) -> dict:
+        return {
+            key: np.repeat(keys, n),
+            other: rng.choice(product_ids, keys.size * n),
+            rank: np.tile(np.arange(1, n + 1, dtype=np.int32), keys.size),
+        }
+
+    def embeddings(key: str, ids: np.ndarray, bias: str) -> pa.Table:
+        flat = rng.standard_normal(ids.size * 16).astype(np.float32)
+        offsets = pa.array(np.arange(0, (ids.size + 1) * 16, 16, dtype=np.int32))
+        return pa.table(
+            {
+                key: ids,
+                bias: rng.standard_normal(ids.size),
+                "embedding": pa.ListArray.from_arrays(offsets, pa.array(flat)),
+            }
+        )
+
+    lists = per(user_ids, 10, "user_id", "product_id", "rank")
+    history = per(user_ids, 20, "user_id", "product_id", "history_rank")
+    neighbours = per(product_ids, 50, "product_id", "neighbour_product_id", "neighbour_rank")
+    similar = per(product_ids, 20, "product_id", "similar_product_id", "rank")
+    categories = rng.integers(1, 500, products)
+    tables = {
+        "products": pa.table(
+            {
+                "product_id": product_ids,
+                "category_id": categories,
+                "category_code": [f"family{c % 13}.kind{c}" for c in categories],
+                "category_level_1": [f"family{c % 13}" for c in categories],
+                "brand": ["brand"] * products,
+                "description": [f"brand kind{c}" for c in categories],
+                "is_repeat_purchase_category": categories % 5 == 0,
+            }
+        ),
+        "user_recommendations": pa.table(
+            {
+                **lists,
+                "score": rng.random(users * 10),
+                "model": ["lightfm"] * (users * 10),
+                "reason": ["Because you viewed brand kind1"] * (users * 10),
+            }
+        ),
+        "user_history": pa.table(
+            {
+                **history,
+                "is_bought": rng.random(users * 20) < 0.1,
+                "last_event_at": pa.array(
+                    np.full(users * 20, np.datetime64("2020-04-01T00:00:00", "us"))
+                ),
+            }
+        ),
+        "session_item_neighbours": pa.table(
+            {
+                **neighbours,
+                "score": rng.random(products * 50),
+                "source": ["session"] * (products * 50),
+            }
+        ),
+        "similar_products": pa.table(
+            {
+                **similar,
+                "method": ["embedding", "bought_together"] * (products * 10),
+                "score": rng.random(products * 20),
+                "reason": ["Similar shoppers look at both"] * (products * 20),
+            }
+        ),
+        "item_embeddings": embeddings("product_id", product_ids, "item_bias"),
+        "user_embeddings": embeddings("user_id", user_ids, "user_bias"),
+        "popular_products": pa.table(
+            {
+                "context_type": ["all"] * 100,
+                "context": ["all"] * 100,
+                "product_id": product_ids[:100],
+                "rank": np.arange(1, 101, dtype=np.int32),
+                "score": np.linspace(100, 1, 100),
+                "reason": ["Popular right now"] * 100,
+            }
+        ),
+        "personalisation_opt_outs": pa.table({"user_id": pa.array([], pa.int64())}),
+        "erasure_requests": pa.table({"user_id": pa.array([], pa.int64())}),
+    }
+    # the similar rows of one product must have distinct ranks per method
+    tables["similar_products"] = tables["similar_products"].set_column(
+        tables["similar_products"].schema.get_field_index("rank"),
+        "rank",
+        pa.array(np.tile(np.repeat(np.arange(1, 11, dtype=np.int32), 2), products)),
+    )
+    models = {
+        "session": {"name": "sknn", "params": {}, "evaluation": [], "evaluated": False},
+        "user": {"name": "lightfm", "params": {}, "evaluation": [], "evaluated": False},
+    }
+    assert set(tables) == set(SCHEMAS)
+    write_bundle(target, tables, models)
+
+
+def measure_load(bundle: Path) -> dict:
+    """Load time and memory of the bundle in a fresh process (what one API worker holds)."""
+    code = (
+        "import json, resource, sys, time\n"
+        "from amazing_analytics.serving.store import load_bundle\n"
+        "rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "start = time.perf_counter(); bundle = load_bundle(sys.argv[1])\n"
+        "seconds = time.perf_counter() - start\n"
+        "status = open('/proc/self/status').read().split('VmRSS:')[1].split()[0]\n"
+        "print(json.dumps({'load_seconds': round(seconds, 2), 'rss_mb': round(int(status) / 1024, 1),"
+        " 'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),"
+        " 'rss_mb_before_load': round(rss0 / 1024, 1)}))\n"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code, str(bundle)], capture_output=True, text=True, check=True
+    )
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", type=Path, default=Path("warehouse/serving"))
@@ -248,9 +391,38 @@ def main() -> None:
     )
     parser.add_argument("--knee-seconds", type=float, default=15.0)
     parser.add_argument("--sessions", type=int, default=20000)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=Path("target/bench_serve.json"))
+    parser.add_argument(
+        "--synthetic-users",
+        type=int,
+        default=0,
+        help="only time the load and memory of a synthetic bundle of this many users",
+    )
+    parser.add_argument("--synthetic-products", type=int, default=100_000)
     args = parser.parse_args()
+
+    if args.synthetic_users:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(
+            dir=args.out.parent if args.out.parent.exists() else None
+        ) as tmp:
+            target = Path(tmp) / "serving"
+            started = time.perf_counter()
+            synthetic_bundle(target, args.synthetic_users, args.synthetic_products, args.seed)
+            written = time.perf_counter() - started
+            size = sum(p.stat().st_size for p in Path(os.path.realpath(target)).iterdir())
+            result = {
+                "users": args.synthetic_users,
+                "products": args.synthetic_products,
+                "write_seconds": round(written, 1),
+                "bundle_mb": round(size / 2**20, 1),
+                **measure_load(target),
+            }
+        print(json.dumps(result))
+        return
 
     try:
         import uvloop
@@ -265,15 +437,17 @@ def main() -> None:
         f"{len(requests):,} requests replayed from {args.events} ({time.perf_counter() - started:.1f} s)"
     )
     server_started = time.perf_counter()
-    server = start_server(args.bundle, args.port)
+    server = start_server(args.bundle, args.port, args.workers)
     report: dict = {}
     try:
         ready = wait_ready(args.port, server)
         report["bundle"] = {
+            **measure_load(args.bundle),
             "build_id": ready["build_id"],
-            "load_seconds": ready["load_seconds"],
+            "server_load_seconds": ready["load_seconds"],
             "start_to_ready_seconds": round(time.perf_counter() - server_started, 2),
-            "rss_mb_ready": round(rss_mb(server.pid), 1),
+            "server_rss_mb_ready": round(tree_rss_mb(server.pid), 1),
+            "workers": args.workers,
         }
         print(f"server ready: {report['bundle']}")
         asyncio.run(run_rate("127.0.0.1", args.port, requests, 200, 3, args.connections))  # warm-up
@@ -281,7 +455,7 @@ def main() -> None:
             run_rate("127.0.0.1", args.port, requests, args.rate, args.seconds, args.connections)
         )
         report["target"] = main_run.summary()
-        report["bundle"]["rss_mb_after_load"] = round(rss_mb(server.pid), 1)
+        report["bundle"]["server_rss_mb_after_run"] = round(tree_rss_mb(server.pid), 1)
         print(f"at {args.rate:g} req/s for {args.seconds:g} s: {json.dumps(report['target'])}")
         knee = []
         for rate in [float(r) for r in args.knee_rates.split(",") if r.strip()]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -118,6 +119,11 @@ def serve(
     except BundleError as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(code=2) from error
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        console.print(
+            "[yellow]warning:[/yellow] with several workers /metrics shows one worker only: "
+            "set PROMETHEUS_MULTIPROC_DIR to an empty directory (see docs/serving.md)"
+        )
     console.print(
         f"serving bundle {manifest['build_id']} from {directory} on http://{host}:{port} "
         f"(docs at http://{host}:{port}/docs)"

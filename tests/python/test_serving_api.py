@@ -284,7 +284,7 @@ def test_similar_products(client: TestClient) -> None:
         {"product_id": 1006, "score": 3.0, "reason": "Bought together in 3 sessions"}
     ]
     assert together["warnings"] == [
-        "only 1 products similar by bought_together are known for this product"
+        "only 1 product similar by bought_together known for this product (k=5)"
     ]
     none = client.get("/v1/products/1010/similar").json()
     assert none["items"] == []

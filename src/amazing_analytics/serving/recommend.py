@@ -364,8 +364,10 @@ def similar_products(
             )
     warnings = []
     if len(items) < k:
+        count = len(items)
         warnings.append(
-            f"only {len(items)} products similar by {method.value} are known for this product"
+            f"only {count} product{'' if count == 1 else 's'} similar by {method.value} "
+            f"known for this product (k={k})"
         )
     return SimilarResponse(
         product_id=product_id,
