@@ -29,7 +29,6 @@ from amazing_analytics.serving.gdpr_live import LiveGdprLists
 from amazing_analytics.serving.metrics import record_fallback
 from amazing_analytics.serving.schemas import (
     RecommendationResponse,
-    RecommendedItem,
     SessionRequest,
     SimilarItem,
     SimilarMethod,
@@ -94,7 +93,7 @@ class _Answer:
 
     k: int
     blocked: set[int]
-    items: list[RecommendedItem] = field(default_factory=list)
+    items: list[dict] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
 
     @property
@@ -105,11 +104,9 @@ class _Answer:
         if self.full or product_id in self.blocked:
             return
         self.blocked.add(product_id)
-        # built without re-validation: the values are typed here already
+        # plain dicts: the whole answer is validated once, in pydantic's core, at the end
         self.items.append(
-            RecommendedItem.model_construct(
-                product_id=int(product_id), score=_finite(score), reason=reason, source=source
-            )
+            {"product_id": product_id, "score": _finite(score), "reason": reason, "source": source}
         )
         self.sources.append(source)
 
@@ -234,12 +231,14 @@ def _response(
         model = "popularity"
     if len(answer.items) < answer.k:
         warnings.append(f"only {len(answer.items)} products could be recommended (k={answer.k})")
-    return RecommendationResponse(
-        items=answer.items,
-        model=model,
-        build_id=bundle.build_id,
-        is_personalised=personal,
-        warnings=warnings,
+    return RecommendationResponse.model_validate(
+        {
+            "items": answer.items,
+            "model": model,
+            "build_id": bundle.build_id,
+            "is_personalised": personal,
+            "warnings": warnings,
+        }
     )
 
 

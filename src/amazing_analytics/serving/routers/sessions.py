@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from amazing_analytics.serving.dependencies import Bundle, Gdpr, SessionBody, json_response
+from amazing_analytics.serving.dependencies import Context, SessionBody, json_response
 from amazing_analytics.serving.recommend import session_recommendations
 from amazing_analytics.serving.schemas import (
     ErrorResponse,
@@ -26,5 +26,5 @@ router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
         }
     },
 )
-async def recommend_for_session(body: SessionBody, bundle: Bundle, gdpr: Gdpr) -> Response:
-    return json_response(session_recommendations(bundle, gdpr, body))
+async def recommend_for_session(body: SessionBody, serving: Context) -> Response:
+    return json_response(session_recommendations(serving.bundle, serving.gdpr, body))

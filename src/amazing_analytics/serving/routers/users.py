@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from amazing_analytics.serving.dependencies import Bundle, Gdpr, json_response
+from amazing_analytics.serving.dependencies import Context, json_response
 from amazing_analytics.serving.recommend import user_recommendations
 from amazing_analytics.serving.schemas import (
     DEFAULT_K,
@@ -24,8 +24,7 @@ router = APIRouter(prefix="/v1/users", tags=["users"])
 )
 async def recommend_for_user(
     user_id: Annotated[int, Path(ge=-(2**63), le=2**63 - 1)],
-    bundle: Bundle,
-    gdpr: Gdpr,
+    serving: Context,
     k: Annotated[int, Query(ge=1, le=MAX_K)] = DEFAULT_K,
 ) -> Response:
-    return json_response(user_recommendations(bundle, gdpr, user_id, k))
+    return json_response(user_recommendations(serving.bundle, serving.gdpr, user_id, k))
