@@ -603,3 +603,19 @@ def test_serve_without_a_bundle_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["serve", "--bundle", str(tmp_path / "missing")])
     assert result.exit_code == 2
     assert "no serving bundle" in result.output
+
+
+def test_live_lists_skip_lines_without_an_id_and_survive_a_missing_dir(tmp_path: Path) -> None:
+    from amazing_analytics.serving.gdpr_live import LiveGdprLists
+
+    lists = LiveGdprLists(tmp_path / "absent")
+    assert lists.opted_out() == frozenset() and lists.erased() == frozenset()
+    live = tmp_path / "live"
+    live.mkdir()
+    (live / "personalisation_opt_outs.csv").write_text(
+        "user_id,opted_out_at\n7,2026-01-01\nnot-an-id,2026-01-01\n,\n 8 ,2026-01-02\n"
+    )
+    lists = LiveGdprLists(live)
+    assert lists.opted_out() == frozenset({7, 8})
+    (live / "personalisation_opt_outs.csv").unlink()
+    assert lists.opted_out() == frozenset()

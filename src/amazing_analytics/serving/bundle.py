@@ -116,6 +116,8 @@ SCHEMAS: dict[str, pa.Schema] = {
     "erasure_requests": pa.schema([("user_id", pa.int64())]),
 }
 
+#: Session models that also vote through the item embeddings' nearest products.
+EMBEDDING_NEIGHBOUR_MODELS = frozenset({"embedding", "hybrid"})
 #: Products in the overall popular list (the API's k is at most 100).
 POPULAR_ALL_SIZE = 100
 #: The figures of a model's evaluation that go into the manifest (slice 'all').
@@ -297,12 +299,13 @@ def _neighbours(
     top_n: int,
 ) -> pa.Table:
     """The session model's neighbour rows: co-visitation (source 'session'), plus the item
-    embeddings' nearest products (source 'embedding') when the served model is 'embedding'."""
+    embeddings' nearest products (source 'embedding', as the session module's serving_index
+    computes them) when the served model votes through them ('embedding', 'hybrid')."""
     table = as_table(session_item_neighbours)
     if "source" not in table.column_names:
         table = table.append_column("source", pa.array(["session"] * table.num_rows, pa.string()))
     parts = [_conform(table, "session_item_neighbours")]
-    if session_model == "embedding":
+    if session_model in EMBEDDING_NEIGHBOUR_MODELS:
         parts.append(
             _conform(embedding_neighbour_table(item_embeddings, top_n), "session_item_neighbours")
         )
