@@ -27,6 +27,9 @@ Models (:data:`SESSION_MODELS`, simplest first: the selection's complexity order
 * ``embedding`` - LightFM item-embedding similarity, V-SkNN-weighted over the session.
 * ``vsknn_history`` - V-SkNN blended with the known shopper's history: the products they
   recently viewed and did not buy, and those products' neighbours, at ``history_weight``.
+* ``hybrid`` - ``vsknn_history`` plus the embedding neighbours of the session's products at
+  ``embedding_weight``: co-visitation leads where past sessions know the products, LightFM's
+  content-aware embeddings speak for products that past sessions have not seen together.
 
 Each product's neighbour scores are divided by its best neighbour's score before products are
 combined, so a heavily visited product does not drown the others of the session. The current
@@ -47,7 +50,15 @@ import pyarrow.compute as pc
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
 
 #: Session models, simplest first (the order the selection walks).
-SESSION_MODELS = ("popularity", "covisitation", "sknn", "vsknn", "embedding", "vsknn_history")
+SESSION_MODELS = (
+    "popularity",
+    "covisitation",
+    "sknn",
+    "vsknn",
+    "embedding",
+    "vsknn_history",
+    "hybrid",
+)
 DEFAULT_MODEL = "vsknn"
 EVENT_TYPES = ("view", "cart", "remove_from_cart", "purchase")
 NEIGHBOUR_COLUMNS = ("product_id", "neighbour_product_id", "neighbour_rank", "score")
@@ -63,6 +74,15 @@ DEFAULT_PARAMS: dict[str, dict[str, float]] = {
         "weight_view": 1.0,
         "weight_cart": 3.0,
         "weight_purchase": 5.0,
+        "history_weight": 0.3,
+        "history_neighbour_weight": 0.3,
+        "history_length": 10.0,
+    },
+    "hybrid": {
+        "weight_view": 1.0,
+        "weight_cart": 3.0,
+        "weight_purchase": 5.0,
+        "embedding_weight": 0.2,
         "history_weight": 0.3,
         "history_neighbour_weight": 0.3,
         "history_length": 10.0,
@@ -290,7 +310,7 @@ def recommend_for_session(
     """Up to k products for a live session (time order, oldest first), best first.
 
     ``history``: the known shopper's recently viewed-not-bought products, newest first (only
-    ``vsknn_history`` uses it). ``exclude``: never returned. Popularity fill is the caller's:
+    ``vsknn_history`` and ``hybrid`` use it). ``exclude``: never returned. Popularity fill is the caller's:
     fewer than k items (none for ``popularity``, an unknown last product) are returned as is.
     Ties are broken by product id, so the same input always gives the same list.
     """
@@ -318,7 +338,12 @@ def recommend_for_session(
         for product_id, weight in weighted.items():
             ids, scores = neighbours._normalised(product_id, source)
             votes.add(ids, scores * weight, product_id, label)
-        if model == "vsknn_history" and history:
+            if model == "hybrid":
+                ids, scores = neighbours._normalised(product_id, "embedding")
+                votes.add(
+                    ids, scores * (weight * settings["embedding_weight"]), product_id, _EMBEDDING
+                )
+        if model in ("vsknn_history", "hybrid") and history:
             top = max(weighted.values()) if weighted else 1.0
             length = int(settings["history_length"])
             for position, product_id in enumerate(list(history)[:length]):
@@ -407,6 +432,29 @@ def embedding_neighbour_table(item_embeddings: ArrowData, top_n: int) -> pa.Tabl
         },
         schema=schema,
     )
+
+
+def serving_index(
+    session_neighbours: ArrowData, item_embeddings: ArrowData | None = None, top_n: int = 50
+) -> NeighbourIndex:
+    """The index the API serves with: session_item_neighbours, plus the top ``top_n`` embedding
+    neighbours of item_embeddings (for the ``embedding`` and ``hybrid`` models), the same
+    computation the evaluation scores with."""
+    table = as_table(session_neighbours).select(list(NEIGHBOUR_COLUMNS))
+    parts = [
+        pa.table(
+            {
+                "product_id": pc.cast(table.column("product_id"), pa.int64()),
+                "neighbour_product_id": pc.cast(table.column("neighbour_product_id"), pa.int64()),
+                "neighbour_rank": pc.cast(table.column("neighbour_rank"), pa.int32()),
+                "score": pc.cast(table.column("score"), pa.float64()),
+                "source": pa.array(["session"] * table.num_rows, pa.string()),
+            }
+        )
+    ]
+    if item_embeddings is not None:
+        parts.append(embedding_neighbour_table(item_embeddings, top_n))
+    return NeighbourIndex.from_arrow(pa.concat_tables(parts))
 
 
 def selected_session_model(evaluation: ArrowData) -> tuple[str, dict[str, float]]:
