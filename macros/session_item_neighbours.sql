@@ -3,8 +3,8 @@
     per product, as (product_id, neighbour_product_id, neighbour_rank, score). One definition for
     the served neighbours (session_item_neighbours, split 'serving': every session up to
     as_of_date) and the evaluated ones (int_session_item_neighbours_train, split
-    'evaluation_train': only sessions before the test window), so the evaluation judges the
-    computation that serves.
+    'evaluation_train': only the events before the session evaluation's split,
+    session_eval_cutoff()), so the evaluation judges the computation that serves.
 
     For every session (opt-outs left out; sessions with 2 to recommender_max_session_products
     distinct products) and every ordered pair of distinct products (a, b) in it:
@@ -23,13 +23,14 @@
 {%- endif -%}
 with neighbour_window as (
 
-    select
-        {%- if split == 'serving' %}
-        as_of_date + 1 as cutoff_date
-        {%- else %}
-        test_start_date as cutoff_date
-        {%- endif %}
+    -- events before cutoff_at count; recency is measured at cutoff_date
+    {%- if split == 'serving' %}
+    select cast(as_of_date + 1 as timestamp) as cutoff_at, as_of_date + 1 as cutoff_date
     from ({{ recommender_window() }})
+    {%- else %}
+    select cutoff_at, cast(cutoff_at as date) as cutoff_date
+    from (select {{ session_eval_cutoff() }} as cutoff_at)
+    {%- endif %}
 
 ),
 
@@ -40,15 +41,11 @@ neighbour_events as (
         events.product_id,
         events.event_at,
         events.event_date,
-        case events.event_type
-            when 'view' then {{ var('recommender_weight_view') }}
-            when 'cart' then {{ var('recommender_weight_cart') }}
-            when 'purchase' then {{ var('recommender_weight_purchase') }}
-        end as event_weight
+        {{ recommender_event_weight('events.event_type') }} as event_weight
     from {{ ref('stg_events') }} as events
     cross join neighbour_window
     where events.event_type in ('view', 'cart', 'purchase')
-        and events.event_date < neighbour_window.cutoff_date
+        and events.event_at < neighbour_window.cutoff_at
         and events.session_id is not null
         and events.user_id not in (
             select user_id from {{ ref('gdpr_personalisation_opt_outs') }} where user_id is not null
@@ -72,11 +69,9 @@ neighbour_sessions as (
 
     select
         neighbour_events.session_id,
-        power(
-            0.5,
-            date_diff('day', max(neighbour_events.event_date), any_value(neighbour_window.cutoff_date))
-            / {{ var('recommender_half_life_days') }}
-        ) as recency_weight
+        {{ recommender_decay(
+            'max(neighbour_events.event_date)', 'any_value(neighbour_window.cutoff_date)'
+        ) }} as recency_weight
     from neighbour_events
     cross join neighbour_window
     group by neighbour_events.session_id

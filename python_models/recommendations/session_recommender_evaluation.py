@@ -21,7 +21,7 @@ def model(dbt, session):
     return build_session_evaluation(
         read_arrow(dbt.ref("int_session_evaluation_sequences")),
         read_arrow(dbt.ref("int_session_item_neighbours_train")),
-        read_arrow(dbt.ref("interactions").filter("split = 'evaluation_train'")),
+        read_arrow(dbt.ref("int_session_evaluation_history")),
         read_arrow(dbt.ref("int_recommender_product_features")),
         k=config_int(dbt.config.get("k"), "k"),
         sample_sessions=config_int(dbt.config.get("sample_sessions"), "sample_sessions"),

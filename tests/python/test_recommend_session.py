@@ -19,6 +19,7 @@ from amazing_analytics.ml.recommend.session import (
     model_params,
     recommend_for_session,
     selected_session_model,
+    serving_index,
 )
 
 
@@ -219,3 +220,35 @@ def test_same_input_same_output():
     first = recommend_for_session(views(1, 2, 5), INDEX, 10, model="vsknn")
     second = recommend_for_session(views(1, 2, 5), INDEX, 10, model="vsknn")
     assert first == second
+
+
+def test_hybrid_adds_embedding_votes_at_their_weight_and_the_history():
+    session_rows = neighbour_table([(1, 2, 4.0)]).append_column(
+        "source", pa.array(["session"], pa.string())
+    )
+    embedding_rows = neighbour_table([(1, 3, 0.9), (1, 2, 0.45)]).append_column(
+        "source", pa.array(["embedding"] * 2, pa.string())
+    )
+    index = NeighbourIndex.from_arrow(pa.concat_tables([session_rows, embedding_rows]))
+    out = recommend_for_session(
+        views(1), index, 5, model="hybrid", history=[7], params={"embedding_weight": 0.5}
+    )
+    # 2: session 1.0 + embedding 0.5 x 0.5; 3: embedding 0.5 x 1.0; 7: history 0.3
+    assert [(i.product_id, round(i.score, 6), i.source) for i in out] == [
+        (2, 1.25, "session"),
+        (3, 0.5, "embedding"),
+        (7, 0.3, "history"),
+    ]
+
+
+def test_serving_index_holds_session_and_embedding_neighbours():
+    embeddings = pa.table(
+        {
+            "product_id": pa.array([1, 2, 3], pa.int64()),
+            "embedding": pa.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0]], pa.list_(pa.float32())),
+        }
+    )
+    index = serving_index(neighbour_table([(1, 3, 2.0)]), embeddings, top_n=1)
+    assert index.neighbours(1)[0].tolist() == [3]
+    assert index.neighbours(1, "embedding")[0].tolist() == [2]
+    assert serving_index(neighbour_table([(1, 3, 2.0)])).product_count("embedding") == 0

@@ -1,17 +1,19 @@
 {#-
     The test sessions of the next-item-in-session protocol (the published REES46 benchmarks,
-    Transformers4Rec): sessions that start inside the test window (the last recommender_eval_days
-    days up to as_of_date; the session neighbours are computed from the days before it), their
+    Transformers4Rec): sessions that start at or after the split (session_eval_cutoff(): the
+    first day of the last recommender_eval_days days, or var session_eval_split_at) and by
+    as_of_date (the session neighbours, popularity and histories come from before it), their
     view / cart / purchase events in time order with consecutive repeats of a product collapsed
     into one item (its strongest event type), only sessions with at least 2 items. One row per
     item; the evaluation predicts each item from the ones before it. is_returning_user: the
-    shopper has events before the test window (a known shopper, whose history can be used).
+    shopper has events before the split (a known shopper, whose history can be used).
     Opt-outs are left out (nothing about them is used).
 -#}
 
 with window_dates as (
 
-    {{ recommender_window() }}
+    select as_of_date, {{ session_eval_cutoff() }} as cutoff_at
+    from ({{ recommender_window() }})
 
 ),
 
@@ -50,7 +52,7 @@ test_sessions as (
     from events
     cross join window_dates
     group by events.session_id
-    having min(events.event_date) >= any_value(window_dates.test_start_date)
+    having min(events.event_at) >= any_value(window_dates.cutoff_at)
 
 ),
 
@@ -110,7 +112,7 @@ returning_users as (
     select distinct events.user_id
     from events
     cross join window_dates
-    where events.event_date < window_dates.test_start_date
+    where events.event_at < window_dates.cutoff_at
 
 ),
 

@@ -70,6 +70,8 @@ def build_evaluation(
     k: int,
     seed: int,
     params: LightFMParams,
+    min_test_users: int,
+    bootstrap_samples: int,
 ) -> pa.Table:
     catalogue = build_catalogue(product_features)
     return evaluate(
@@ -80,6 +82,8 @@ def build_evaluation(
         seed=seed,
         params=params,
         user_labels=user_labels,
+        min_test_users=min_test_users,
+        bootstrap_samples=bootstrap_samples,
     ).table
 
 

@@ -27,6 +27,9 @@ Models (:data:`SESSION_MODELS`, simplest first: the selection's complexity order
 * ``embedding`` - LightFM item-embedding similarity, V-SkNN-weighted over the session.
 * ``vsknn_history`` - V-SkNN blended with the known shopper's history: the products they
   recently viewed and did not buy, and those products' neighbours, at ``history_weight``.
+* ``hybrid`` - ``vsknn_history`` plus the embedding neighbours of the session's products at
+  ``embedding_weight``: co-visitation leads where past sessions know the products, LightFM's
+  content-aware embeddings speak for products that past sessions have not seen together.
 
 Each product's neighbour scores are divided by its best neighbour's score before products are
 combined, so a heavily visited product does not drown the others of the session. The current
@@ -47,7 +50,15 @@ import pyarrow.compute as pc
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
 
 #: Session models, simplest first (the order the selection walks).
-SESSION_MODELS = ("popularity", "covisitation", "sknn", "vsknn", "embedding", "vsknn_history")
+SESSION_MODELS = (
+    "popularity",
+    "covisitation",
+    "sknn",
+    "vsknn",
+    "embedding",
+    "vsknn_history",
+    "hybrid",
+)
 DEFAULT_MODEL = "vsknn"
 EVENT_TYPES = ("view", "cart", "remove_from_cart", "purchase")
 NEIGHBOUR_COLUMNS = ("product_id", "neighbour_product_id", "neighbour_rank", "score")
@@ -63,6 +74,15 @@ DEFAULT_PARAMS: dict[str, dict[str, float]] = {
         "weight_view": 1.0,
         "weight_cart": 3.0,
         "weight_purchase": 5.0,
+        "history_weight": 0.3,
+        "history_neighbour_weight": 0.3,
+        "history_length": 10.0,
+    },
+    "hybrid": {
+        "weight_view": 1.0,
+        "weight_cart": 3.0,
+        "weight_purchase": 5.0,
+        "embedding_weight": 0.2,
         "history_weight": 0.3,
         "history_neighbour_weight": 0.3,
         "history_length": 10.0,
@@ -100,6 +120,7 @@ class _Lists:
             self.neighbour_ids = np.zeros(0, np.int64)
             self.scores = np.zeros(0, np.float64)
             self.normalised = np.zeros(0, np.float64)
+            self.row_of: dict[int, int] = {}
             return
         table = table.sort_by([("product_id", "ascending"), ("neighbour_rank", "ascending")])
         products = _int_column(table, "product_id")
@@ -113,6 +134,7 @@ class _Lists:
         starts = np.flatnonzero(np.r_[True, products[1:] != products[:-1]])
         self.ids = products[starts]
         self.indptr = np.r_[starts, products.size].astype(np.int64)
+        self.row_of = dict(zip(self.ids.tolist(), range(self.ids.size), strict=True))
         best = np.maximum.reduceat(self.scores, starts) if starts.size else np.zeros(0)
         best_per_row = np.repeat(best, np.diff(self.indptr))
         self.normalised = np.where(
@@ -120,10 +142,7 @@ class _Lists:
         )
 
     def row(self, product_id: int) -> int:
-        if self.ids.size == 0:
-            return -1
-        pos = int(np.searchsorted(self.ids, product_id))
-        return pos if pos < self.ids.size and self.ids[pos] == product_id else -1
+        return self.row_of.get(product_id, -1)
 
     def get(self, product_id: int, normalised: bool) -> tuple[np.ndarray, np.ndarray]:
         row = self.row(product_id)
@@ -215,10 +234,13 @@ def model_params(model: str, params: Mapping[str, float] | None = None) -> dict[
 
 def _session_weights(
     session: Sequence[SessionItem], params: Mapping[str, float], decay: bool
-) -> list[tuple[int, float]]:
-    """(product, vote) per session event; remove_from_cart votes nothing."""
+) -> dict[int, float]:
+    """Each session product's vote (summed over its events; remove_from_cart votes nothing).
+
+    Summing a product's votes before looking up its neighbours gives the same scores as
+    letting every event vote on its own (the combination is linear), with fewer lookups."""
     n = len(session)
-    out = []
+    out: dict[int, float] = {}
     for position, item in enumerate(session):
         if item.event_type not in EVENT_TYPES:
             raise SessionInputError(
@@ -230,35 +252,49 @@ def _session_weights(
         if decay:
             weight *= (position + 1) / n
         if weight > 0:
-            out.append((int(item.product_id), weight))
+            product_id = int(item.product_id)
+            out[product_id] = out.get(product_id, 0.0) + weight
     return out
 
 
-def _combine(
-    votes: list[tuple[np.ndarray, np.ndarray, int, str]],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Sum the votes per candidate; keep the biggest single contributor as the source.
+#: Source labels of the votes, by code.
+_LABELS = ("session", "history", "embedding")
+_SESSION, _HISTORY, _EMBEDDING = 0, 1, 2
 
-    ``votes``: (candidate ids, weighted scores, contributing product, source label) per part.
-    Returns candidate ids, summed scores, source product ids and source labels.
-    """
-    votes = [v for v in votes if v[0].size]
-    if not votes:
-        empty = np.zeros(0, np.int64)
-        return empty, np.zeros(0), empty, np.zeros(0, dtype=object)
-    candidates = np.concatenate([v[0] for v in votes])
-    scores = np.concatenate([v[1] for v in votes])
-    origin = np.concatenate([np.full(v[0].size, v[2], np.int64) for v in votes])
-    label = np.concatenate([np.full(v[0].size, v[3], dtype=object) for v in votes])
-    order = np.lexsort((-scores, candidates))
-    candidates, scores, origin, label = (
-        candidates[order],
-        scores[order],
-        origin[order],
-        label[order],
-    )
-    starts = np.flatnonzero(np.r_[True, candidates[1:] != candidates[:-1]])
-    return candidates[starts], np.add.reduceat(scores, starts), origin[starts], label[starts]
+
+class _Votes:
+    """Weighted neighbour lists collected for one request, combined once."""
+
+    def __init__(self) -> None:
+        self.ids: list[np.ndarray] = []
+        self.scores: list[np.ndarray] = []
+        self.origins: list[int] = []
+        self.labels: list[int] = []
+
+    def add(self, ids: np.ndarray, scores: np.ndarray, origin: int, label: int) -> None:
+        if ids.size:
+            self.ids.append(ids)
+            self.scores.append(scores)
+            self.origins.append(origin)
+            self.labels.append(label)
+
+    def combine(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Candidates with their summed score; the biggest single vote names the source."""
+        if not self.ids:
+            empty = np.zeros(0, np.int64)
+            return empty, np.zeros(0), empty, np.zeros(0, np.int8)
+        sizes = [a.size for a in self.ids]
+        candidates = np.concatenate(self.ids)
+        scores = np.concatenate(self.scores)
+        origin = np.repeat(np.asarray(self.origins, np.int64), sizes)
+        label = np.repeat(np.asarray(self.labels, np.int8), sizes)
+        if len(sizes) == 1:
+            return candidates, scores, origin, label
+        order = np.lexsort((-scores, candidates))
+        candidates, scores = candidates[order], scores[order]
+        starts = np.flatnonzero(np.r_[True, candidates[1:] != candidates[:-1]])
+        first = order[starts]
+        return candidates[starts], np.add.reduceat(scores, starts), origin[first], label[first]
 
 
 def recommend_for_session(
@@ -274,7 +310,7 @@ def recommend_for_session(
     """Up to k products for a live session (time order, oldest first), best first.
 
     ``history``: the known shopper's recently viewed-not-bought products, newest first (only
-    ``vsknn_history`` uses it). ``exclude``: never returned. Popularity fill is the caller's:
+    ``vsknn_history`` and ``hybrid`` use it). ``exclude``: never returned. Popularity fill is the caller's:
     fewer than k items (none for ``popularity``, an unknown last product) are returned as is.
     Ties are broken by product id, so the same input always gives the same list.
     """
@@ -283,43 +319,44 @@ def recommend_for_session(
     settings = model_params(model, params)
     if model == "popularity" or k == 0:
         return []
-    votes: list[tuple[np.ndarray, np.ndarray, int, str]] = []
+    votes = _Votes()
     if model == "covisitation":
         for item in reversed(session):
             if item.event_type not in EVENT_TYPES:
                 raise SessionInputError(f"unknown event_type {item.event_type!r}")
             if item.event_type != "remove_from_cart":
                 ids, scores = neighbours._normalised(item.product_id, "session")
-                votes.append((ids, scores, int(item.product_id), "session"))
+                votes.add(ids, scores, int(item.product_id), _SESSION)
                 break
     else:
-        source = "embedding" if model == "embedding" else "session"
+        source, label = ("embedding", _EMBEDDING) if model == "embedding" else ("session", _SESSION)
         weighted = _session_weights(
             session,
             settings if model != "sknn" else _UNWEIGHTED,
             decay=model != "sknn",
         )
-        for product_id, weight in weighted:
+        for product_id, weight in weighted.items():
             ids, scores = neighbours._normalised(product_id, source)
-            votes.append((ids, scores * weight, product_id, source))
-        if model == "vsknn_history" and history:
-            top = max(weighted, key=lambda v: v[1])[1] if weighted else 1.0
+            votes.add(ids, scores * weight, product_id, label)
+            if model == "hybrid":
+                ids, scores = neighbours._normalised(product_id, "embedding")
+                votes.add(
+                    ids, scores * (weight * settings["embedding_weight"]), product_id, _EMBEDDING
+                )
+        if model in ("vsknn_history", "hybrid") and history:
+            top = max(weighted.values()) if weighted else 1.0
             length = int(settings["history_length"])
             for position, product_id in enumerate(list(history)[:length]):
+                product_id = int(product_id)
                 recency = 1.0 / (position + 1)
                 weight = top * settings["history_weight"] * recency
-                votes.append(
-                    (
-                        np.array([int(product_id)], np.int64),
-                        np.array([weight]),
-                        product_id,
-                        "history",
-                    )
+                votes.add(
+                    np.array([product_id], np.int64), np.array([weight]), product_id, _HISTORY
                 )
                 ids, scores = neighbours._normalised(product_id, "session")
                 nweight = top * settings["history_neighbour_weight"] * recency
-                votes.append((ids, scores * nweight, int(product_id), "history"))
-    candidates, scores, origin, label = _combine(votes)
+                votes.add(ids, scores * nweight, product_id, _HISTORY)
+    candidates, scores, origin, label = votes.combine()
     banned = {int(p) for p in exclude}
     if session:
         banned.add(int(session[-1].product_id))
@@ -337,9 +374,9 @@ def recommend_for_session(
             product_id=int(candidates[i]),
             score=float(scores[i]),
             source_product_id=int(origin[i]),
-            source=str(label[i]),
+            source=_LABELS[label[i]],
         )
-        for i in order
+        for i in order.tolist()
     ]
 
 
@@ -395,6 +432,29 @@ def embedding_neighbour_table(item_embeddings: ArrowData, top_n: int) -> pa.Tabl
         },
         schema=schema,
     )
+
+
+def serving_index(
+    session_neighbours: ArrowData, item_embeddings: ArrowData | None = None, top_n: int = 50
+) -> NeighbourIndex:
+    """The index the API serves with: session_item_neighbours, plus the top ``top_n`` embedding
+    neighbours of item_embeddings (for the ``embedding`` and ``hybrid`` models), the same
+    computation the evaluation scores with."""
+    table = as_table(session_neighbours).select(list(NEIGHBOUR_COLUMNS))
+    parts = [
+        pa.table(
+            {
+                "product_id": pc.cast(table.column("product_id"), pa.int64()),
+                "neighbour_product_id": pc.cast(table.column("neighbour_product_id"), pa.int64()),
+                "neighbour_rank": pc.cast(table.column("neighbour_rank"), pa.int32()),
+                "score": pc.cast(table.column("score"), pa.float64()),
+                "source": pa.array(["session"] * table.num_rows, pa.string()),
+            }
+        )
+    ]
+    if item_embeddings is not None:
+        parts.append(embedding_neighbour_table(item_embeddings, top_n))
+    return NeighbourIndex.from_arrow(pa.concat_tables(parts))
 
 
 def selected_session_model(evaluation: ArrowData) -> tuple[str, dict[str, float]]:

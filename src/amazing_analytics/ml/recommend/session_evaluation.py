@@ -68,6 +68,8 @@ SEQUENCE_COLUMNS = (
 )
 SESSION_METRICS = ("hit_rate", "ndcg", "mrr")
 SELECTION_METRIC = "hit_rate"
+#: Models that need the LightFM embedding neighbours.
+EMBEDDING_MODELS = ("embedding", "hybrid")
 #: LightFM needs at least this many training interactions (as the batch evaluation).
 MIN_EMBEDDING_INTERACTIONS = 200
 #: Session length slices: (label, shortest, longest).
@@ -342,8 +344,8 @@ def evaluate_sessions(
 ) -> pa.Table:
     """Every session model on the next-item protocol, long form, the selected one marked.
 
-    ``product_features`` and ``lightfm`` are needed for the ``embedding`` model only (without
-    them, or with too few interactions, its rows say it was not evaluated).
+    ``product_features`` and ``lightfm`` are needed for the ``embedding`` and ``hybrid`` models
+    only (without them, or with too few interactions, their rows say they were not evaluated).
     """
     k = settings.k
     sessions = load_test_sessions(sequences, settings.sample_sessions, settings.seed)
@@ -360,7 +362,7 @@ def evaluate_sessions(
         neighbours.select(["product_id", "neighbour_product_id", "neighbour_rank", "score"])
     ]
     embedding_message = None
-    if "embedding" in models:
+    if any(name in EMBEDDING_MODELS for name in models):
         rows = None
         if product_features is not None:
             rows = embedding_index_rows(
@@ -389,7 +391,7 @@ def evaluate_sessions(
     predictions = sessions.lengths() - 1
     records: list[dict] = []
     intervals: dict[str, Interval] = {}
-    evaluated = [m for m in models if not (m == "embedding" and embedding_message)]
+    evaluated = [m for m in models if not (m in EMBEDDING_MODELS and embedding_message)]
     for name in models:
         params = model_params(name)
         if name not in evaluated:
