@@ -200,6 +200,32 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the server and its workers (the load-independent cost)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for process in (pid, *_children(pid)):
+        try:
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def tree_rss_mb(pid: int) -> float:
     """Resident memory of the server and its worker processes."""
     total = rss_mb(pid)
@@ -251,7 +277,7 @@ def wait_ready(port: int, server: subprocess.Popen, timeout: float = 300) -> dic
 
 def synthetic_bundle(target: Path, users: int, products: int, seed: int) -> None:
     """A bundle at the sizes of a big build (for the load time and memory), through the same
-    writer: 10 listed products and 20 history rows per user, 50 neighbours and 20 similar
+    writer: 10 listed products and 10 history rows per user (the 1.5M build has 10.5), 50 neighbours and 20 similar
     products per product, 16-dimensional embeddings."""
     import pyarrow as pa
 
@@ -280,7 +306,7 @@ def synthetic_bundle(target: Path, users: int, products: int, seed: int) -> None
         )
 
     lists = per(user_ids, 10, "user_id", "product_id", "rank")
-    history = per(user_ids, 20, "user_id", "product_id", "history_rank")
+    history = per(user_ids, 10, "user_id", "product_id", "history_rank")
     neighbours = per(product_ids, 50, "product_id", "neighbour_product_id", "neighbour_rank")
     similar = per(product_ids, 20, "product_id", "similar_product_id", "rank")
     categories = rng.integers(1, 500, products)
@@ -307,9 +333,9 @@ def synthetic_bundle(target: Path, users: int, products: int, seed: int) -> None
         "user_history": pa.table(
             {
                 **history,
-                "is_bought": rng.random(users * 20) < 0.1,
+                "is_bought": rng.random(users * 10) < 0.1,
                 "last_event_at": pa.array(
-                    np.full(users * 20, np.datetime64("2020-04-01T00:00:00", "us"))
+                    np.full(users * 10, np.datetime64("2020-04-01T00:00:00", "us"))
                 ),
             }
         ),
@@ -360,15 +386,21 @@ def synthetic_bundle(target: Path, users: int, products: int, seed: int) -> None
 def measure_load(bundle: Path) -> dict:
     """Load time and memory of the bundle in a fresh process (what one API worker holds)."""
     code = (
-        "import json, resource, sys, time\n"
+        "import json, sys, time\n"
         "from amazing_analytics.serving.store import load_bundle\n"
-        "rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "def status(key):\n"
+        "    text = open('/proc/self/status').read()\n"
+        "    return round(int(text.split(key + ':')[1].split()[0]) / 1024, 1)\n"
+        "before = status('VmRSS')\n"
         "start = time.perf_counter(); bundle = load_bundle(sys.argv[1])\n"
-        "seconds = time.perf_counter() - start\n"
-        "status = open('/proc/self/status').read().split('VmRSS:')[1].split()[0]\n"
-        "print(json.dumps({'load_seconds': round(seconds, 2), 'rss_mb': round(int(status) / 1024, 1),"
-        " 'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),"
-        " 'rss_mb_before_load': round(rss0 / 1024, 1)}))\n"
+        "cold = time.perf_counter() - start\n"
+        "start = time.perf_counter(); again = load_bundle(sys.argv[1])\n"
+        "warm = time.perf_counter() - start\n"
+        "del again\n"
+        "print(json.dumps({'cold_load_seconds': round(cold, 2), 'reload_seconds': round(warm, 2),"
+        " 'rss_mb_before_load': before, 'rss_mb_loaded': status('VmRSS'),"
+        " 'bundle_in_memory_mb': round(status('VmRSS') - before, 1),"
+        " 'peak_rss_mb_during_reload': status('VmHWM')}))\n"
     )
     output = subprocess.run(
         [sys.executable, "-c", code, str(bundle)], capture_output=True, text=True, check=True
@@ -451,10 +483,16 @@ def main() -> None:
         }
         print(f"server ready: {report['bundle']}")
         asyncio.run(run_rate("127.0.0.1", args.port, requests, 200, 3, args.connections))  # warm-up
+        cpu_before = tree_cpu_seconds(server.pid)
         main_run = asyncio.run(
             run_rate("127.0.0.1", args.port, requests, args.rate, args.seconds, args.connections)
         )
         report["target"] = main_run.summary()
+        used = tree_cpu_seconds(server.pid) - cpu_before
+        report["target"]["server_cpu_us_per_request"] = round(
+            used / max(len(main_run.latencies), 1) * 1e6, 1
+        )
+        report["target"]["load_average_after"] = os.getloadavg()
         report["bundle"]["server_rss_mb_after_run"] = round(tree_rss_mb(server.pid), 1)
         print(f"at {args.rate:g} req/s for {args.seconds:g} s: {json.dumps(report['target'])}")
         knee = []
