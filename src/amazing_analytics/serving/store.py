@@ -31,13 +31,39 @@ INT64_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)
+class EncodedStrings:
+    """A string column as codes into its distinct values: reasons and model names repeat a lot,
+    and one Python str per row would cost ~60 bytes each (hundreds of MB for a big build)."""
+
+    codes: np.ndarray
+    values: list[str | None]
+
+    @classmethod
+    def from_arrow(cls, column: pa.ChunkedArray) -> EncodedStrings:
+        encoded = pc.dictionary_encode(column.combine_chunks())
+        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+        values: list[str | None] = encoded.dictionary.to_pylist()
+        values.append(None)  # code -1 (a null) reads the last entry
+        return cls(np.asarray(codes, np.int32), values)
+
+    def __len__(self) -> int:
+        return int(self.codes.size)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            values = self.values
+            return [values[code] for code in self.codes[index].tolist()]
+        return self.values[int(self.codes[index])]
+
+
+@dataclass(frozen=True)
 class GroupedRows:
     """Rows grouped by an int64 key (sorted); a dict finds a key's rows (a lookup costs tens of
     nanoseconds, a numpy binary search on one scalar microseconds)."""
 
     keys: np.ndarray
     offsets: np.ndarray
-    columns: dict[str, np.ndarray | list[Any]]
+    columns: dict[str, np.ndarray | EncodedStrings | list[Any]]
     _spans: dict[int, int] = field(default_factory=dict, repr=False)
     _offsets: list[int] = field(default_factory=list, repr=False)
 
@@ -50,12 +76,14 @@ class GroupedRows:
         table = table.sort_by([(key, "ascending"), (order, "ascending")])
         values = np.asarray(table.column(key).to_numpy(), np.int64)
         keys, starts = np.unique(values, return_index=True)
-        columns: dict[str, np.ndarray | list[Any]] = {}
+        columns: dict[str, np.ndarray | EncodedStrings | list[Any]] = {}
         for name in table.column_names:
             if name == key:
                 continue
             column = table.column(name)
-            if pa.types.is_string(column.type) or pa.types.is_timestamp(column.type):
+            if pa.types.is_string(column.type):
+                columns[name] = EncodedStrings.from_arrow(column)
+            elif pa.types.is_timestamp(column.type):
                 columns[name] = column.to_pylist()
             else:
                 columns[name] = column.to_numpy()
@@ -285,6 +313,8 @@ def load_bundle(path: Path | str) -> LoadedBundle:
         erased=frozenset(_read(directory, "erasure_requests").column("user_id").to_pylist()),
         load_seconds=0.0,
     )
+    # the Parquet reads' scratch memory goes back to the system (mimalloc keeps it otherwise)
+    pa.default_memory_pool().release_unused()
     object.__setattr__(bundle, "load_seconds", time.perf_counter() - started)
     return bundle
 
