@@ -541,6 +541,22 @@ def test_real_excerpts_reconcile_line_by_line(
     assert all(rows == accounted for _, rows, accounted in per_file)
 
 
+def test_real_excerpts_session_recommender_says_there_is_not_enough_evidence(
+    real_build: Build,
+) -> None:
+    # the default split (the last recommender_eval_days days) leaves only the few sessions of
+    # 2020-02-01 to test on: the session evaluation says so, popularity serves, WARN in the log
+    build = real_build
+    rows = build.query(
+        "select distinct model, status, message from marts.session_recommender_evaluation "
+        "where is_selected and slice_type = 'all' and metric = 'hit_rate'"
+    )
+    assert len(rows) == 1 and rows[0][:2] == ("popularity", "not_enough_evidence")
+    assert "test sessions (need 200" in rows[0][2]
+    assert "warn_session_recommender_not_evaluated" in build.output
+    assert build.scalar("select count(*) from marts.session_item_neighbours") > 0
+
+
 def distinct_raw_lines(path: Path) -> list[list[str]]:
     with gzip.open(path, "rt", encoding="latin-1") as handle:
         rows = handle.read().splitlines()[1:]
