@@ -87,3 +87,16 @@ clean: ## remove build outputs (not the venv, not the data)
 .PHONY: demo-stats
 demo-stats: data ## the demo data's statistics beside the published REES46 figures (docs/demo_data.md)
 	$(BIN)/python scripts/demo_stats.py --dir $(DEMO_DIR)
+# Recommendation API (issue 11): the bundle `make build` writes beside the warehouse.
+.PHONY: serve bench-serve
+SERVING_DIR ?= $(or $(AMAZING_SERVING_DIR),$(dir $(AMAZING_WAREHOUSE))serving)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+serve: install ## serve recommendations over HTTP from the serving bundle (OpenAPI at /docs)
+	$(BIN)/amazing serve --bundle $(SERVING_DIR) --host $(HOST) --port $(PORT)
+
+RATE ?= 1000
+SECONDS_AT_RATE ?= 60
+BENCH_PORT ?= 8150
+bench-serve: install ## load-test the API: RATE req/s for SECONDS_AT_RATE s, then the knee (p99 < 10 ms)
+	$(BIN)/python scripts/bench_serve.py --bundle $(SERVING_DIR) --events '$(DEMO_DIR)/*.csv.gz' --rate $(RATE) --seconds $(SECONDS_AT_RATE) --port $(BENCH_PORT)

@@ -1,6 +1,7 @@
-"""Every recommender (popularity, category popularity, item-kNN, LightFM hybrid) trained on the
-interactions before the test window and judged on what each user carted or bought in it,
-overall and per slice, long form; marks the model that serves. Thin wrapper over
+"""Every recommender (popularity, recently viewed not yet bought, buy again, category popularity,
+item-kNN, LightFM hybrid) trained on the interactions before the test window and judged on what
+each user carted or bought in it, overall and per slice, long form, with bootstrap intervals;
+marks the model that serves (chosen on evidence). Thin wrapper over
 amazing_analytics.ml.recommend.build.build_evaluation.
 """
 
@@ -25,4 +26,6 @@ def model(dbt, session):
         k=config_int(dbt.config.get("top_n"), "top_n"),
         seed=config_int(dbt.config.get("seed"), "seed"),
         params=params,
+        min_test_users=config_int(dbt.config.get("min_test_users"), "min_test_users"),
+        bootstrap_samples=config_int(dbt.config.get("bootstrap_samples"), "bootstrap_samples"),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -80,6 +81,54 @@ def summary(
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(code=2) from error
     _print_summary(result, docs)
+
+
+@app.command()
+def serve(
+    bundle: Annotated[
+        Path | None,
+        typer.Option(
+            help="The serving bundle (default: $AMAZING_SERVING_DIR, else serving/ beside the "
+            "warehouse, i.e. warehouse/serving)."
+        ),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="uvicorn worker processes (for more than 1, set PROMETHEUS_MULTIPROC_DIR).",
+            min=1,
+        ),
+    ] = 1,
+    gdpr_live: Annotated[
+        Path | None,
+        typer.Option(help="The live GDPR lists (default: gdpr_live/ beside the warehouse)."),
+    ] = None,
+    access_log: Annotated[
+        bool, typer.Option(help="Log one line per request (route template, never a user id).")
+    ] = True,
+) -> None:
+    """Serve recommendations over HTTP from the serving bundle (OpenAPI at /docs)."""
+    from amazing_analytics.serving.bundle import BundleError, read_manifest, serving_dir
+    from amazing_analytics.serving.server import run
+
+    directory = bundle or serving_dir()
+    try:
+        manifest = read_manifest(directory)
+    except BundleError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(code=2) from error
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        console.print(
+            "[yellow]warning:[/yellow] with several workers /metrics shows one worker only: "
+            "set PROMETHEUS_MULTIPROC_DIR to an empty directory (see docs/serving.md)"
+        )
+    console.print(
+        f"serving bundle {manifest['build_id']} from {directory} on http://{host}:{port} "
+        f"(docs at http://{host}:{port}/docs)"
+    )
+    run(directory, host, port, workers=workers, gdpr_live=gdpr_live, access_log=access_log)
 
 
 def _print_summary(result: WarehouseSummary, docs: Path) -> None:

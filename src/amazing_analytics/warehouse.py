@@ -35,6 +35,8 @@ ANALYTICS_MARTS: tuple[str, ...] = (
     "marts.campaign_audiences",
     "marts.item_embeddings",
     "marts.popular_products",
+    "marts.session_item_neighbours",
+    "marts.session_recommender_evaluation",
     "marts.sales_forecast",
     "marts.forecast_evaluation",
     "marts.product_performance",

@@ -823,7 +823,14 @@ def shop_result():
     products, interactions, cooc = synthetic_shop()
     catalogue = d.build_catalogue(products)
     result = ev.evaluate(
-        interactions, catalogue, cooc, k=10, seed=1, models=("popularity", "item_knn")
+        interactions,
+        catalogue,
+        cooc,
+        k=10,
+        seed=1,
+        models=("popularity", "item_knn"),
+        min_test_users=20,
+        bootstrap_samples=300,
     )
     return catalogue, interactions, result
 
@@ -874,6 +881,8 @@ def test_evaluate_returns_documented_columns_and_one_selected_model(shop_result)
         "metric",
         "k",
         "value",
+        "ci_low",
+        "ci_high",
         "user_count",
         "is_selected",
         "status",
@@ -889,9 +898,15 @@ def test_evaluate_returns_documented_columns_and_one_selected_model(shop_result)
         name: _value(table, name, "all", "all", "ndcg")["value"]
         for name in ("popularity", "item_knn")
     }
+    # the category structure is what item_knn learns: it beats global popularity here, and its
+    # interval clears popularity's, so it serves
     assert ndcg[result.selected_model] == max(ndcg.values())
-    # the category structure is what item_knn learns: it beats global popularity here
     assert result.selected_model == "item_knn"
+    knn = _value(table, "item_knn", "all", "all", "ndcg")
+    popular = _value(table, "popularity", "all", "all", "ndcg")
+    assert knn["ci_low"] > popular["ci_high"]
+    assert knn["ci_low"] <= knn["value"] <= knn["ci_high"]
+    assert "item_knn" in knn["message"] and "clears popularity" in knn["message"]
     for name in ("popularity", "item_knn"):
         metrics = {
             r["metric"]
@@ -960,3 +975,99 @@ def test_evaluate_cold_start_products_slice(shop_result):
         _value(result.table, "popularity", "cold_start_products", slice_name, "recall")["value"]
         == 0.0
     )
+
+
+def test_evaluate_below_the_minimum_of_test_users_is_not_enough_evidence():
+    products, interactions, cooc = synthetic_shop()
+    catalogue = d.build_catalogue(products)
+    result = ev.evaluate(
+        interactions,
+        catalogue,
+        cooc,
+        k=10,
+        seed=1,
+        models=("item_knn", "popularity"),
+        min_test_users=100,
+        bootstrap_samples=50,
+    )
+    # item_knn is better (see above), but 62 test users are not evidence: popularity serves
+    assert result.selected_model == "popularity"
+    assert set(result.table["status"].to_pylist()) == {"not_enough_evidence"}
+    assert "62 test users (need 100" in result.message
+    row = _value(result.table, "item_knn", "all", "all", "ndcg")
+    assert row["value"] > _value(result.table, "popularity", "all", "all", "ndcg")["value"]
+
+
+def test_evaluate_intervals_are_seeded():
+    products, interactions, cooc = synthetic_shop()
+    catalogue = d.build_catalogue(products)
+    runs = [
+        ev.evaluate(
+            interactions,
+            catalogue,
+            cooc,
+            seed=5,
+            models=("popularity",),
+            min_test_users=20,
+            bootstrap_samples=100,
+        ).table
+        for _ in range(2)
+    ]
+    # everything but the timing is identical
+    timed = [r.filter(pc.not_equal(r["metric"], "fit_and_score_seconds")) for r in runs]
+    assert timed[0].equals(timed[1])
+    assert any(row["ci_low"] is not None for row in timed[0].to_pylist())
+
+
+def own_history_training(catalogue_table: pa.Table):
+    """user 1 viewed 101 (5 days ago), carted 102 (1 day ago), bought 103 (repeat category);
+    user 2 bought 104 (not a repeat category) and viewed 105 (2 days ago)."""
+    rows = [
+        ("serving", 1, 101, 1, 0, 0, 1.0, 5),
+        ("serving", 1, 102, 1, 1, 0, 4.0, 1),
+        ("serving", 1, 103, 0, 0, 2, 10.0, 3),
+        ("serving", 2, 104, 0, 0, 1, 5.0, 0),
+        ("serving", 2, 105, 1, 0, 0, 1.0, 2),
+        ("serving", 3, 106, 3, 0, 0, 30.0, 0),
+    ]
+    columns = [*d.INTERACTION_COLUMNS, "days_since_last_event"]
+    types = [pa.string(), *[pa.int64()] * 5, pa.float64(), pa.int64()]
+    table = pa.table(
+        {
+            name: pa.array([r[i] for r in rows], t)
+            for i, (name, t) in enumerate(zip(columns, types, strict=True))
+        }
+    )
+    catalogue = d.build_catalogue(catalogue_table)
+    return d.build_training_data(table, catalogue, None, "serving")
+
+
+def repeat_catalogue() -> pa.Table:
+    """Products 101..106; 103 is in a repeat-purchase category."""
+    return product_table(
+        [(100 + i, i, f"cat{i}", "fam", f"fam.cat{i}", "b", "mid", i == 3) for i in range(1, 7)]
+    )
+
+
+def test_recently_viewed_lists_viewed_never_bought_products_most_recent_first():
+    data = own_history_training(repeat_catalogue())
+    model = md.make_model("recently_viewed").fit(data, 0)
+    recs = model.recommend(data.user_index(np.array([1, 2])), 3, data.exclusions())
+    ids = data.catalogue.item_ids
+    # user 1: 102 (1 day) then 101 (5 days), then popularity (106); 103 was bought: never
+    assert ids[recs.items[0]].tolist() == [102, 101, 106]
+    assert recs.source[0].tolist() == [md.SOURCE_RECENT, md.SOURCE_RECENT, md.SOURCE_POPULAR]
+    # user 2: 105, then popularity without the bought 104
+    assert ids[recs.items[1]].tolist() == [105, 106, 103]
+
+
+def test_buy_again_lists_bought_products_of_repeat_purchase_categories_only():
+    data = own_history_training(repeat_catalogue())
+    model = md.make_model("buy_again").fit(data, 0)
+    recs = model.recommend(data.user_index(np.array([1, 2])), 2, data.exclusions())
+    ids = data.catalogue.item_ids
+    assert ids[recs.items[0]].tolist() == [103, 106]
+    assert recs.source[0].tolist() == [md.SOURCE_BUY_AGAIN, md.SOURCE_POPULAR]
+    # 104 is not in a repeat category: excluded, popularity instead
+    assert ids[recs.items[1]].tolist() == [106, 103]
+    assert recs.source[1].tolist() == [md.SOURCE_POPULAR, md.SOURCE_POPULAR]

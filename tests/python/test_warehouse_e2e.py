@@ -424,19 +424,44 @@ def test_generated_demo_data_builds_and_reconciles(
     kpi = build.query("select sum(order_count), sum(revenue) from marts.kpi_daily")[0]
     assert kpi[0] > 0 and kpi[1] > 0
 
-    # recommendations: four models evaluated on the temporal split, exactly one serves, and it
-    # is the one with the best NDCG@10 overall
-    ndcg = dict(
-        build.query(
-            "select model, value from marts.recommender_evaluation "
-            "where slice_type = 'all' and metric = 'ndcg'"
-        )
+    # recommendations: every model evaluated on the temporal split with intervals, exactly one
+    # serves, and it is the one the evidence rule picks (popularity below the minimum of users)
+    from amazing_analytics.ml.recommend.models import MODEL_NAMES
+    from amazing_analytics.ml.recommend.selection import Interval, select_by_evidence
+
+    rows = build.query(
+        "select model, value, ci_low, ci_high, user_count from marts.recommender_evaluation "
+        "where slice_type = 'all' and metric = 'ndcg'"
     )
-    assert set(ndcg) == {"popularity", "category_popularity", "item_knn", "lightfm"}
+    assert {row[0] for row in rows} == set(MODEL_NAMES)
+    assert all(low <= value <= high for _, value, low, high, _ in rows)
+    intervals = {name: Interval(value, low, high) for name, value, low, high, _ in rows}
+    enough = rows[0][4] >= 200  # var recommender_min_test_users
+    expected = select_by_evidence(MODEL_NAMES, intervals)[0] if enough else "popularity"
     selected = build.query(
         "select distinct model from marts.recommender_evaluation where is_selected"
     )
-    assert selected == [(max(ndcg, key=lambda name: ndcg[name]),)]
+    assert selected == [(expected,)]
+    # the session recommender: every session model on the next-item protocol, one serves, by
+    # the same rule (popularity below session_eval_min_sessions), its neighbours are served
+    from amazing_analytics.ml.recommend.session import SESSION_MODELS
+
+    rows = build.query(
+        "select model, value, ci_low, ci_high, session_count, status "
+        "from marts.session_recommender_evaluation "
+        "where slice_type = 'all' and metric = 'hit_rate'"
+    )
+    assert {row[0] for row in rows} == set(SESSION_MODELS)
+    evaluated = {r[0]: Interval(r[1], r[2], r[3]) for r in rows if r[1] is not None}
+    sessions = max(row[4] for row in rows)
+    assert sessions > 0
+    enough = all(row[5] == "ok" for row in rows if row[0] != "embedding")
+    expected = select_by_evidence(SESSION_MODELS, evaluated)[0] if enough else "popularity"
+    selected = build.query(
+        "select distinct model from marts.session_recommender_evaluation where is_selected"
+    )
+    assert selected == [(expected,)]
+    assert build.scalar("select count(*) from marts.session_item_neighbours") > 0
     # every active customer gets exactly recommender_top_n products, ranked 1..10
     lists = build.query(
         "select count(*), min(rank), max(rank), count(distinct product_id) "
@@ -514,6 +539,22 @@ def test_real_excerpts_reconcile_line_by_line(
     )
     assert {Path(f).name: rows for f, rows, _ in per_file} == expected
     assert all(rows == accounted for _, rows, accounted in per_file)
+
+
+def test_real_excerpts_session_recommender_says_there_is_not_enough_evidence(
+    real_build: Build,
+) -> None:
+    # the default split (the last recommender_eval_days days) leaves only the few sessions of
+    # 2020-02-01 to test on: the session evaluation says so, popularity serves, WARN in the log
+    build = real_build
+    rows = build.query(
+        "select distinct model, status, message from marts.session_recommender_evaluation "
+        "where is_selected and slice_type = 'all' and metric = 'hit_rate'"
+    )
+    assert len(rows) == 1 and rows[0][:2] == ("popularity", "not_enough_evidence")
+    assert "test sessions (need 200" in rows[0][2]
+    assert "warn_session_recommender_not_evaluated" in build.output
+    assert build.scalar("select count(*) from marts.session_item_neighbours") > 0
 
 
 def distinct_raw_lines(path: Path) -> list[list[str]]:

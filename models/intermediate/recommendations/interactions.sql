@@ -10,8 +10,6 @@
     profile is learned from or for them).
 -#}
 
-{%- set half_life = var('recommender_half_life_days') %}
-
 with window_dates as (
 
     {{ recommender_window() }}
@@ -33,11 +31,7 @@ events as (
         events.event_type,
         events.event_date,
         events.event_at,
-        case events.event_type
-            when 'view' then {{ var('recommender_weight_view') }}
-            when 'cart' then {{ var('recommender_weight_cart') }}
-            when 'purchase' then {{ var('recommender_weight_purchase') }}
-        end as event_weight
+        {{ recommender_event_weight('events.event_type') }} as event_weight
     from {{ ref('stg_events') }} as events
     cross join window_dates
     where events.event_type in ('view', 'cart', 'purchase')
@@ -79,8 +73,7 @@ final as (
         -- aggregation adds the events in, and the same input must give the same weights
         sum(
             cast(round(
-                1e9 * event_weight
-                * power(0.5, date_diff('day', event_date, reference_date) / {{ half_life }})
+                1e9 * event_weight * {{ recommender_decay('event_date', 'reference_date') }}
             ) as bigint)
         ) / 1e9 as weight
     from split_events

@@ -30,6 +30,10 @@ from amazing_analytics.ml.recommend.serving import (
     recommendation_rows,
     similar_products,
 )
+from amazing_analytics.ml.recommend.session_evaluation import (
+    SessionEvaluationSettings,
+    evaluate_sessions,
+)
 
 CUSTOMER_COLUMNS = ("user_id", "recency_days", "is_personalisation_opt_out")
 
@@ -66,6 +70,8 @@ def build_evaluation(
     k: int,
     seed: int,
     params: LightFMParams,
+    min_test_users: int,
+    bootstrap_samples: int,
 ) -> pa.Table:
     catalogue = build_catalogue(product_features)
     return evaluate(
@@ -76,7 +82,37 @@ def build_evaluation(
         seed=seed,
         params=params,
         user_labels=user_labels,
+        min_test_users=min_test_users,
+        bootstrap_samples=bootstrap_samples,
     ).table
+
+
+def build_session_evaluation(
+    sequences: ArrowData,
+    neighbours: ArrowData,
+    interactions: ArrowData,
+    product_features: ArrowData,
+    *,
+    k: int,
+    sample_sessions: int,
+    min_sessions: int,
+    bootstrap_samples: int,
+    neighbours_top_n: int,
+    seed: int,
+    params: LightFMParams,
+) -> pa.Table:
+    """session_recommender_evaluation: every session model on the next-item protocol."""
+    settings = SessionEvaluationSettings(
+        k=k,
+        sample_sessions=sample_sessions,
+        min_sessions=min_sessions,
+        bootstrap_samples=bootstrap_samples,
+        seed=seed,
+        neighbours_top_n=neighbours_top_n,
+    )
+    return evaluate_sessions(
+        sequences, neighbours, interactions, product_features, settings=settings, lightfm=params
+    )
 
 
 def build_embeddings(

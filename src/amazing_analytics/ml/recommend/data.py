@@ -158,6 +158,9 @@ class TrainingData:
     bought: sp.csr_matrix
     cooccurrence: sp.csr_matrix
     bought_together: sp.csr_matrix
+    #: users x products 1 / (1 + days since the pair's last event), when the interactions say
+    #: (days_since_last_event); else None and the decayed weights stand in for recency.
+    recency: sp.csr_matrix | None = None
 
     @property
     def n_users(self) -> int:
@@ -172,6 +175,10 @@ class TrainingData:
 
     def users_per_item(self) -> np.ndarray:
         return np.diff(self.weights.tocsc().indptr)
+
+    def recency_scores(self) -> sp.csr_matrix:
+        """users x products: higher = the pair's last event is more recent."""
+        return self.recency if self.recency is not None else self.weights
 
     def exclusions(self) -> sp.csr_matrix:
         """Pairs never recommended: bought products, unless bought again and again."""
@@ -212,7 +219,11 @@ def build_training_data(
     bought = sp.csr_matrix((buys > 0, (r, items)), shape=shape, dtype=bool)
     bought.eliminate_zeros()
     cooc, together = _cooccurrence(cooccurrence, catalogue, split)
-    return TrainingData(catalogue, user_ids, weights, strong, bought, cooc, together)
+    recency = None
+    if "days_since_last_event" in rows.column_names:
+        days = np.nan_to_num(numeric_column(rows, "days_since_last_event"), nan=1e9).clip(min=0)
+        recency = sp.csr_matrix((1.0 / (1.0 + days), (r, items)), shape=shape, dtype=np.float64)
+    return TrainingData(catalogue, user_ids, weights, strong, bought, cooc, together, recency)
 
 
 def _cooccurrence(

@@ -19,8 +19,15 @@ Slices (``slice_type`` / ``slice``):
   without interactions can only be told apart through content features (LightFM's hybrid
   part); the baselines rank them all alike.
 
-The model that serves ``recommendations`` is the one with the best NDCG@k on ``all`` (ties:
-the simpler model, in :data:`~amazing_analytics.ml.recommend.models.MODEL_NAMES` order).
+Every per-user metric has a 95 % bootstrap interval (``ci_low``, ``ci_high``): users resampled
+with replacement, seeded, the same draws for every model of a slice (a paired comparison).
+
+The model that serves ``recommendations`` is chosen on evidence
+(:func:`~amazing_analytics.ml.recommend.selection.select_by_evidence` on NDCG@k over ``all``):
+the models are walked simplest first (:data:`~amazing_analytics.ml.recommend.models.MODEL_NAMES`
+order) and a model replaces the serving one only when its interval's low end is above the
+serving model's high end. With fewer than ``min_test_users`` test users the rows say
+``not_enough_evidence`` and popularity serves.
 """
 
 from __future__ import annotations
@@ -48,11 +55,22 @@ from amazing_analytics.ml.recommend.models import (
     Recommendations,
     make_model,
 )
+from amazing_analytics.ml.recommend.selection import (
+    NOT_ENOUGH_EVIDENCE,
+    Interval,
+    bootstrap_interval,
+    resample_indices,
+    select_by_evidence,
+)
 from amazing_analytics.ml.recommend.topk import top_k_naive
 
 #: Fewer test users or training interactions than this: no evaluation, popularity serves.
 MIN_TEST_USERS = 20
 MIN_TRAIN_INTERACTIONS = 200
+#: Fewer test users than this (var recommender_min_test_users): not enough evidence to serve
+#: anything but popularity.
+MIN_TEST_USERS_FOR_SELECTION = 200
+BOOTSTRAP_SAMPLES = 1000
 SELECTION_METRIC = "ndcg"
 #: Share of the products with training interactions hidden for the simulated cold-start slice.
 COLD_START_SHARE = 0.1
@@ -66,6 +84,8 @@ EVALUATION_SCHEMA = pa.schema(
         ("metric", pa.string()),
         ("k", pa.int32()),
         ("value", pa.float64()),
+        ("ci_low", pa.float64()),
+        ("ci_high", pa.float64()),
         ("user_count", pa.int64()),
         ("is_selected", pa.bool_()),
         ("status", pa.string()),
@@ -112,6 +132,8 @@ def not_evaluated(reason: str) -> EvaluationResult:
         "metric": ["not_evaluated"],
         "k": [None],
         "value": [None],
+        "ci_low": [None],
+        "ci_high": [None],
         "user_count": [0],
         "is_selected": [True],
         "status": ["fallback"],
@@ -130,12 +152,19 @@ def evaluate(
     params: LightFMParams | None = None,
     user_labels: Sequence[ArrowData] = (),
     models: tuple[str, ...] = MODEL_NAMES,
+    min_test_users: int = MIN_TEST_USERS_FOR_SELECTION,
+    bootstrap_samples: int = BOOTSTRAP_SAMPLES,
 ) -> EvaluationResult:
     """Train every model on evaluation_train, test on evaluation_test, long-form metrics.
 
     ``user_labels``: tables with user_id and the slice columns segment_name / price_band (the
-    first table having a column is used); a single table is accepted too.
+    first table having a column is used); a single table is accepted too. ``models`` are
+    compared in :data:`MODEL_NAMES` order (simplest first).
     """
+    unknown = [name for name in models if name not in MODEL_NAMES]
+    if unknown:
+        raise ValueError(f"unknown recommender(s) {unknown}; expected {', '.join(MODEL_NAMES)}")
+    models = tuple(sorted(models, key=MODEL_NAMES.index))
     if isinstance(user_labels, pa.Table | pa.RecordBatchReader | pa.RecordBatch):
         user_labels = [user_labels]
     user_labels = [as_table(t) for t in user_labels]
@@ -160,13 +189,21 @@ def evaluate(
     slices = _slices(train, rows, relevant, user_labels, test_users)
     info = m.item_self_information(train.users_per_item(), int((train.history_counts() > 0).sum()))
     records: list[dict] = []
-    summary: dict[str, float] = {}
+    intervals: dict[str, Interval] = {}
+    draws = [
+        resample_indices(
+            int((mask & _evaluated(rel if rel is not None else relevant)).sum()),
+            bootstrap_samples,
+            seed + position,
+        )
+        for position, (_, _, mask, rel) in enumerate(slices)
+    ]
     for name in models:
         started = time.perf_counter()
         model = make_model(name, params).fit(train, seed)
         recs = model.recommend(rows, k, exclude)
         seconds = time.perf_counter() - started
-        for slice_type, slice_name, mask, rel in slices:
+        for (slice_type, slice_name, mask, rel), draw in zip(slices, draws, strict=True):
             metrics = m.user_metrics(
                 recs.items[mask], rel[mask] if rel is not None else relevant[mask], k
             )
@@ -174,9 +211,12 @@ def evaluate(
             for metric in m.PER_USER_METRICS:
                 values = metrics.get(metric)
                 value = float(np.nanmean(values)) if count else None
-                records.append(_row(name, slice_type, slice_name, metric, k, value, count))
+                interval = _interval(values, draw)
+                records.append(
+                    _row(name, slice_type, slice_name, metric, k, value, count, interval)
+                )
                 if slice_type == "all" and metric == SELECTION_METRIC:
-                    summary[name] = value if value is not None else -1.0
+                    intervals[name] = interval
             records.append(
                 _row(
                     name,
@@ -203,12 +243,45 @@ def evaluate(
             _row(name, "all", "all", "fit_and_score_seconds", k, seconds, int(rows.size))
         )
     records.extend(
-        _simulated_cold_start(train, rows, relevant, exclude, info, k, seed, params, models)
+        _simulated_cold_start(
+            train, rows, relevant, exclude, info, k, seed, params, models, bootstrap_samples
+        )
     )
-    best = max(models, key=lambda n: (round(summary[n], 12), -models.index(n)))
+    if test_users.size >= min_test_users:
+        best, notes = select_by_evidence(models, intervals)
+        message = f"selection on {SELECTION_METRIC}@{k}: " + "; ".join(notes)
+        status = "ok"
+    else:
+        best = "popularity"
+        message = (
+            f"not enough evidence: {test_users.size} test users (need {min_test_users}, var "
+            "recommender_min_test_users); popularity serves"
+        )
+        status = NOT_ENOUGH_EVIDENCE
     for record in records:
         record["is_selected"] = record["model"] == best
-    return EvaluationResult(pa.Table.from_pylist(records, schema=EVALUATION_SCHEMA), best, None)
+        record["status"] = status
+        if record["slice_type"] == "all" and record["metric"] == SELECTION_METRIC:
+            record["message"] = message
+    return EvaluationResult(
+        pa.Table.from_pylist(records, schema=EVALUATION_SCHEMA),
+        best,
+        message if status != "ok" else None,
+    )
+
+
+def _evaluated(relevant: sp.csr_matrix) -> np.ndarray:
+    """Users with at least one relevant product (the others have no metric)."""
+    return np.diff(sp.csr_matrix(relevant).indptr) > 0
+
+
+def _interval(values: np.ndarray, draws: np.ndarray) -> Interval:
+    """The bootstrap interval of the mean of the users' values (NaN = not evaluated)."""
+    values = np.asarray(values, np.float64)
+    values = values[~np.isnan(values)]
+    if values.size != draws.shape[1]:
+        raise ValueError(f"{values.size} evaluated users but draws for {draws.shape[1]}")
+    return bootstrap_interval(values, np.ones(values.size), draws)
 
 
 def _keep_entries(
@@ -232,6 +305,7 @@ def hide_products(data: TrainingData, hidden: np.ndarray) -> TrainingData:
         bought=_keep_entries(data.bought, keep),
         cooccurrence=_keep_entries(data.cooccurrence, keep, square=True),
         bought_together=_keep_entries(data.bought_together, keep, square=True),
+        recency=None if data.recency is None else _keep_entries(data.recency, keep),
     )
 
 
@@ -245,6 +319,7 @@ def _simulated_cold_start(
     seed: int,
     params: LightFMParams | None,
     models: tuple[str, ...],
+    bootstrap_samples: int = BOOTSTRAP_SAMPLES,
 ) -> list[dict]:
     """Refit every model without a seeded share of products; score only those products."""
     known = np.flatnonzero(train.users_per_item() > 0)
@@ -258,6 +333,7 @@ def _simulated_cold_start(
     users = np.diff(cold_relevant.indptr) > 0
     reduced = hide_products(train, hidden)
     candidates = np.flatnonzero(hidden)
+    draws = resample_indices(int(users.sum()), bootstrap_samples, seed)
     out = []
     for name in models:
         model = make_model(name, params).fit(reduced, seed)
@@ -274,8 +350,18 @@ def _simulated_cold_start(
         count = int(users.sum())
         for metric in m.PER_USER_METRICS:
             value = float(np.nanmean(metrics.get(metric))) if count else None
+            interval = _interval(metrics.get(metric), draws)
             out.append(
-                _row(name, "cold_start_products", COLD_START_SIMULATED, metric, k, value, count)
+                _row(
+                    name,
+                    "cold_start_products",
+                    COLD_START_SIMULATED,
+                    metric,
+                    k,
+                    value,
+                    count,
+                    interval,
+                )
             )
         out.append(
             _row(
@@ -303,17 +389,27 @@ def _simulated_cold_start(
 
 
 def _row(
-    model: str, slice_type: str, slice_name: str, metric: str, k: int, value, count: int
+    model: str,
+    slice_type: str,
+    slice_name: str,
+    metric: str,
+    k: int,
+    value,
+    count: int,
+    interval: Interval | None = None,
 ) -> dict:
+    def clean(x):
+        return None if x is None or (isinstance(x, float) and np.isnan(x)) else float(x)
+
     return {
         "model": model,
         "slice_type": slice_type,
         "slice": slice_name,
         "metric": metric,
         "k": k,
-        "value": None
-        if value is None or (isinstance(value, float) and np.isnan(value))
-        else float(value),
+        "value": clean(value),
+        "ci_low": clean(interval.low) if interval is not None else None,
+        "ci_high": clean(interval.high) if interval is not None else None,
         "user_count": count,
         "is_selected": False,
         "status": "ok",

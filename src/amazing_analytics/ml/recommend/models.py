@@ -6,6 +6,10 @@
 * ``item_knn`` - item-based kNN on session co-occurrence: score(u, j) = sum over the user's
   products i of weight(u, i) x sim(i, j), sim the co-occurrence count normalised by the
   square root of both products' totals, the ``KNN_NEIGHBOURS`` best neighbours per product.
+* ``recently_viewed`` - "recently viewed, not yet bought": the products the user viewed or
+  carted and never bought, the most recent first (the pair's last event).
+* ``buy_again`` - "buy again": the products the user bought in a repeat-purchase category
+  (int_recommender_product_features), by decayed weight.
 * ``lightfm`` - LightFM (WARP) hybrid: a product is the sum of embeddings of its id (when it had
   interactions), category_id, family, brand and price band, so products never interacted with
   still get a representation (cold start); a user is the sum of embeddings of their id,
@@ -25,11 +29,20 @@ import scipy.sparse as sp
 from amazing_analytics.ml.recommend.data import TrainingData
 from amazing_analytics.ml.recommend.topk import compact, excluded_mask, top_k_dot, top_k_sparse
 
-MODEL_NAMES = ("popularity", "category_popularity", "item_knn", "lightfm")
+#: Every model, simplest first: the order the evidence-based selection walks (a model serves
+#: instead of a simpler one only when its interval clears the simpler one's).
+MODEL_NAMES = (
+    "popularity",
+    "recently_viewed",
+    "buy_again",
+    "category_popularity",
+    "item_knn",
+    "lightfm",
+)
 #: Neighbours kept per product by item_knn.
 KNN_NEIGHBOURS = 50
 #: Source of each recommended product, used to word the reason.
-SOURCE_POPULAR, SOURCE_CATEGORY, SOURCE_PERSONAL = 0, 1, 2
+SOURCE_POPULAR, SOURCE_CATEGORY, SOURCE_PERSONAL, SOURCE_RECENT, SOURCE_BUY_AGAIN = 0, 1, 2, 3, 4
 
 
 @dataclass
@@ -204,6 +217,44 @@ class CategoryPopularityRecommender(Recommender):
         span = max(float(self.popularity.max()), 1e-12) if self.popularity.size else 1.0
         same = self.item_category[items][None, :] == self.preferred[rows][:, None]
         return np.where(same, 1.0 + base / span, base / span)
+
+
+class _OwnHistoryRecommender(Recommender):
+    """A list from the user's own history (``candidates``: users x products scores), then
+    popularity."""
+
+    def _candidates(self, data: TrainingData) -> sp.csr_matrix:
+        raise NotImplementedError
+
+    def _fit(self, data: TrainingData, seed: int) -> None:
+        self.candidates = sp.csr_matrix(self._candidates(data), dtype=np.float64)
+        self.candidates.eliminate_zeros()
+
+    def _personal(self, rows, k, length, exclude):
+        return top_k_sparse(self.candidates[rows], k, exclude=exclude)
+
+    def scores_for(self, rows, items):
+        personal = self.candidates[rows][:, items].toarray()
+        return np.where(personal > 0, personal + 1e9, super().scores_for(rows, items))
+
+
+class RecentlyViewedRecommender(_OwnHistoryRecommender):
+    name = "recently_viewed"
+    personal_source = SOURCE_RECENT
+
+    def _candidates(self, data):
+        recency = sp.csr_matrix(data.recency_scores(), dtype=np.float64)
+        # never bought: drop the bought pairs (whatever their category)
+        return recency - recency.multiply(data.bought)
+
+
+class BuyAgainRecommender(_OwnHistoryRecommender):
+    name = "buy_again"
+    personal_source = SOURCE_BUY_AGAIN
+
+    def _candidates(self, data):
+        repeat = data.catalogue.is_repeat_purchase[None, :].astype(np.float64)
+        return sp.csr_matrix(data.weights.multiply(data.bought).multiply(repeat))
 
 
 class ItemKNNRecommender(Recommender):
@@ -393,6 +444,10 @@ def user_feature_matrix(
 def make_model(name: str, params: LightFMParams | None = None) -> Recommender:
     if name == "popularity":
         return PopularityRecommender()
+    if name == "recently_viewed":
+        return RecentlyViewedRecommender()
+    if name == "buy_again":
+        return BuyAgainRecommender()
     if name == "category_popularity":
         return CategoryPopularityRecommender()
     if name == "item_knn":

@@ -8,8 +8,10 @@ Reasons, in order of precedence, for each recommended product:
 2. ``Because you viewed / put in your cart / bought <product>`` - for the personal models, the
    product of the user's history most similar to this one (embedding cosine for LightFM,
    co-occurrence similarity for item-kNN);
-3. ``Popular in <category>`` - category popularity;
-4. ``Popular right now`` - global popularity (users without history, opt-outs, filling).
+3. ``You looked at it recently`` (recently viewed, not yet bought) and ``Buy it again`` (a
+   repeat-purchase product the user bought);
+4. ``Popular in <category>`` - category popularity;
+5. ``Popular right now`` - global popularity (users without history, opt-outs, filling).
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ import scipy.sparse as sp
 
 from amazing_analytics.ml.recommend.data import BOUGHT, CARTED, TrainingData
 from amazing_analytics.ml.recommend.models import (
+    SOURCE_BUY_AGAIN,
     SOURCE_CATEGORY,
     SOURCE_PERSONAL,
     SOURCE_POPULAR,
+    SOURCE_RECENT,
     LightFMRecommender,
     Recommendations,
     Recommender,
@@ -178,6 +182,8 @@ def reasons(
     valid = recs.items >= 0
     labels = cat.category_label(recs.items.clip(0).ravel()).reshape(n, k)
     out[valid & (recs.source == SOURCE_POPULAR)] = "Popular right now"
+    out[valid & (recs.source == SOURCE_RECENT)] = "You looked at it recently"
+    out[valid & (recs.source == SOURCE_BUY_AGAIN)] = "Buy it again"
     category = valid & (recs.source == SOURCE_CATEGORY)
     out[category] = np.char.add("Popular in ", labels[category].astype(str)).astype(object)
     personal = valid & (recs.source == SOURCE_PERSONAL)

@@ -1,0 +1,26 @@
+{#- The implicit-feedback weight of one event, shared by interactions, the session neighbours and
+    the session evaluation's training history: the event type's weight (vars
+    recommender_weight_view / _cart / _purchase; remove_from_cart and anything else: null) ... -#}
+{% macro recommender_event_weight(event_type) -%}
+    case {{ event_type }}
+        when 'view' then {{ var('recommender_weight_view') }}
+        when 'cart' then {{ var('recommender_weight_cart') }}
+        when 'purchase' then {{ var('recommender_weight_purchase') }}
+    end
+{%- endmacro %}
+
+{#- ... halved every recommender_half_life_days days of age at the reference date. -#}
+{% macro recommender_decay(event_date, reference_date) -%}
+    power(0.5, date_diff('day', {{ event_date }}, {{ reference_date }}) / {{ var('recommender_half_life_days') }})
+{%- endmacro %}
+
+{#- The session evaluation's split: var session_eval_split_at (a timestamp) when set, else the
+    first instant of the recommenders' test window (recommender_window). Neighbours, popularity
+    and histories use only events before it; the test sessions start at or after it. -#}
+{% macro session_eval_cutoff() -%}
+    {%- if var('session_eval_split_at', '') | string | trim -%}
+        cast('{{ var("session_eval_split_at") }}' as timestamp)
+    {%- else -%}
+        (select cast(test_start_date as timestamp) from ({{ recommender_window() }}))
+    {%- endif -%}
+{%- endmacro %}

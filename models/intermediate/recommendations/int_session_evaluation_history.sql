@@ -1,0 +1,60 @@
+{#-
+    What the session evaluation may know from before its split (session_eval_cutoff()): one row
+    per user x product of the events before it, in the columns of interactions (split
+    'evaluation_train', weight = the same decayed event weights, aged to the split's day). The
+    popularity fill, the shoppers' "recently viewed, not bought" history and the LightFM fitted
+    for the embedding model come from here. With session_eval_split_at unset it holds exactly
+    interactions' evaluation_train rows. Opt-outs are left out.
+-#}
+
+with window_dates as (
+
+    select cutoff_at, cast(cutoff_at as date) as reference_date
+    from (select {{ session_eval_cutoff() }} as cutoff_at)
+
+),
+
+events as (
+
+    select
+        events.user_id,
+        events.product_id,
+        events.event_type,
+        events.event_date,
+        events.event_at,
+        window_dates.reference_date,
+        {{ recommender_event_weight('events.event_type') }} as event_weight
+    from {{ ref('stg_events') }} as events
+    cross join window_dates
+    where events.event_type in ('view', 'cart', 'purchase')
+        and events.event_at < window_dates.cutoff_at
+        and events.user_id not in (
+            select user_id from {{ ref('gdpr_personalisation_opt_outs') }} where user_id is not null
+        )
+
+),
+
+final as (
+
+    select
+        'evaluation_train' as split,
+        user_id,
+        product_id,
+        count(*) filter (where event_type = 'view') as view_count,
+        count(*) filter (where event_type = 'cart') as cart_count,
+        count(*) filter (where event_type = 'purchase') as purchase_count,
+        min(event_at) as first_event_at,
+        max(event_at) as last_event_at,
+        min(date_diff('day', event_date, reference_date)) as days_since_last_event,
+        -- integer nano-units, as interactions: the same input gives the same weights
+        sum(
+            cast(round(
+                1e9 * event_weight * {{ recommender_decay('event_date', 'reference_date') }}
+            ) as bigint)
+        ) / 1e9 as weight
+    from events
+    group by user_id, product_id
+
+)
+
+select * from final

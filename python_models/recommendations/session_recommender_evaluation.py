@@ -1,0 +1,33 @@
+"""The session models (popularity, co-visitation, SKNN, V-SkNN, LightFM embedding similarity,
+V-SkNN blended with the shopper's history) on the next-item-in-session protocol: neighbours and
+popularity from the days before the test window, each next item of the test sessions predicted
+from the session so far, HR / NDCG / MRR at k with bootstrap intervals, the served model chosen
+on evidence. Thin wrapper over amazing_analytics.ml.recommend.build.build_session_evaluation.
+"""
+
+from amazing_analytics.dbt_io import config_int, read_arrow
+from amazing_analytics.ml.recommend.build import build_session_evaluation, lightfm_params
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    params = lightfm_params(
+        components=dbt.config.get("components"),
+        epochs=dbt.config.get("epochs"),
+        learning_rate=dbt.config.get("learning_rate"),
+        item_alpha=dbt.config.get("item_alpha"),
+        threads=dbt.config.get("threads"),
+    )
+    return build_session_evaluation(
+        read_arrow(dbt.ref("int_session_evaluation_sequences")),
+        read_arrow(dbt.ref("int_session_item_neighbours_train")),
+        read_arrow(dbt.ref("int_session_evaluation_history")),
+        read_arrow(dbt.ref("int_recommender_product_features")),
+        k=config_int(dbt.config.get("k"), "k"),
+        sample_sessions=config_int(dbt.config.get("sample_sessions"), "sample_sessions"),
+        min_sessions=config_int(dbt.config.get("min_sessions"), "min_sessions"),
+        bootstrap_samples=config_int(dbt.config.get("bootstrap_samples"), "bootstrap_samples"),
+        neighbours_top_n=config_int(dbt.config.get("neighbours_top_n"), "neighbours_top_n"),
+        seed=config_int(dbt.config.get("seed"), "seed"),
+        params=params,
+    )

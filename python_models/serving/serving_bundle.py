@@ -1,0 +1,31 @@
+"""The serving bundle the recommendation API reads (Parquet + manifest.json beside the
+warehouse, replaced atomically at every build); one row per file with its row count. Thin
+wrapper over amazing_analytics.serving.bundle.build_serving_bundle.
+"""
+
+from pathlib import Path
+
+from amazing_analytics.dbt_io import config_int, read_arrow
+from amazing_analytics.serving.bundle import build_serving_bundle, serving_dir
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    target = dbt.config.get("serving_dir") or serving_dir(dbt.config.get("warehouse"))
+    return build_serving_bundle(
+        Path(target),
+        recommendations=read_arrow(dbt.ref("recommendations")),
+        session_item_neighbours=read_arrow(dbt.ref("session_item_neighbours")),
+        similar_products=read_arrow(dbt.ref("similar_products")),
+        item_embeddings=read_arrow(dbt.ref("item_embeddings")),
+        user_embeddings=read_arrow(dbt.ref("user_embeddings")),
+        popular_products=read_arrow(dbt.ref("popular_products")),
+        product_features=read_arrow(dbt.ref("int_recommender_product_features")),
+        interactions=read_arrow(dbt.ref("interactions").filter("split = 'serving'")),
+        opt_outs=read_arrow(dbt.ref("gdpr_personalisation_opt_outs")),
+        erasures=read_arrow(dbt.ref("gdpr_erasure_requests")),
+        recommender_evaluation=read_arrow(dbt.ref("recommender_evaluation")),
+        session_recommender_evaluation=read_arrow(dbt.ref("session_recommender_evaluation")),
+        history_size=config_int(dbt.config.get("history_size"), "history_size"),
+        neighbours_top_n=config_int(dbt.config.get("neighbours_top_n"), "neighbours_top_n"),
+    )

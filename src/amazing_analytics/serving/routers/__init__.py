@@ -1,0 +1,1 @@
+"""One router per resource: sessions, users, products, health (healthz, readyz, metrics)."""

@@ -1,0 +1,254 @@
+"""Known-answer tests of the session recommender (amazing_analytics.ml.recommend.session)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from amazing_analytics.ml.recommend.session import (
+    DEFAULT_MODEL,
+    SESSION_MODELS,
+    NeighbourIndex,
+    ScoredItem,
+    SessionInputError,
+    SessionItem,
+    embedding_neighbour_table,
+    model_params,
+    recommend_for_session,
+    selected_session_model,
+    serving_index,
+)
+
+
+def neighbour_table(rows: list[tuple[int, int, float]]) -> pa.Table:
+    """(product, neighbour, score) rows, ranked by score within each product."""
+    ranked = []
+    for product in sorted({r[0] for r in rows}):
+        mine = sorted((r for r in rows if r[0] == product), key=lambda r: (-r[2], r[1]))
+        ranked += [(p, n, rank, s) for rank, (p, n, s) in enumerate(mine, start=1)]
+    return pa.table(
+        {
+            "product_id": pa.array([r[0] for r in ranked], pa.int64()),
+            "neighbour_product_id": pa.array([r[1] for r in ranked], pa.int64()),
+            "neighbour_rank": pa.array([r[2] for r in ranked], pa.int32()),
+            "score": pa.array([r[3] for r in ranked], pa.float64()),
+        }
+    )
+
+
+#: 1 -> 2 (4), 3 (2); 2 -> 3 (10), 4 (5); 5 -> 6 (1)
+INDEX = NeighbourIndex.from_arrow(
+    neighbour_table([(1, 2, 4.0), (1, 3, 2.0), (2, 3, 10.0), (2, 4, 5.0), (5, 6, 1.0)])
+)
+
+
+def views(*ids: int) -> list[SessionItem]:
+    return [SessionItem(i, "view") for i in ids]
+
+
+def ids(items: list[ScoredItem]) -> list[int]:
+    return [i.product_id for i in items]
+
+
+def test_index_lookup_best_first_and_unknown_product_is_empty():
+    neighbour_ids, scores = INDEX.neighbours(2)
+    assert neighbour_ids.tolist() == [3, 4]
+    assert scores.tolist() == [10.0, 5.0]
+    unknown_ids, unknown_scores = INDEX.neighbours(99)
+    assert unknown_ids.size == 0 and unknown_scores.size == 0
+    assert INDEX.knows(1) and not INDEX.knows(6)
+    assert INDEX.product_count() == 3
+
+
+def test_index_rejects_a_table_without_the_columns():
+    with pytest.raises(SessionInputError, match="lacks column"):
+        NeighbourIndex.from_arrow(pa.table({"product_id": [1]}))
+
+
+def test_popularity_returns_nothing_for_the_caller_to_fill():
+    assert recommend_for_session(views(1, 2), INDEX, 5, model="popularity") == []
+
+
+def test_covisitation_uses_the_last_product_only():
+    out = recommend_for_session(views(5, 2), INDEX, 5, model="covisitation")
+    assert ids(out) == [3, 4]
+    assert [i.score for i in out] == [1.0, 0.5]  # normalised by the best neighbour
+    assert all(i.source == "session" and i.source_product_id == 2 for i in out)
+
+
+def test_covisitation_skips_a_trailing_remove_from_cart():
+    session = [SessionItem(1, "view"), SessionItem(5, "remove_from_cart")]
+    assert ids(recommend_for_session(session, INDEX, 5, model="covisitation")) == [2, 3]
+
+
+def test_sknn_sums_every_session_products_votes_equally():
+    # 1 votes 2: 1.0, 3: 0.5; 2 votes 3: 1.0, 4: 0.5; the last product (2) is never returned
+    out = recommend_for_session(views(1, 2), INDEX, 5, model="sknn")
+    assert ids(out) == [3, 4]
+    assert out[0].score == pytest.approx(1.5)
+    assert out[0].source_product_id == 2  # the biggest single vote
+    assert out[1].score == pytest.approx(0.5)
+
+
+def test_vsknn_decays_by_position_and_weighs_event_types():
+    # session 1 (view), 2 (view): weights 1/2 and 2/2
+    out = recommend_for_session(views(1, 2), INDEX, 5, model="vsknn")
+    assert ids(out) == [3, 4]
+    assert out[0].score == pytest.approx(0.5 * 0.5 + 1.0)
+    # 2 then 1 carted: 1 weighs 3 x 2/2, 2 weighs 1 x 1/2 -> 3: 3 x 0.5 + 0.5 x 1 = 2.0,
+    # 4: 0.5 x 0.5 = 0.25; 2 (a neighbour of 1, score 3 x 1) is in the session but not the last
+    session = [SessionItem(2, "view"), SessionItem(1, "cart")]
+    out = recommend_for_session(session, INDEX, 5, model="vsknn")
+    assert ids(out) == [2, 3, 4]
+    assert [round(i.score, 6) for i in out] == [3.0, 2.0, 0.25]
+    assert out[0].source_product_id == 1
+
+
+def test_params_override_the_event_weights():
+    session = [SessionItem(2, "view"), SessionItem(1, "cart")]
+    out = recommend_for_session(
+        session, INDEX, 5, model="vsknn", params={"weight_cart": 1.0, "weight_view": 1.0}
+    )
+    # 1: weight 1, 2: weight 0.5 -> 2: 1.0, 3: 0.5 + 0.5 = 1.0 (tie: smaller id first), 4: 0.25
+    assert ids(out) == [2, 3, 4]
+    assert [round(i.score, 6) for i in out] == [1.0, 1.0, 0.25]
+
+
+def test_k_and_exclude_are_respected():
+    out = recommend_for_session(views(1, 2), INDEX, 1, model="sknn")
+    assert ids(out) == [3]
+    out = recommend_for_session(views(1, 2), INDEX, 5, model="sknn", exclude={3})
+    assert ids(out) == [4]
+    assert recommend_for_session(views(1, 2), INDEX, 0) == []
+
+
+def test_unknown_products_give_an_empty_list_and_empty_session_too():
+    assert recommend_for_session(views(99), INDEX, 5, model="vsknn") == []
+    assert recommend_for_session([], INDEX, 5, model="vsknn") == []
+
+
+def test_history_blend_adds_viewed_not_bought_products_and_their_neighbours():
+    # session: 5 only -> 6 (1.0). History newest first: 1, then 2.
+    out = recommend_for_session(
+        views(5),
+        INDEX,
+        10,
+        model="vsknn_history",
+        history=[1, 2],
+        params={"history_weight": 0.4, "history_neighbour_weight": 0.2},
+    )
+    scores = {i.product_id: round(i.score, 6) for i in out}
+    # 1: history 0.4 x 1; 2: history 0.4 x 1/2 + neighbour of 1: 0.2 x 1.0;
+    # 3: neighbour of 1 0.2 x 0.5 + of 2 0.2 x 1/2 x 1.0; 4: of 2 0.2 x 1/2 x 0.5
+    assert scores == {6: 1.0, 1: 0.4, 2: 0.4, 3: 0.2, 4: 0.05}
+    assert ids(out) == [6, 1, 2, 3, 4]
+    by_id = {i.product_id: i for i in out}
+    assert by_id[6].source == "session" and by_id[1].source == "history"
+    assert by_id[3].source_product_id in (1, 2)
+    # other models ignore the history
+    assert ids(recommend_for_session(views(5), INDEX, 10, model="vsknn", history=[1])) == [6]
+
+
+def test_bad_model_params_and_event_types_are_clear_errors():
+    with pytest.raises(SessionInputError, match="unknown session model"):
+        recommend_for_session(views(1), INDEX, 5, model="gru4rec")
+    with pytest.raises(SessionInputError, match="no param"):
+        recommend_for_session(views(1), INDEX, 5, model="vsknn", params={"alpha": 1})
+    with pytest.raises(SessionInputError, match=">= 0"):
+        model_params("vsknn", {"weight_view": -1})
+    with pytest.raises(SessionInputError, match="event_type"):
+        recommend_for_session([SessionItem(1, "click")], INDEX, 5, model="vsknn")
+    with pytest.raises(SessionInputError, match="k must be"):
+        recommend_for_session(views(1), INDEX, -1)
+
+
+def test_every_model_has_defaults_and_the_default_model_is_one_of_them():
+    assert DEFAULT_MODEL in SESSION_MODELS
+    for name in SESSION_MODELS:
+        assert isinstance(model_params(name), dict)
+
+
+def test_embedding_neighbours_by_cosine_and_the_embedding_model():
+    embeddings = pa.table(
+        {
+            "product_id": pa.array([1, 2, 3, 4], pa.int64()),
+            "embedding": pa.array(
+                [[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [-1.0, 0.0]], pa.list_(pa.float32())
+            ),
+        }
+    )
+    table = embedding_neighbour_table(embeddings, 2)
+    assert table.num_rows == 8
+    rows = [r for r in table.to_pylist() if r["product_id"] == 1]
+    assert [r["neighbour_product_id"] for r in rows] == [2, 3]
+    assert rows[0]["score"] == pytest.approx(0.9 / np.hypot(0.9, 0.1), rel=1e-6)
+    assert rows[1]["score"] == pytest.approx(0.0, abs=1e-6)
+    index = NeighbourIndex.from_arrow(
+        pa.concat_tables(
+            [
+                neighbour_table([(1, 4, 1.0)]).append_column(
+                    "source", pa.array(["session"], pa.string())
+                ),
+                table,
+            ]
+        )
+    )
+    assert index.neighbours(1)[0].tolist() == [4]
+    assert index.neighbours(1, "embedding")[0].tolist() == [2, 3]
+    out = recommend_for_session(views(1), index, 1, model="embedding")
+    assert ids(out) == [2] and out[0].source == "embedding"
+
+
+def test_selected_session_model_reads_name_and_params():
+    table = pa.table(
+        {
+            "model": ["popularity", "vsknn_history"],
+            "is_selected": [False, True],
+            "params": [None, json.dumps({"history_weight": 0.5})],
+        }
+    )
+    name, params = selected_session_model(table)
+    assert name == "vsknn_history"
+    assert params["history_weight"] == 0.5 and params["weight_cart"] == 3.0
+    assert selected_session_model(table.slice(0, 0)) == ("popularity", {})
+
+
+def test_same_input_same_output():
+    first = recommend_for_session(views(1, 2, 5), INDEX, 10, model="vsknn")
+    second = recommend_for_session(views(1, 2, 5), INDEX, 10, model="vsknn")
+    assert first == second
+
+
+def test_hybrid_adds_embedding_votes_at_their_weight_and_the_history():
+    session_rows = neighbour_table([(1, 2, 4.0)]).append_column(
+        "source", pa.array(["session"], pa.string())
+    )
+    embedding_rows = neighbour_table([(1, 3, 0.9), (1, 2, 0.45)]).append_column(
+        "source", pa.array(["embedding"] * 2, pa.string())
+    )
+    index = NeighbourIndex.from_arrow(pa.concat_tables([session_rows, embedding_rows]))
+    out = recommend_for_session(
+        views(1), index, 5, model="hybrid", history=[7], params={"embedding_weight": 0.5}
+    )
+    # 2: session 1.0 + embedding 0.5 x 0.5; 3: embedding 0.5 x 1.0; 7: history 0.3
+    assert [(i.product_id, round(i.score, 6), i.source) for i in out] == [
+        (2, 1.25, "session"),
+        (3, 0.5, "embedding"),
+        (7, 0.3, "history"),
+    ]
+
+
+def test_serving_index_holds_session_and_embedding_neighbours():
+    embeddings = pa.table(
+        {
+            "product_id": pa.array([1, 2, 3], pa.int64()),
+            "embedding": pa.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0]], pa.list_(pa.float32())),
+        }
+    )
+    index = serving_index(neighbour_table([(1, 3, 2.0)]), embeddings, top_n=1)
+    assert index.neighbours(1)[0].tolist() == [3]
+    assert index.neighbours(1, "embedding")[0].tolist() == [2]
+    assert serving_index(neighbour_table([(1, 3, 2.0)])).product_count("embedding") == 0

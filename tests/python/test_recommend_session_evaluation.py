@@ -1,0 +1,245 @@
+"""Known-answer tests of the next-item-in-session evaluation and of the evidence rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from amazing_analytics.ml.recommend.selection import (
+    Interval,
+    bootstrap_interval,
+    resample_indices,
+    select_by_evidence,
+)
+from amazing_analytics.ml.recommend.session import selected_session_model
+from amazing_analytics.ml.recommend.session_evaluation import (
+    SessionEvaluationSettings,
+    evaluate_sessions,
+    load_test_sessions,
+    popularity_ranking,
+    recently_viewed_not_bought,
+)
+
+NEIGHBOURS = pa.table(
+    {
+        "product_id": pa.array([1, 2, 3], pa.int64()),
+        "neighbour_product_id": pa.array([2, 3, 1], pa.int64()),
+        "neighbour_rank": pa.array([1, 1, 1], pa.int32()),
+        "score": [1.0, 1.0, 1.0],
+    }
+)
+T0 = dt.datetime(2020, 4, 1)
+
+
+def interactions(rows: list[tuple[int, int, float, int, int]]) -> pa.Table:
+    """(user, product, weight, purchase_count, day of last event) of evaluation_train."""
+    return pa.table(
+        {
+            "split": ["evaluation_train"] * len(rows),
+            "user_id": pa.array([r[0] for r in rows], pa.int64()),
+            "product_id": pa.array([r[1] for r in rows], pa.int64()),
+            "view_count": [1] * len(rows),
+            "cart_count": [0] * len(rows),
+            "purchase_count": [r[3] for r in rows],
+            "weight": [r[2] for r in rows],
+            "last_event_at": pa.array(
+                [T0 + dt.timedelta(days=r[4]) for r in rows], pa.timestamp("us")
+            ),
+        }
+    )
+
+
+#: popularity: 5 (10), 4 (5), 1 (1)
+TRAIN = interactions([(7, 5, 10.0, 0, 1), (8, 4, 5.0, 0, 2), (8, 1, 1.0, 1, 3)])
+
+
+def sequences(sessions: list[tuple[str, int, bool, list[int]]]) -> pa.Table:
+    rows = []
+    for session_id, user, returning, products in sessions:
+        for position, product in enumerate(products, start=1):
+            rows.append(
+                {
+                    "session_id": session_id,
+                    "user_id": user,
+                    "position": position,
+                    "product_id": product,
+                    "event_type": "view",
+                    "session_length": len(products),
+                    "is_returning_user": returning,
+                }
+            )
+    return pa.Table.from_pylist(rows)
+
+
+def metric(table: pa.Table, model: str, name: str, slice_type="all", slice_name="all") -> dict:
+    rows = [
+        r
+        for r in table.to_pylist()
+        if r["model"] == model
+        and r["metric"] == name
+        and r["slice_type"] == slice_type
+        and r["slice"] == slice_name
+    ]
+    assert len(rows) == 1, (model, name, slice_type, slice_name)
+    return rows[0]
+
+
+SETTINGS = SessionEvaluationSettings(k=2, min_sessions=1, bootstrap_samples=200, seed=1)
+MODELS = ("popularity", "covisitation", "sknn")
+
+
+def test_metrics_known_answer_on_two_sessions():
+    # s1 (returning): 1 2 3; s2 (new): 1 4. k = 2, popularity 5, 4, 1.
+    # covisitation: [1] -> 2, 5 (hit at 1); [1 2] -> 3, 5 (hit at 1); [1] -> 2, 5 (4 missed)
+    # popularity: [1] -> 5, 4 (miss); [1 2] -> 5, 4 (miss); [1] -> 5, 4 (4 at rank 2)
+    seqs = sequences([("s1", 7, True, [1, 2, 3]), ("s2", 9, False, [1, 4])])
+    out = evaluate_sessions(seqs, NEIGHBOURS, TRAIN, None, settings=SETTINGS, models=MODELS)
+    assert metric(out, "covisitation", "hit_rate")["value"] == pytest.approx(2 / 3)
+    assert metric(out, "covisitation", "mrr")["value"] == pytest.approx(2 / 3)
+    assert metric(out, "covisitation", "ndcg")["value"] == pytest.approx(2 / 3)
+    assert metric(out, "popularity", "hit_rate")["value"] == pytest.approx(1 / 3)
+    assert metric(out, "popularity", "mrr")["value"] == pytest.approx(1 / 6)
+    assert metric(out, "popularity", "ndcg")["value"] == pytest.approx(1 / math.log2(3) / 3)
+    row = metric(out, "covisitation", "hit_rate")
+    assert row["session_count"] == 2 and row["prediction_count"] == 3 and row["k"] == 2
+    assert row["ci_low"] <= row["value"] <= row["ci_high"]
+    # slices: by user type and by session length
+    assert metric(out, "covisitation", "hit_rate", "user_type", "returning")["value"] == 1.0
+    assert metric(out, "covisitation", "hit_rate", "user_type", "new")["value"] == 0.0
+    assert metric(out, "popularity", "hit_rate", "session_length", "2")["value"] == 1.0
+    assert metric(out, "popularity", "hit_rate", "session_length", "3-4")["value"] == 0.0
+    empty = metric(out, "popularity", "hit_rate", "session_length", "10+")
+    assert empty["value"] is None and empty["session_count"] == 0
+    # two sessions: the intervals overlap, so the simplest model serves
+    assert metric(out, "popularity", "hit_rate")["is_selected"]
+    assert selected_session_model(out)[0] == "popularity"
+
+
+def test_a_model_serves_only_when_its_interval_clears_the_simpler_ones():
+    # 60 sessions 1 2 3 (covisitation hits, popularity misses), 20 sessions 1 4
+    sessions = [(f"a{i:03d}", i, True, [1, 2, 3]) for i in range(60)]
+    sessions += [(f"b{i:03d}", 100 + i, False, [1, 4]) for i in range(20)]
+    out = evaluate_sessions(
+        sequences(sessions), NEIGHBOURS, TRAIN, None, settings=SETTINGS, models=MODELS
+    )
+    covisitation = metric(out, "covisitation", "hit_rate")
+    popularity = metric(out, "popularity", "hit_rate")
+    assert covisitation["ci_low"] > popularity["ci_high"]
+    # sknn ranks exactly as covisitation here: equal, so it does not replace it
+    assert metric(out, "sknn", "hit_rate")["value"] == covisitation["value"]
+    name, params = selected_session_model(out)
+    assert name == "covisitation" and params == {}
+    assert all(r["status"] == "ok" for r in out.to_pylist())
+    message = metric(out, "covisitation", "hit_rate")["message"]
+    assert "80 of 80 test sessions" in message and "clears popularity" in message
+    assert json.loads(metric(out, "sknn", "ndcg")["params"]) == {}
+
+
+def test_too_few_sessions_is_not_enough_evidence_and_popularity_serves():
+    sessions = [(f"a{i:03d}", i, True, [1, 2, 3]) for i in range(60)]
+    settings = SessionEvaluationSettings(k=2, min_sessions=100, bootstrap_samples=50)
+    out = evaluate_sessions(
+        sequences(sessions), NEIGHBOURS, TRAIN, None, settings=settings, models=MODELS
+    )
+    assert {r["status"] for r in out.to_pylist()} == {"not_enough_evidence"}
+    assert selected_session_model(out)[0] == "popularity"
+    assert "60 test sessions (need 100" in metric(out, "popularity", "hit_rate")["message"]
+
+
+def test_no_test_session_gives_one_row_saying_why():
+    empty = sequences([("s", 1, True, [1, 2])]).slice(0, 0)
+    out = evaluate_sessions(empty, NEIGHBOURS, TRAIN, None, settings=SETTINGS)
+    assert out.num_rows == 1
+    row = out.to_pylist()[0]
+    assert row["metric"] == "not_evaluated" and row["is_selected"]
+    assert row["status"] == "not_enough_evidence" and "no test session" in row["message"]
+
+
+def test_embedding_without_product_features_says_it_was_not_evaluated():
+    seqs = sequences([("s1", 7, True, [1, 2, 3])])
+    out = evaluate_sessions(
+        seqs, NEIGHBOURS, TRAIN, None, settings=SETTINGS, models=("popularity", "embedding")
+    )
+    row = metric(out, "embedding", "hit_rate")
+    assert row["value"] is None and "not evaluated" in row["message"]
+
+
+def test_the_history_blend_uses_the_returning_shoppers_history():
+    # shopper 7 viewed 5 (not bought): the blend puts 5 first after the session's neighbours
+    neighbours = NEIGHBOURS.slice(0, 1)  # only 1 -> 2
+    seqs = sequences([("s1", 7, True, [1, 6, 5])])
+    train = interactions([(7, 5, 10.0, 0, 1), (8, 4, 50.0, 0, 2)])
+    out = evaluate_sessions(
+        seqs,
+        neighbours,
+        train,
+        None,
+        settings=SessionEvaluationSettings(k=1, min_sessions=1, bootstrap_samples=10),
+        models=("popularity", "vsknn", "vsknn_history"),
+    )
+    # [1] -> 2 (miss 6); [1 6] -> vsknn: 2 (miss 5); blend: 2 (0.5) vs history 5 (0.3 x 1)
+    assert metric(out, "vsknn", "hit_rate")["value"] == 0.0
+    assert metric(out, "popularity", "hit_rate")["value"] == 0.0
+    out_k2 = evaluate_sessions(
+        seqs,
+        neighbours,
+        train,
+        None,
+        settings=SessionEvaluationSettings(k=2, min_sessions=1, bootstrap_samples=10),
+        models=("vsknn", "vsknn_history"),
+    )
+    # k = 2: vsknn fills with popularity 4 (5 missed); the blend has 2, 5: 5 hit at rank 2
+    assert metric(out_k2, "vsknn", "hit_rate")["value"] == 0.0
+    assert metric(out_k2, "vsknn_history", "hit_rate")["value"] == 0.5
+
+
+def test_sample_is_seeded_and_bounded():
+    seqs = sequences([(f"s{i:03d}", i, True, [1, 2]) for i in range(30)])
+    first = load_test_sessions(seqs, 10, seed=3)
+    again = load_test_sessions(seqs, 10, seed=3)
+    assert first.size == 10 and first.total_sessions == 30
+    assert first.session_ids.tolist() == again.session_ids.tolist()
+    assert first.products.tolist() == [1, 2] * 10
+
+
+def test_popularity_and_history_inputs():
+    ids, weights = popularity_ranking(TRAIN)
+    assert ids.tolist() == [5, 4, 1] and weights.tolist() == [10.0, 5.0, 1.0]
+    train = interactions([(7, 5, 1.0, 0, 1), (7, 6, 1.0, 0, 3), (7, 8, 1.0, 1, 4), (9, 1, 1, 0, 0)])
+    assert recently_viewed_not_bought(train, 10) == {7: [6, 5], 9: [1]}
+    assert recently_viewed_not_bought(train, 1) == {7: [6], 9: [1]}
+
+
+def test_bootstrap_interval_of_identical_units_has_no_width():
+    draws = resample_indices(5, 100, seed=0)
+    interval = bootstrap_interval(np.ones(5), np.full(5, 2.0), draws)
+    assert interval == Interval(0.5, 0.5, 0.5)
+    assert bootstrap_interval(np.zeros(0), np.zeros(0), draws[:, :0]).value is None
+    spread = bootstrap_interval(
+        np.array([0.0, 1.0] * 50), np.ones(100), resample_indices(100, 500, 1)
+    )
+    assert spread.low < 0.5 < spread.high and spread.high - spread.low < 0.25
+
+
+def test_select_by_evidence_walks_the_complexity_order():
+    intervals = {
+        "popularity": Interval(0.2, 0.18, 0.22),
+        "covisitation": Interval(0.4, 0.35, 0.45),
+        "sknn": Interval(0.46, 0.44, 0.48),  # overlaps covisitation: does not serve
+        "vsknn": Interval(0.5, 0.46, 0.54),  # clears covisitation's 0.45
+    }
+    name, notes = select_by_evidence(["popularity", "covisitation", "sknn", "vsknn"], intervals)
+    assert name == "vsknn"
+    assert "sknn" in notes[1] and "does not clear covisitation" in notes[1]
+    assert (
+        select_by_evidence(
+            ["popularity", "covisitation"],
+            {"popularity": intervals["popularity"], "covisitation": Interval(0.25, 0.21, 0.3)},
+        )[0]
+        == "popularity"
+    )
