@@ -16,6 +16,7 @@ from amazing_analytics.ml.recommend.session import (
     SessionInputError,
     SessionItem,
     embedding_neighbour_table,
+    fill_with_popular,
     model_params,
     recommend_for_session,
     selected_session_model,
@@ -252,3 +253,14 @@ def test_serving_index_holds_session_and_embedding_neighbours():
     assert index.neighbours(1)[0].tolist() == [3]
     assert index.neighbours(1, "embedding")[0].tolist() == [2]
     assert serving_index(neighbour_table([(1, 3, 2.0)])).product_count("embedding") == 0
+
+
+def test_fill_with_popular_completes_the_list_without_repeats_or_excluded():
+    items = [ScoredItem(3, 1.0, 1, "session")]
+    out = fill_with_popular(items, [3, 9, 8, 7], 3, exclude={8}, popular_scores=[4, 3, 2, 1])
+    assert [(i.product_id, i.score, i.source) for i in out] == [
+        (3, 1.0, "session"),
+        (9, 3.0, "popularity"),
+        (7, 1.0, "popularity"),
+    ]
+    assert fill_with_popular(items * 2, [5], 1) == items

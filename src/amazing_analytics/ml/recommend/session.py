@@ -59,7 +59,8 @@ SESSION_MODELS = (
     "vsknn_history",
     "hybrid",
 )
-DEFAULT_MODEL = "vsknn"
+#: What the demo build selects; callers pass the selected model from the evaluation.
+DEFAULT_MODEL = "sknn"
 EVENT_TYPES = ("view", "cart", "remove_from_cart", "purchase")
 NEIGHBOUR_COLUMNS = ("product_id", "neighbour_product_id", "neighbour_rank", "score")
 NEIGHBOUR_SOURCES = ("session", "embedding")
