@@ -79,3 +79,7 @@ bench-recommend: install ## time recommender training and scoring at USERS x PRO
 
 clean: ## remove build outputs (not the venv, not the data)
 	rm -rf target logs warehouse
+
+.PHONY: model-cards
+model-cards: install ## write docs/model_cards/<model>.md from the built warehouse's evaluation marts
+	$(BIN)/amazing model-cards --warehouse $(AMAZING_WAREHOUSE) --out docs/model_cards

@@ -131,5 +131,24 @@ def export_command(
     console.print(table)
 
 
+@app.command("model-cards")
+def model_cards_command(
+    warehouse: Annotated[Path, typer.Option(help="The DuckDB warehouse file.")] = Path(
+        "warehouse/amazing.duckdb"
+    ),
+    out: Annotated[Path, typer.Option(help="Folder for the cards.")] = Path("docs/model_cards"),
+) -> None:
+    """Write docs/model_cards/<model>.md from the evaluation marts of a built warehouse."""
+    from amazing_analytics.model_cards import ModelCardError, write_model_cards
+
+    try:
+        paths = write_model_cards(warehouse, out)
+    except ModelCardError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(code=2) from error
+    for path in paths:
+        console.print(f"wrote {path}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -217,21 +217,6 @@ def readme_contract_marts() -> set[str]:
     return set(re.findall(r"^\| `(marts\.\w+)` \|", "\n".join(table), flags=re.MULTILINE))
 
 
-@pytest.fixture(scope="module")
-def dirty_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    """One build of the dirty files with `dbt docs generate`, shared by the tests below."""
-    from test_warehouse_e2e import write_dirty_files
-
-    root = tmp_path_factory.mktemp("exports")
-    events_glob = write_dirty_files(root / "dirty")
-    project = copy_project(root / "project")
-    build = run_dbt(project, events_glob, "build")
-    assert build.returncode == 0, build.output[-6000:]
-    docs = run_dbt(project, events_glob, "docs", "generate")
-    assert docs.returncode == 0, docs.output[-4000:]
-    return build
-
-
 def manifest(build: Build) -> dict:
     return json.loads((build.project / "target" / "manifest.json").read_text())
 
