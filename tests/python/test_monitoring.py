@@ -352,6 +352,7 @@ def test_governance_on_too_little_data_warns_and_builds(dirty_build: Build, tmp_
     assert dirty_build.query("select distinct status from marts.data_quality_anomalies") == [
         ("too_little_history",)
     ]
+    assert "warn_data_quality_anomalies_not_judged" in output
     # the cards still write, and say why the models are missing
     paths = write_model_cards(dirty_build.warehouse, tmp_path / "cards")
     names = sorted(p.name for p in paths)

@@ -163,7 +163,8 @@ batch_recommenders as (
             metric || '_at_' || k as metric, true as higher_is_better, value,
             session_count as n, null::double as successes, null::bigint as positives,
             null::bigint as negatives, ci_low, ci_high, 'given' as interval_method
-        from ref('session_recommender_evaluation') where metric = 'hit_rate' and status = 'ok'
+        from ref('session_recommender_evaluation')
+        where metric = 'hit_rate' and status = 'ok' and is_selected
     ),
     and union it below.
 -#}
