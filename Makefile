@@ -100,3 +100,6 @@ SECONDS_AT_RATE ?= 60
 BENCH_PORT ?= 8150
 bench-serve: install ## load-test the API: RATE req/s for SECONDS_AT_RATE s, then the knee (p99 < 10 ms)
 	$(BIN)/python scripts/bench_serve.py --bundle $(SERVING_DIR) --events '$(DEMO_DIR)/*.csv.gz' --rate $(RATE) --seconds $(SECONDS_AT_RATE) --port $(BENCH_PORT)
+.PHONY: model-cards
+model-cards: install ## write docs/model_cards/<model>.md from the built warehouse's evaluation marts
+	$(BIN)/amazing model-cards --warehouse $(AMAZING_WAREHOUSE) --out docs/model_cards

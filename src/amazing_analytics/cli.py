@@ -151,5 +151,53 @@ def _print_summary(result: WarehouseSummary, docs: Path) -> None:
         console.print(audit)
 
 
+@app.command("export")
+def export_command(
+    warehouse: Annotated[Path, typer.Option(help="The DuckDB warehouse file.")] = Path(
+        "warehouse/amazing.duckdb"
+    ),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Exports folder (default: $AMAZING_EXPORTS_DIR, else beside the warehouse)."
+        ),
+    ] = None,
+) -> None:
+    """Re-write the Parquet exports and Power BI files from a built warehouse (read-only)."""
+    from amazing_analytics.exports import ExportError, export_marts, exports_dir
+
+    target = out or exports_dir(warehouse)
+    try:
+        counts = export_marts(warehouse, target)
+    except (FileNotFoundError, ExportError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(code=2) from error
+    table = Table(title=f"exports in {target.resolve()}")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in counts.items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
+
+
+@app.command("model-cards")
+def model_cards_command(
+    warehouse: Annotated[Path, typer.Option(help="The DuckDB warehouse file.")] = Path(
+        "warehouse/amazing.duckdb"
+    ),
+    out: Annotated[Path, typer.Option(help="Folder for the cards.")] = Path("docs/model_cards"),
+) -> None:
+    """Write docs/model_cards/<model>.md from the evaluation marts of a built warehouse."""
+    from amazing_analytics.model_cards import ModelCardError, write_model_cards
+
+    try:
+        paths = write_model_cards(warehouse, out)
+    except ModelCardError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(code=2) from error
+    for path in paths:
+        console.print(f"wrote {path}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

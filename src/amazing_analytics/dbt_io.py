@@ -28,3 +28,12 @@ def config_int(value: Any, key: str) -> int:
             f"model config '{key}' is not set: pass it from the var in the model's yml"
         )
     return int(str(value).strip())
+
+
+def config_float(value: Any, key: str) -> float:
+    """A number passed through model config; see :func:`config_int` for why keys are literal."""
+    if value is None or str(value).strip() == "":
+        raise ValueError(
+            f"model config '{key}' is not set: pass it from the var in the model's yml"
+        )
+    return float(str(value).strip())

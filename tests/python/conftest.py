@@ -117,3 +117,19 @@ def shared_excerpts() -> Iterator[list[Path]]:
     if not files:
         pytest.skip(f"no *.csv.gz excerpts in {SHARED_REES46}")
     yield files
+
+
+@pytest.fixture(scope="session")
+def dirty_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """One `dbt build` + `dbt docs generate` of the hand-made dirty files, shared read-only by
+    the exports, contracts, exposures and governance tests."""
+    from test_warehouse_e2e import write_dirty_files
+
+    root = tmp_path_factory.mktemp("dirty_build")
+    events_glob = write_dirty_files(root / "dirty")
+    project = copy_project(root / "project")
+    build = run_dbt(project, events_glob, "build")
+    assert build.returncode == 0, build.output[-6000:]
+    docs = run_dbt(project, events_glob, "docs", "generate")
+    assert docs.returncode == 0, docs.output[-4000:]
+    return build
