@@ -4,7 +4,7 @@
 -- Add a family here when its CTE is added to int_model_fairness_slices.
 with expected as (
 
-    select * from (values ('propensity'), ('segmentation'), ('batch_recommender'), ('forecasting'))
+    select * from (values ('propensity'), ('segmentation'), ('batch_recommender'), ('session_recommender'), ('forecasting'))
         as families(model_family)
 
 ),

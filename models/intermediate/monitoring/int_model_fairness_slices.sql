@@ -156,18 +156,28 @@ batch_recommenders as (
 
 ),
 
-{#-
-    Session recommenders (issue 11): once session_recommender_evaluation exists, add
-    session_recommenders as (
-        select 'session_recommender' as model_family, model, slice_type, slice,
-            metric || '_at_' || k as metric, true as higher_is_better, value,
-            session_count as n, null::double as successes, null::bigint as positives,
-            null::bigint as negatives, ci_low, ci_high, 'given' as interval_method
-        from ref('session_recommender_evaluation')
-        where metric = 'hit_rate' and status = 'ok' and is_selected
-    ),
-    and union it below.
--#}
+{#- Session recommenders: the served session model's hit rate at k on the next-item protocol, per session length and new vs returning, with the evaluation's bootstrap interval. -#}
+session_recommenders as (
+
+    select
+        'session_recommender' as model_family,
+        model,
+        case slice_type when 'user_type' then 'customer_type' else slice_type end as slice_type,
+        slice,
+        metric || '_at_' || k as metric,
+        true as higher_is_better,
+        value,
+        session_count as n,
+        null::double as successes,
+        null::bigint as positives,
+        null::bigint as negatives,
+        ci_low,
+        ci_high,
+        'given' as interval_method
+    from {{ ref('session_recommender_evaluation') }}
+    where metric = 'hit_rate' and status = 'ok' and is_selected and session_count > 0
+
+),
 
 {#- Forecasts: backtest MASE of the model selected for each series, per category family (lower is better; no interval is stored). -#}
 selected_forecasts as (
@@ -215,6 +225,8 @@ final as (
     select * from segmentation
     union all by name
     select * from batch_recommenders
+    union all by name
+    select * from session_recommenders
     union all by name
     select * from forecasts
 
