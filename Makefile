@@ -41,9 +41,11 @@ $(DEMO_DIR)/2019-Oct.csv.gz: | $(STAMP)
 
 data: $(DEMO_DIR)/2019-Oct.csv.gz ## generate the demo data if absent
 
+# The demo's planted campaign sends (issue 15): read by campaign_results when the file exists.
+CAMPAIGN_SENDS ?= $(DEMO_DIR)/campaign_sends.csv
 build: $(STAMP) ## dbt build (seeds, models, tests) into $(AMAZING_WAREHOUSE)
 	@mkdir -p $(dir $(AMAZING_WAREHOUSE))
-	$(BIN)/dbt build
+	$(BIN)/dbt build $(if $(wildcard $(CAMPAIGN_SENDS)),--vars '{campaign_sends_path: "$(CAMPAIGN_SENDS)"}')
 
 docs: $(STAMP) ## dbt docs generate (target/index.html)
 	$(BIN)/dbt docs generate
