@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import math
 from pathlib import Path
+from statistics import NormalDist
 
 import duckdb
 import numpy as np
@@ -26,6 +27,7 @@ from amazing_analytics.ml.decisions.experiments import (
     minimum_detectable_effect,
     window_probability,
 )
+from amazing_analytics.ml.decisions.stock import build_stock_plan, safety_stock
 
 
 # ------------------------------------------------------------------------------- holdout ---
@@ -292,3 +294,71 @@ def test_demo_readout_recovers_the_planted_uplift(demo: Path) -> None:
     assert row["status"] == "ok"
     assert row["ratio_ci_low"] <= planted.CONVERSION_MULTIPLIER <= row["ratio_ci_high"]
     assert row["conversion_ratio"] > 1.0
+
+
+# ------------------------------------------------------------------------------ stock plan ---
+def _forecast(yhat: float, sd: float, days: int, series: str = "s1") -> pa.Table:
+    half = NormalDist().inv_cdf(0.9) * sd  # 80 % interval of N(yhat, sd^2)
+    dates = [dt.date(2020, 5, 1) + dt.timedelta(days=i) for i in range(days)]
+    rows = days * 2
+    return pa.table(
+        {
+            "series_id": [series] * rows,
+            "measure": ["units"] * days + ["revenue"] * days,
+            "forecast_date": dates * 2,
+            "model": ["prophet"] * rows,
+            "yhat": [yhat] * rows,
+            "yhat_lower": [yhat - half] * rows,
+            "yhat_upper": [yhat + half] * rows,
+            "is_selected": [True] * rows,
+        }
+    )
+
+
+def test_safety_stock_on_a_known_distribution() -> None:
+    # Daily demand N(10, 2^2), 9-day lead time: sd 6, 95 % -> 1.644854 * 6 = 9.869 units.
+    assert safety_stock(np.full(9, 2.0), 0.95) == pytest.approx(9.869124, abs=1e-5)
+    evaluation = pa.table({"series_id": ["s1"], "model": ["prophet"], "measure": ["units"],
+                           "metric": ["coverage"], "value": [0.75]})  # fmt: skip
+    plan = build_stock_plan(
+        _forecast(10.0, 2.0, 28), evaluation, lead_time_days=9, review_days=7,
+        service_level=0.95, interval_level=0.8,
+    ).to_pylist()  # fmt: skip
+    assert len(plan) == 1
+    row = plan[0]
+    assert row["lead_time_sigma"] == pytest.approx(6.0)
+    assert row["safety_stock"] == 10 and row["reorder_point"] == 100
+    assert row["reorder_quantity"] == 70 and row["expected_units_horizon"] == pytest.approx(280)
+    assert row["upper_units_horizon"] == pytest.approx(
+        280 + NormalDist().inv_cdf(0.9) * 2.0 * math.sqrt(28)
+    )
+    assert row["backtest_interval_coverage"] == 0.75 and row["status"] == "ok"
+    assert "not measured" in row["reason"]
+    # Monte Carlo: lead-time demand of that distribution stays within the reorder point in 95 %.
+    demand = np.random.default_rng(1).normal(10.0, 2.0, size=(200_000, 9)).sum(axis=1)
+    assert (demand <= 10 * 9 + 9.869124).mean() == pytest.approx(0.95, abs=0.003)
+
+
+def test_stock_plan_degrades(caplog: pytest.LogCaptureFixture) -> None:
+    empty_eval = pa.table({"series_id": pa.array([], pa.string())})
+    with caplog.at_level(logging.WARNING):
+        empty = build_stock_plan(
+            _forecast(10.0, 2.0, 5).slice(0, 0), empty_eval, lead_time_days=7, review_days=7,
+            service_level=0.95, interval_level=0.8,
+        )  # fmt: skip
+        short = build_stock_plan(
+            _forecast(10.0, 2.0, 5), empty_eval, lead_time_days=7, review_days=7,
+            service_level=0.95, interval_level=0.8,
+        ).to_pylist()[0]  # fmt: skip
+        flat = build_stock_plan(
+            _forecast(10.0, 0.0, 28), empty_eval, lead_time_days=7, review_days=7,
+            service_level=0.95, interval_level=0.8,
+        ).to_pylist()[0]  # fmt: skip
+    assert empty.num_rows == 0 and "safety_stock" in empty.column_names
+    assert short["status"] == "short_horizon" and short["reorder_quantity"] == 0
+    assert flat["status"] == "no_interval" and flat["safety_stock"] == 0
+    assert "No backtest coverage" in flat["reason"]
+    assert "WARN stock_plan: no selected unit forecast" in caplog.text
+    with pytest.raises(ValueError, match="service level"):
+        build_stock_plan(_forecast(10.0, 2.0, 28), empty_eval, lead_time_days=7, review_days=7,
+                         service_level=1.0, interval_level=0.8)  # fmt: skip
