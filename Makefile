@@ -1,5 +1,6 @@
 # Two commands for a newcomer: `make demo` and `make test`. Everything else is a helper.
 SHELL := /bin/bash
+comma := ,
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3.11
@@ -51,7 +52,10 @@ docs: $(STAMP) ## dbt docs generate (target/index.html)
 	$(BIN)/dbt docs generate
 
 # The demo knows its true personas: segmentation_quality reports how well the segments find them.
-demo: DBT_VARS = {segmentation_ground_truth_path: $(DEMO_DIR)/ground_truth}
+# The demo reads its generator's ground truth (personas, for segmentation_quality) and the sends
+# of the campaign the generator planted (issue 15, for campaign_results) when the file exists.
+CAMPAIGN_SENDS ?= $(DEMO_DIR)/campaign_sends.csv
+demo: DBT_VARS = {segmentation_ground_truth_path: $(DEMO_DIR)/ground_truth$(if $(wildcard $(CAMPAIGN_SENDS)),$(comma) campaign_sends_path: "$(CAMPAIGN_SENDS)")}
 demo: install data build docs ## set up, generate the demo data, build the warehouse and its docs
 	@$(BIN)/amazing summary --warehouse $(AMAZING_WAREHOUSE)
 

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from amazing_analytics.generate import catalogue as catalogue_data
+from amazing_analytics.generate.campaign import PlantedCampaign
 from amazing_analytics.generate.csvout import month_file_name, month_table, write_table
 from amazing_analytics.generate.defects import RECODE_DATE
 from amazing_analytics.generate.ground_truth import write_ground_truth
@@ -98,6 +99,7 @@ def _write_months(
     out: Path,
     month_seeds: list[np.random.SeedSequence],
     report: ProgressFn,
+    campaign: PlantedCampaign,
 ) -> tuple[list[Path], int, np.ndarray]:
     """Simulate and write every month; return the files, lines written and users seen."""
     calendar = model.calendar
@@ -118,7 +120,7 @@ def _write_months(
             inside = events.time < month_end
             later = ~inside & (events.time < span_end)
             carry = events.take(later) if later.any() else None
-            events = events.take(inside)
+            events = campaign.apply(events.take(inside))
             seen[events.user] = True
             recoded = date(year, month_number, 1) >= RECODE_DATE
             rows = month_rows(model, events, recoded, rng)
@@ -174,16 +176,19 @@ def generate_events(
     report = progress or (lambda stage, done, total: None)
 
     report("model", 0, 1)
-    seeds = np.random.SeedSequence(int(seed) % 2**128).spawn(3)
+    # The fourth child seeds the planted campaign (the first three are unchanged by it).
+    seeds = np.random.SeedSequence(int(seed) % 2**128).spawn(4)
     model = ShopModel(events, start, end, seeds[:2])
     month_seeds = seeds[2].spawn(len(model.calendar.months))
+    campaign = PlantedCampaign(model, np.random.default_rng(seeds[3]))
     report("model", 1, 1)
 
-    files, written, seen = _write_months(model, out, month_seeds, report)
+    files, written, seen = _write_months(model, out, month_seeds, report, campaign)
 
     report("ground_truth", 0, 1)
     ground_truth = out / "ground_truth"
     write_ground_truth(model, ground_truth, seen)
+    campaign.write(out / "campaign_sends.csv", ground_truth / "campaign_uplift.csv")
     report("ground_truth", 1, 1)
     return GenerateSummary(
         out_dir=out,
