@@ -14,7 +14,7 @@ export AMAZING_WAREHOUSE ?= warehouse/amazing.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help browser install demo data build docs test lint bench bench-segmentation bench-forecasting bench-recommend clean
+.PHONY: help browser install demo data build docs test lint bench bench-segmentation bench-forecasting bench-recommend clean register
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -79,3 +79,7 @@ bench-recommend: install ## time recommender training and scoring at USERS x PRO
 
 clean: ## remove build outputs (not the venv, not the data)
 	rm -rf target logs warehouse
+
+register: install ## write docs/processing_register.md (GDPR art. 30) from the dbt manifest
+	$(BIN)/dbt parse --quiet
+	$(BIN)/amazing gdpr register --out docs/processing_register.md
