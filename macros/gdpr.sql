@@ -200,9 +200,12 @@ select relation, user_id from (
                     {% do targets.append(target) %}
                 {% endif %}
             {% endfor %}
-            {% set traces = run_query(gdpr_erased_traces_sql(targets, erasure)) %}
+            {% set traces = run_query(
+                "select relation, user_id, count(*) from (" ~ gdpr_erased_traces_sql(targets, erasure)
+                ~ ") group by all order by all"
+            ) %}
             {% for row in traces %}
-                {% do problems.append(row[0] ~ ': still holds erased user ' ~ row[1]) %}
+                {% do problems.append(row[0] ~ ': still holds erased user ' ~ row[1] ~ ' (' ~ row[2] ~ ' rows; stale if its model was not rebuilt)') %}
             {% endfor %}
         {% endif %}
         {% if problems %}

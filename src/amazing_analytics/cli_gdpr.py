@@ -69,14 +69,24 @@ def access(
     warehouse: WarehouseOption = None,
 ) -> None:
     """Art. 15/20: every row about the person, as JSON and CSV, with an index and explanations."""
+    from amazing_analytics.gdpr import lists
     from amazing_analytics.gdpr.access import export_access
     from amazing_analytics.gdpr.metadata import load_manifest, open_warehouse, personal_tables
 
     uid = parse_user_id(user_id)
     locations = _locations(project, warehouse)
     tables = personal_tables(load_manifest(locations.manifest))
+    listed = {
+        str(item.path): lists.contains(item, uid)
+        for item in (
+            lists.opt_out_live(locations.live_dir),
+            lists.opt_out_seed(locations.seeds_dir),
+            lists.erasure_live(locations.live_dir),
+            lists.erasure_seed(locations.seeds_dir),
+        )
+    }
     with open_warehouse(locations.warehouse) as connection:
-        report = export_access(connection, tables, uid, out)
+        report = export_access(connection, tables, uid, out, lists=listed)
     if report.personal_rows == 0:
         note = " (an erasure request is on record)" if report.erasure_requested else ""
         console.print(f"no data held about user {uid}{note}")

@@ -292,6 +292,8 @@ def test_access_writes_every_table_with_an_index(project: Path, tmp_path: Path) 
     embeddings = list(csv.DictReader((out / "marts.recommender_embeddings.csv").open()))
     assert embeddings == [{"entity": "user", "entity_id": str(ALICE), "embedding": "[0.1, 0.2]"}]
     assert index["tables"][0]["lawful_basis"] and index["tables"][0]["purposes"]
+    opt_outs = str(project / "warehouse" / "gdpr_live" / "personalisation_opt_outs.csv")
+    assert index["lists"][opt_outs] is False
     assert (out / "explanations.md").read_text().startswith(f"# What we hold about user {ALICE}")
 
 

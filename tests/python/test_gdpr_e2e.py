@@ -96,6 +96,8 @@ def known_shopper(build: Build) -> int:
 
 @pytest.fixture
 def gdpr_env(demo_build: Build, monkeypatch: pytest.MonkeyPatch) -> Build:
+    # what `erase --rebuild` needs to rebuild the same project on the same files
+    monkeypatch.setenv("AMAZING_EVENTS_PATH", str(demo_build.project.parent / "demo" / "*.csv.gz"))
     monkeypatch.setenv("AMAZING_WAREHOUSE", str(demo_build.warehouse))
     monkeypatch.setenv("DBT_PROFILES_DIR", str(demo_build.project))
     for variable in ("AMAZING_GDPR_LIVE_DIR", "AMAZING_EXPORTS_DIR", "AMAZING_SERVING_DIR"):

@@ -32,6 +32,8 @@ class AccessReport:
     out_dir: Path
     exports: list[TableExport] = field(default_factory=list)
     explanations: list[str] = field(default_factory=list)
+    #: the person's entries in the erasure and objection lists (file -> listed), for the index
+    lists: dict[str, bool] = field(default_factory=dict)
 
     @property
     def personal_rows(self) -> int:
@@ -194,9 +196,10 @@ def export_access(
     out_dir: Path,
     *,
     write: bool = True,
+    lists: dict[str, bool] | None = None,
 ) -> AccessReport:
     """Collect (and, with write, save under out_dir) everything held about the user."""
-    report = AccessReport(user_id=user_id, out_dir=out_dir)
+    report = AccessReport(user_id=user_id, out_dir=out_dir, lists=dict(lists or {}))
     built = warehouse_tables(connection)
     found: list[tuple[PersonalTable, list[dict[str, Any]]]] = []
     for table in tables:
@@ -243,6 +246,7 @@ def _write_index(report: AccessReport) -> None:
             }
             for export in report.exports
         ],
+        "lists": report.lists,
         "explanations": "explanations.md",
     }
     (report.out_dir / "index.json").write_text(json.dumps(index, indent=2) + "\n")

@@ -100,6 +100,11 @@ def render_register(manifest: dict, purposes: list[dict[str, str]]) -> str:
     security = [line for line in settings.get("gdpr_security_measures", "").split("\n") if line]
     retention_months = settings.get("retention_months", "0")
     base = settings.get("gdpr_docs_base_url", "target/index.html")
+    in_force = (
+        f"in force: retention_months = {retention_months}"
+        if retention_months not in {"", "0"}
+        else "in force: retention_months = 0, no time limit is applied yet; set it for production"
+    )
     out = [
         "# Record of processing activities (GDPR art. 30)",
         "",
@@ -155,7 +160,7 @@ def render_register(manifest: dict, purposes: list[dict[str, str]]) -> str:
             + (f". Declared by the tables: {_cell(', '.join(recipients))}" if recipients else "")
             + " |",
             f"| (e) transfers to third countries | {_cell(row['transfers'])} |",
-            f"| (f) time limits for erasure | {_cell(row['retention'])} (retention_months = {retention_months}) |",
+            f"| (f) time limits for erasure | {_cell(row['retention'])} ({in_force}) |",
             f"| (g) security measures | {_cell('; '.join(security))} |",
             "",
         ]

@@ -96,14 +96,19 @@ def run_rebuild(locations: Locations) -> str:
             text=True,
             check=False,
         )
-        log = (completed.stdout + completed.stderr)[-3000:]
+        output = completed.stdout + completed.stderr
+        log = output[-3000:]
         if completed.returncode != 0:
-            if is_lock_error(RuntimeError(log)):
+            if is_lock_error(RuntimeError(output)):
                 raise WarehouseBusyError(
                     f"the warehouse {locations.warehouse} is in use by another process "
                     "(a dbt build is running): the request is recorded; rebuild when it has finished"
                 )
-            raise GdprError(f"`dbt {' '.join(command)}` failed:\n{log}")
+            # the first errors say why; the tail what was left (e.g. the after-run GDPR check)
+            errors = [line for line in output.splitlines() if "error" in line.lower()][:15]
+            raise GdprError(
+                f"`dbt {' '.join(command)}` failed:\n" + "\n".join(errors) + f"\n...\n{log[-1500:]}"
+            )
     return log
 
 
