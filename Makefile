@@ -15,7 +15,7 @@ export AMAZING_WAREHOUSE ?= warehouse/amazing.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help browser install demo data build docs test lint bench bench-segmentation bench-forecasting bench-recommend clean
+.PHONY: help browser install demo data build docs test lint bench bench-segmentation bench-forecasting bench-recommend clean register
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -107,3 +107,6 @@ bench-serve: install ## load-test the API: RATE req/s for SECONDS_AT_RATE s, the
 .PHONY: model-cards
 model-cards: install ## write docs/model_cards/<model>.md from the built warehouse's evaluation marts
 	$(BIN)/amazing model-cards --warehouse $(AMAZING_WAREHOUSE) --out docs/model_cards
+register: install ## write docs/processing_register.md (GDPR art. 30) from the dbt manifest
+	$(BIN)/dbt parse --quiet
+	$(BIN)/amazing gdpr register --out docs/processing_register.md

@@ -6,6 +6,7 @@
 
     GDPR: a rejected line that contains the id of a user on the erasure list (as any field) keeps
     no content: only its file and the fact that it was erased are kept, so it is still counted.
+    A line older than the retention period (var retention_months) keeps no content either.
 -#}
 {% macro persist_csv_read_errors(target_relation) %}
 {#- quoted part by part: database and schema names need not be bare identifiers -#}
@@ -63,15 +64,26 @@ flagged as (
         coalesce(list_has_any(string_split(per_line.raw_line, ','), erased_ids.ids), false) as is_gdpr_erased
     from per_line
     cross join erased_ids
+),
+
+-- retention: a line whose first field is a readable timestamp older than the retention period
+aged as (
+    select
+        *,
+        not is_gdpr_erased
+            and {{ retention_expired("try_strptime(split_part(raw_line, ',', 1), '%Y-%m-%d %H:%M:%S UTC')") }}
+            as is_retention_dropped
+    from flagged
 )
 
 select
     source_file,
-    if(is_gdpr_erased, null, line_number) as line_number,
-    if(is_gdpr_erased, null, raw_line) as raw_line,
-    if(is_gdpr_erased, null, error_type) as error_type,
-    if(is_gdpr_erased, null, column_name) as column_name,
-    if(is_gdpr_erased, null, error_message) as error_message,
-    is_gdpr_erased
-from flagged
+    if(is_gdpr_erased or is_retention_dropped, null, line_number) as line_number,
+    if(is_gdpr_erased or is_retention_dropped, null, raw_line) as raw_line,
+    if(is_gdpr_erased or is_retention_dropped, null, error_type) as error_type,
+    if(is_gdpr_erased or is_retention_dropped, null, column_name) as column_name,
+    if(is_gdpr_erased or is_retention_dropped, null, error_message) as error_message,
+    is_gdpr_erased,
+    is_retention_dropped
+from aged
 {% endmacro %}

@@ -16,7 +16,7 @@ with classified as (
 rejected_lines as (
 
     select * from {{ ref('base_events_rejected_lines') }}
-    where not is_gdpr_erased
+    where not is_gdpr_erased and not is_retention_dropped
 
 ),
 

@@ -25,6 +25,10 @@ app = typer.Typer(
 )
 console = Console()
 
+from amazing_analytics.cli_gdpr import gdpr_app  # noqa: E402
+
+app.add_typer(gdpr_app, name="gdpr")
+
 
 @app.command()
 def generate(

@@ -53,6 +53,7 @@ RECONCILIATION_CHECKS: tuple[str, ...] = (
     "quarantined_rows",
     "duplicate_rows",
     "gdpr_erased_rows",
+    "retention_dropped_rows",
     "unreconciled_rows",
 )
 

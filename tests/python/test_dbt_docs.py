@@ -43,6 +43,6 @@ def test_docs_generate_and_everything_is_described(
     pii = {
         node["name"]
         for node in manifest["nodes"].values()
-        if node.get("meta", {}).get("contains_pii")
+        if node.get("meta", {}).get("contains_personal_data")
     }
     assert {"stg_events", "events_quarantine", "sessions", "orders", "customers"} <= pii

@@ -1,6 +1,7 @@
 """End-to-end: `dbt build` on hand-made dirty files, on generated data and on the real excerpts.
 
-Every build must reconcile line by line (input = clean + quarantined + duplicates + erased),
+Every build must reconcile line by line (input = clean + quarantined + duplicates + erased +
+past retention),
 and each defect must land in the imputation or quarantine reason meant for it.
 """
 
@@ -236,6 +237,7 @@ def assert_reconciles(build: Build, expected_input: int) -> dict[str, int]:
         + checks["quarantined_rows"]
         + checks["duplicate_rows"]
         + checks["gdpr_erased_rows"]
+        + checks["retention_dropped_rows"]
     )
     assert checks["clean_rows"] == build.scalar("select count(*) from staging.stg_events")
     assert checks["quarantined_rows"] == build.scalar(
@@ -534,7 +536,7 @@ def test_real_excerpts_reconcile_line_by_line(
     expected = {path.name: count_data_lines(path) for path in shared_excerpts}
     assert_reconciles(build, sum(expected.values()))
     per_file = build.query(
-        "select source_file, input_rows, clean_rows + quarantined_rows + duplicate_rows + gdpr_erased_rows "
+        "select source_file, input_rows, clean_rows + quarantined_rows + duplicate_rows + gdpr_erased_rows + retention_dropped_rows "
         "from marts.data_quality_by_file"
     )
     assert {Path(f).name: rows for f, rows, _ in per_file} == expected

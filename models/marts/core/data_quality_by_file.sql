@@ -18,7 +18,8 @@ readable as (
     select
         source_file,
         count(*) as readable_lines,
-        count(*) filter (where is_gdpr_erased) as gdpr_erased_rows
+        count(*) filter (where is_gdpr_erased) as gdpr_erased_rows,
+        count(*) filter (where is_retention_dropped) as retention_dropped_rows
     from {{ ref('base_events_parsed') }}
     group by source_file
 
@@ -41,9 +42,10 @@ unreadable as (
     select
         source_file,
         sum(line_count) as unreadable_lines,
-        count(*) filter (where not is_gdpr_erased) as quarantined_lines,
-        coalesce(sum(line_count - 1) filter (where not is_gdpr_erased), 0) as duplicate_rows,
-        coalesce(sum(line_count) filter (where is_gdpr_erased), 0) as gdpr_erased_rows
+        count(*) filter (where not is_gdpr_erased and not is_retention_dropped) as quarantined_lines,
+        coalesce(sum(line_count - 1) filter (where not is_gdpr_erased and not is_retention_dropped), 0) as duplicate_rows,
+        coalesce(sum(line_count) filter (where is_gdpr_erased), 0) as gdpr_erased_rows,
+        coalesce(sum(line_count) filter (where is_retention_dropped), 0) as retention_dropped_rows
     from {{ ref('base_events_rejected_lines') }}
     group by source_file
 
@@ -57,7 +59,8 @@ final as (
         coalesce(classified.clean_rows, 0)::bigint as clean_rows,
         (coalesce(classified.quarantined_records, 0) + coalesce(unreadable.quarantined_lines, 0))::bigint as quarantined_rows,
         (coalesce(classified.duplicate_rows, 0) + coalesce(unreadable.duplicate_rows, 0))::bigint as duplicate_rows,
-        (coalesce(readable.gdpr_erased_rows, 0) + coalesce(unreadable.gdpr_erased_rows, 0))::bigint as gdpr_erased_rows
+        (coalesce(readable.gdpr_erased_rows, 0) + coalesce(unreadable.gdpr_erased_rows, 0))::bigint as gdpr_erased_rows,
+        (coalesce(readable.retention_dropped_rows, 0) + coalesce(unreadable.retention_dropped_rows, 0))::bigint as retention_dropped_rows
     from files
     left join readable on files.source_file = readable.source_file
     left join classified on files.source_file = classified.source_file

@@ -1,7 +1,8 @@
 {#-
     The data audit as a table: one row per check, every check listed even when nothing failed it.
     The reconciliation rows prove that no input line is silently lost:
-    input_rows = clean_rows + quarantined_rows + duplicate_rows + gdpr_erased_rows.
+    input_rows = clean_rows + quarantined_rows + duplicate_rows + gdpr_erased_rows
+    + retention_dropped_rows.
 -#}
 
 with checks as (
@@ -14,7 +15,8 @@ readable_lines as (
 
     select
         count(*) as line_count,
-        count(*) filter (where is_gdpr_erased) as erased_line_count
+        count(*) filter (where is_gdpr_erased) as erased_line_count,
+        count(*) filter (where is_retention_dropped) as retention_line_count
     from {{ ref('base_events_parsed') }}
 
 ),
@@ -31,7 +33,8 @@ unreadable_lines as (
     select
         coalesce(sum(line_count), 0) as line_count,
         coalesce(sum(line_count) filter (where is_gdpr_erased), 0) as erased_line_count,
-        coalesce(sum(line_count - 1) filter (where not is_gdpr_erased), 0) as duplicate_count
+        coalesce(sum(line_count) filter (where is_retention_dropped), 0) as retention_line_count,
+        coalesce(sum(line_count - 1) filter (where not is_gdpr_erased and not is_retention_dropped), 0) as duplicate_count
     from {{ ref('base_events_rejected_lines') }}
 
 ),
@@ -41,7 +44,8 @@ line_totals as (
     select
         readable_lines.line_count + unreadable_lines.line_count as input_rows,
         readable_duplicates.duplicate_count + unreadable_lines.duplicate_count as duplicate_rows,
-        readable_lines.erased_line_count + unreadable_lines.erased_line_count as gdpr_erased_rows
+        readable_lines.erased_line_count + unreadable_lines.erased_line_count as gdpr_erased_rows,
+        readable_lines.retention_line_count + unreadable_lines.retention_line_count as retention_dropped_rows
     from readable_lines, readable_duplicates, unreadable_lines
 
 ),
@@ -104,7 +108,8 @@ measures as (
         session_checks.*,
         file_checks.*,
         line_totals.input_rows - clean.clean_rows - quarantine.quarantined_rows
-            - line_totals.duplicate_rows - line_totals.gdpr_erased_rows as unreconciled_rows
+            - line_totals.duplicate_rows - line_totals.gdpr_erased_rows
+            - line_totals.retention_dropped_rows as unreconciled_rows
     from line_totals, clean, quarantine, session_checks, file_checks
 
 ),

@@ -6,8 +6,8 @@
 
 with lines as (
 
-    select * exclude (is_gdpr_erased) from {{ ref('base_events_parsed') }}
-    where not is_gdpr_erased
+    select * exclude (is_gdpr_erased, is_retention_dropped) from {{ ref('base_events_parsed') }}
+    where not is_gdpr_erased and not is_retention_dropped
 
 ),
 

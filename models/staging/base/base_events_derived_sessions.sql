@@ -19,6 +19,7 @@ with sessionless as (
     left join {{ ref('base_products_imputation_values') }} as imputation_values
         on events.product_id = imputation_values.product_id
     where not events.is_gdpr_erased
+        and not events.is_retention_dropped
         and events.session_uuid is null
         and events.raw_user_session is null
 

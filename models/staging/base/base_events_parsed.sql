@@ -9,7 +9,8 @@
     nine-column layout. Fields are parsed into compact types (a UUID session, integer ids, an
     exact price); a field's raw text is kept only where it does not parse, for the quarantine.
     Lines of users on the GDPR erasure list keep no content at all: only the file they came from,
-    so that they are still counted. Its post-hook persists the lines DuckDB could not read
+    so that they are still counted. So do lines older than the retention period (var
+    retention_months, macro retention_expired): dropped here, counted in the data audit. Its post-hook persists the lines DuckDB could not read
     (see persist_csv_read_errors).
 -#}
 
@@ -31,6 +32,7 @@ parsed as (
         filename,
         coalesce(user_id in (select erasure_requests.user_id from erasure_requests), false) as is_gdpr_erased,
         event_time,
+        {{ retention_expired('event_time') }} as is_past_retention,
         {{ clean_text('event_type') }} as event_type,
         product_id,
         user_id,
@@ -48,6 +50,7 @@ typed as (
     select
         filename,
         is_gdpr_erased,
+        not is_gdpr_erased and is_past_retention as is_retention_dropped,
         event_time,
         event_type,
         product_id,
@@ -69,6 +72,7 @@ content as (
     select
         filename,
         is_gdpr_erased,
+        is_retention_dropped,
         event_time,
         event_type,
         product_id,
@@ -90,23 +94,24 @@ final as (
     select
         filename as source_file,
         is_gdpr_erased,
+        is_retention_dropped,
         -- a stable key: a hash of the parsed content; exact duplicates share it
-        if(is_gdpr_erased, null, (hash(
+        if(is_gdpr_erased or is_retention_dropped, null, (hash(
             event_time, event_type, product_id, user_id, category_id, raw_category_id,
             category_code, brand, price, raw_price, session_uuid, raw_user_session
         ) >> 1)::bigint) as event_id,
-        if(is_gdpr_erased, null, event_time) as event_time,
-        if(is_gdpr_erased, null, event_type) as event_type,
-        if(is_gdpr_erased, null, product_id) as product_id,
-        if(is_gdpr_erased, null, user_id) as user_id,
-        if(is_gdpr_erased, null, category_id) as category_id,
-        if(is_gdpr_erased, null, raw_category_id) as raw_category_id,
-        if(is_gdpr_erased, null, category_code) as category_code,
-        if(is_gdpr_erased, null, brand) as brand,
-        if(is_gdpr_erased, null, price) as price,
-        if(is_gdpr_erased, null, raw_price) as raw_price,
-        if(is_gdpr_erased, null, session_uuid) as session_uuid,
-        if(is_gdpr_erased, null, raw_user_session) as raw_user_session
+        if(is_gdpr_erased or is_retention_dropped, null, event_time) as event_time,
+        if(is_gdpr_erased or is_retention_dropped, null, event_type) as event_type,
+        if(is_gdpr_erased or is_retention_dropped, null, product_id) as product_id,
+        if(is_gdpr_erased or is_retention_dropped, null, user_id) as user_id,
+        if(is_gdpr_erased or is_retention_dropped, null, category_id) as category_id,
+        if(is_gdpr_erased or is_retention_dropped, null, raw_category_id) as raw_category_id,
+        if(is_gdpr_erased or is_retention_dropped, null, category_code) as category_code,
+        if(is_gdpr_erased or is_retention_dropped, null, brand) as brand,
+        if(is_gdpr_erased or is_retention_dropped, null, price) as price,
+        if(is_gdpr_erased or is_retention_dropped, null, raw_price) as raw_price,
+        if(is_gdpr_erased or is_retention_dropped, null, session_uuid) as session_uuid,
+        if(is_gdpr_erased or is_retention_dropped, null, raw_user_session) as raw_user_session
     from content
 
 )

@@ -3,7 +3,8 @@
 {#-
     The lines DuckDB could not read into the typed layout (wrong width, bad timestamp,
     non-numeric id), persisted by the post-hook of base_events_parsed, with exact duplicate
-    lines collapsed (counted) like the readable ones.
+    lines collapsed (counted) like the readable ones. Lines of erased users and lines past the
+    retention period keep no content: one counted row per file.
 -#}
 {#- The relation is quoted part by part: a warehouse file named e.g. `my-shop dir/my-shop.duckdb`
     makes the database name `my-shop`, which is not a bare SQL identifier. -#}
@@ -27,12 +28,13 @@ kept as (
         arg_min(error_message, (source_file, line_number)) as error_message,
         count(*) as line_count
     from read_errors
-    where not is_gdpr_erased
+    where not is_gdpr_erased and not is_retention_dropped
     group by raw_line
 
 ),
 
-erased as (
+-- erased or past retention: one content-free row per file and reason, only counted
+dropped as (
 
     select
         null::varchar as raw_line,
@@ -41,16 +43,19 @@ erased as (
         null::varchar as error_type,
         null::varchar as column_name,
         null::varchar as error_message,
-        count(*) as line_count
+        count(*) as line_count,
+        is_gdpr_erased,
+        is_retention_dropped
     from read_errors
-    where is_gdpr_erased
-    group by source_file
+    where is_gdpr_erased or is_retention_dropped
+    group by source_file, is_gdpr_erased, is_retention_dropped
 
 )
 
 select
     *,
     false as is_gdpr_erased,
+    false as is_retention_dropped,
     case
         when error_type = 'CAST' and column_name = 'event_time' then 'invalid_event_time'
         when error_type = 'CAST' and column_name = 'product_id' then 'invalid_product_id'
@@ -61,6 +66,5 @@ from kept
 union all by name
 select
     *,
-    true as is_gdpr_erased,
     null as reject_reason
-from erased
+from dropped

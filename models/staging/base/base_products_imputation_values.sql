@@ -16,7 +16,7 @@ with events as (
         brand,
         if({{ price_defect('price', 'raw_price') }} is null, price, null) as valid_price
     from {{ ref('base_events_parsed') }}
-    where not is_gdpr_erased
+    where not is_gdpr_erased and not is_retention_dropped
         and product_id > 0
 
 ),
