@@ -619,3 +619,32 @@ def test_live_lists_skip_lines_without_an_id_and_survive_a_missing_dir(tmp_path:
     assert lists.opted_out() == frozenset({7, 8})
     (live / "personalisation_opt_outs.csv").unlink()
     assert lists.opted_out() == frozenset()
+
+
+def test_the_gdpr_opt_out_command_reaches_the_api_at_once(
+    client: TestClient, gdpr_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 13: `amazing gdpr opt-out` writes the live list the running API reloads, without a
+    rebuild; `opt-in` gives the personalised list back."""
+    from typer.testing import CliRunner
+
+    from amazing_analytics.cli import app
+
+    project = tmp_path / "project"
+    (project / "seeds").mkdir(parents=True)
+    env = {"AMAZING_GDPR_LIVE_DIR": str(gdpr_dir)}
+    options = ["--project", str(project), "--warehouse", str(tmp_path / "w.duckdb")]
+    url = "/v1/users/4/recommendations"
+    personalised = client.get(url).json()
+    assert personalised["is_personalised"] is True
+
+    result = CliRunner().invoke(app, ["gdpr", "opt-out", "4", *options], env=env)
+    assert result.exit_code == 0, result.output
+    opted = client.get(url).json()
+    assert opted["is_personalised"] is False and ids(opted) == POPULAR_ALL
+    seed = (project / "seeds" / "gdpr_personalisation_opt_outs.csv").read_text()
+    assert seed.splitlines()[0] == "user_id,opted_out_at" and seed.splitlines()[1].startswith("4,")
+
+    result = CliRunner().invoke(app, ["gdpr", "opt-in", "4", *options], env=env)
+    assert result.exit_code == 0, result.output
+    assert client.get(url).json() == personalised
