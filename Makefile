@@ -79,3 +79,8 @@ bench-recommend: install ## time recommender training and scoring at USERS x PRO
 
 clean: ## remove build outputs (not the venv, not the data)
 	rm -rf target logs warehouse
+
+DASHBOARD_PORT ?= 8501
+.PHONY: dashboard
+dashboard: $(STAMP) ## run the marketing dashboard on the last build's exports (PORT: DASHBOARD_PORT, HEADLESS=1 for no browser)
+	$(BIN)/amazing dashboard --port $(DASHBOARD_PORT) $(if $(HEADLESS),--headless,)
