@@ -155,5 +155,34 @@ def _print_summary(result: WarehouseSummary, docs: Path) -> None:
         console.print(audit)
 
 
+@app.command("export")
+def export_command(
+    warehouse: Annotated[Path, typer.Option(help="The DuckDB warehouse file.")] = Path(
+        "warehouse/amazing.duckdb"
+    ),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Exports folder (default: $AMAZING_EXPORTS_DIR, else beside the warehouse)."
+        ),
+    ] = None,
+) -> None:
+    """Re-write the Parquet exports and Power BI files from a built warehouse (read-only)."""
+    from amazing_analytics.exports import ExportError, export_marts, exports_dir
+
+    target = out or exports_dir(warehouse)
+    try:
+        counts = export_marts(warehouse, target)
+    except (FileNotFoundError, ExportError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(code=2) from error
+    table = Table(title=f"exports in {target.resolve()}")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in counts.items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -67,3 +67,22 @@ def test_summary_lists_marts_and_the_reconciliation(tmp_path: Path) -> None:
     assert "marts.sessions" in result.output and "missing" in result.output
     assert "unreconciled_rows" in result.output
     assert "brand_missing" not in result.output
+
+
+def test_export_writes_the_parquet_files_and_fails_clearly_without_a_warehouse(
+    tmp_path: Path,
+) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.orders as select range as order_id from range(3)")
+    out = tmp_path / "exports"
+    result = runner.invoke(app, ["export", "--warehouse", str(warehouse), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "parquet" / "orders.parquet").exists()
+    assert (out / "powerbi" / "orders.pq").exists()
+    assert "orders" in result.output and "3" in result.output
+
+    missing = runner.invoke(app, ["export", "--warehouse", str(tmp_path / "none.duckdb")])
+    assert missing.exit_code == 2
+    assert "make build" in missing.output and "Traceback" not in missing.output

@@ -1,0 +1,58 @@
+"""The BI hand-off, at the end of every build: each mart of schema marts (and a sample of the
+quarantine) written to exports/parquet/<table>.parquet beside the warehouse, each file replaced
+atomically, with a Power Query file per table and a .pbids for Power BI. One row per file.
+Every mart is ref'd here, so the export runs after all of them and shows in the lineage (a
+pytest checks that no mart is missing from this list). Thin wrapper over
+amazing_analytics.exports.export_relations.
+"""
+
+from amazing_analytics.exports import (
+    QUARANTINE_SAMPLE,
+    database_path,
+    export_log,
+    export_relations,
+    exports_dir,
+    quarantine_sample,
+)
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    marts = {
+        "brand_performance": dbt.ref("brand_performance"),
+        "campaign_audiences": dbt.ref("campaign_audiences"),
+        "customer_features": dbt.ref("customer_features"),
+        "customer_propensity": dbt.ref("customer_propensity"),
+        "customer_rfm": dbt.ref("customer_rfm"),
+        "customer_segments": dbt.ref("customer_segments"),
+        "customers": dbt.ref("customers"),
+        "daily_category_sales": dbt.ref("daily_category_sales"),
+        "data_quality_by_file": dbt.ref("data_quality_by_file"),
+        "data_quality_report": dbt.ref("data_quality_report"),
+        "forecast_evaluation": dbt.ref("forecast_evaluation"),
+        "forecast_feature_importance": dbt.ref("forecast_feature_importance"),
+        "item_embeddings": dbt.ref("item_embeddings"),
+        "kpi_daily": dbt.ref("kpi_daily"),
+        "kpi_weekly": dbt.ref("kpi_weekly"),
+        "orders": dbt.ref("orders"),
+        "popular_products": dbt.ref("popular_products"),
+        "product_performance": dbt.ref("product_performance"),
+        "products": dbt.ref("products"),
+        "propensity_evaluation": dbt.ref("propensity_evaluation"),
+        "propensity_feature_importance": dbt.ref("propensity_feature_importance"),
+        "propensity_model": dbt.ref("propensity_model"),
+        "public_holidays": dbt.ref("public_holidays"),
+        "recommendations": dbt.ref("recommendations"),
+        "recommender_embeddings": dbt.ref("recommender_embeddings"),
+        "recommender_evaluation": dbt.ref("recommender_evaluation"),
+        "sales_forecast": dbt.ref("sales_forecast"),
+        "segment_centroids": dbt.ref("segment_centroids"),
+        "segment_profiles": dbt.ref("segment_profiles"),
+        "segmentation_quality": dbt.ref("segmentation_quality"),
+        "sessions": dbt.ref("sessions"),
+        "similar_products": dbt.ref("similar_products"),
+        "user_embeddings": dbt.ref("user_embeddings"),
+    }
+    marts[QUARANTINE_SAMPLE] = quarantine_sample(dbt.ref("events_quarantine"))
+    exported = export_relations(marts, exports_dir(database_path(session)))
+    return export_log(exported)
