@@ -51,27 +51,6 @@ class DashboardData:
     live_opt_out: int
 
 
-def export_marts(warehouse: Path, exports: Path) -> None:
-    """Every mart as exports/parquet/<table>.parquet, plus a sample of the quarantine."""
-    target = exports / "parquet"
-    target.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = [
-            name
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts'"
-            ).fetchall()
-        ]
-        for name in tables:
-            con.execute(
-                f"copy (select * from marts.{name}) to '{target / name}.parquet' (format parquet)"
-            )
-        con.execute(
-            "copy (select * from staging.events_quarantine order by quarantine_id limit 1000) "
-            f"to '{target / 'events_quarantine'}.parquet' (format parquet)"
-        )
-
-
 @pytest.fixture(scope="module")
 def dashboard_data(tmp_path_factory: pytest.TempPathFactory) -> DashboardData:
     from amazing_analytics.generate import generate_events
@@ -88,10 +67,13 @@ def dashboard_data(tmp_path_factory: pytest.TempPathFactory) -> DashboardData:
     (project / "seeds" / "gdpr_personalisation_opt_outs.csv").write_text(
         f"user_id,opted_out_at\n{seed_opt_out},2020-01-01 00:00:00\n"
     )
-    build = run_dbt(project, glob, "build")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("AMAZING_EXPORTS_DIR", raising=False)  # export beside this warehouse
+        build = run_dbt(project, glob, "build")
     assert build.returncode == 0, build.output[-6000:]
-    exports = root / "exports"
-    export_marts(build.warehouse, exports)
+    # the build wrote its exports beside the warehouse (bi_exports)
+    exports = build.warehouse.parent / "exports"
+    assert (exports / "parquet" / "kpi_objectives.parquet").is_file()
     # a customer in a campaign audience opts out after the build (amazing gdpr's live list)
     live_opt_out = build.scalar(
         "select user_id from marts.campaign_audiences order by purchase_probability desc nulls last, user_id limit 1"
@@ -140,26 +122,28 @@ def test_every_page_runs_in_both_languages(
 
 def test_overview_shows_the_objectives_of_the_mart(app_env: DashboardData) -> None:
     rows = app_env.build.query(
-        "select kpi_name, current_value, objective_status from marts.kpi_objectives order by kpi_order"
+        "select kpi_name, current_value, change_vs_baseline, objective_change, target_value, "
+        "objective_status from marts.kpi_objectives order by kpi_order"
     )
+    assert len(rows) == 3
     for language in ("en", "fr"):
         app = run_page("overview.py", language)
         metrics = {m.label: m.value for m in app.metric}
-        for kpi_name, value, _ in rows:
-            expected = (
-                formatting.money(value, language)
-                if kpi_name == "average_basket"
-                else formatting.percent(value, language)
-            )
-            assert metrics[text(f"kpi.{kpi_name}", language)] == expected  # type: ignore[arg-type]
-        met = sum(status == "met" for _, _, status in rows)
-        assert text("overview.summary", language, met=met, total=3) in [
-            s.value for s in app.subheader
-        ]  # type: ignore[arg-type]
         statuses = markdown_text(app)
-        for _, _, status in rows:
-            marker = {"met": "✅", "not_met": "❌", "no_data": "⚪"}[status]
-            assert marker in statuses
+        for kpi_name, value, change, objective, target, status in rows:
+            show = formatting.money if kpi_name == "average_basket" else formatting.percent
+            assert metrics[text(f"kpi.{kpi_name}", language)] == show(value, language)  # type: ignore[arg-type]
+            verdict = text(
+                f"overview.status.{status}",
+                language,  # type: ignore[arg-type]
+                change=formatting.percent(change, language, signed=True),  # type: ignore[arg-type]
+                objective=formatting.percent(objective, language, decimals=0, signed=True),  # type: ignore[arg-type]
+                target=show(target, language),  # type: ignore[arg-type]
+            )
+            assert verdict in statuses, verdict
+        met = sum(row[-1] == "met" for row in rows)
+        summary = text("overview.summary", language, met=met, total=3)  # type: ignore[arg-type]
+        assert summary in [s.value for s in app.subheader]
 
 
 def test_language_switch_changes_the_page(app_env: DashboardData) -> None:
@@ -222,7 +206,7 @@ def test_campaign_csv_has_no_opt_out(app_env: DashboardData) -> None:
     app.switch_page("views/campaigns.py")
     app.run()
     assert not app.exception
-    app.selectbox(key="campaign_type").set_value(campaign_type).run()
+    app.selectbox(key="campaign_type_en").set_value(campaign_type).run()
     assert not app.exception
     rows = _download_csv(app)
     ids = {int(row["user_id"]) for row in rows}

@@ -280,3 +280,59 @@ def test_api_client_says_why_the_api_is_unavailable(monkeypatch: pytest.MonkeyPa
     assert api_client.api_url() is None
     with pytest.raises(api_client.ApiUnavailableError):
         api_client.user_recommendations("http://127.0.0.1:8599", 1, timeout=0.5)
+
+
+def test_campaign_messages_translate_the_seed() -> None:
+    import csv
+
+    seed = Path(__file__).resolve().parents[2] / "seeds" / "campaign_types.csv"
+    with seed.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows
+    for row in rows:
+        english, french = TEXTS[f"campaign.message.{row['campaign_type']}"]
+        assert english == row["message"], row["campaign_type"]
+        assert french and french != english
+
+
+def test_api_client_reads_the_users_route() -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from amazing_analytics.dashboard import api_client
+
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            seen.append(self.path)
+            body = json.dumps({"items": [{"product_id": 3, "reason": "r"}], "model": "m"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 8568), Handler)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    try:
+        answer = api_client.user_recommendations("http://127.0.0.1:8568", 42, k=5)
+    finally:
+        thread.join(timeout=5)
+        server.server_close()
+    assert seen == ["/v1/users/42/recommendations?k=5"]
+    assert answer["items"][0]["product_id"] == 3 and answer["model"] == "m"
+
+
+def test_forecast_features_are_named_in_plain_words() -> None:
+    from amazing_analytics.dashboard.texts import feature_label
+
+    assert feature_label("views_lag_28", "en") == "Product views 28 days before"
+    assert feature_label("y_mean_7", "fr") == "Ventes moyennes, 7 derniers jours"
+    assert feature_label("price_index_mean_7", "en") == "Price level, last 7 days"
+    assert feature_label("day_of_week", "fr") == "Jour de la semaine"
+    assert feature_label("something_new", "fr") == "something_new"

@@ -112,7 +112,14 @@ def brand_share_chart(brand: pd.DataFrame, language: Language) -> alt.Chart:
                 axis=alt.Axis(format="%b %Y", labelAngle=0),
             ),
             y=alt.Y("value:Q", title=text("axis.share", language), axis=alt.Axis(format=".0%")),
-            color=alt.Color("measure:N", title=text("legend.measure", language)),
+            color=alt.Color(
+                "measure:N",
+                title=text("legend.measure", language),
+                scale=alt.Scale(
+                    domain=[text(f"basics.measure.{m}", language) for m in measures],
+                    range=["#0d47a1", "#90caf9"],
+                ),
+            ),
             tooltip=[
                 alt.Tooltip("month_start:T", title=text("axis.month", language), format="%B %Y"),
                 alt.Tooltip("measure:N", title=text("legend.measure", language)),
@@ -185,10 +192,15 @@ def forecast_chart(
             "kind": text("forecasts.legend.forecast", language),
         }
     )
-    colour = alt.Color("kind:N", title=text("legend.measure", language))
+    kinds = [text("forecasts.legend.actual", language), text("forecasts.legend.forecast", language)]
+    colour = alt.Color(
+        "kind:N",
+        title=text("legend.measure", language),
+        scale=alt.Scale(domain=kinds, range=["#0d47a1", "#e65100"]),
+    )
     band = (
         alt.Chart(predicted)
-        .mark_area(opacity=0.25, color="#1976d2")
+        .mark_area(opacity=0.25, color="#e65100")
         .encode(x=x, y="low:Q", y2="high:Q")
     )
     actual_line = (

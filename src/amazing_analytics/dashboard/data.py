@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from amazing_analytics.exports import exports_dir as bi_exports_dir
+
 DEFAULT_WAREHOUSE = Path("warehouse/amazing.duckdb")
 
 
@@ -25,9 +27,8 @@ def warehouse_dir() -> Path:
 
 
 def exports_dir() -> Path:
-    """``$AMAZING_EXPORTS_DIR``, else ``exports/`` beside the warehouse file."""
-    configured = os.environ.get("AMAZING_EXPORTS_DIR")
-    return Path(configured) if configured else warehouse_dir() / "exports"
+    """``$AMAZING_EXPORTS_DIR``, else ``exports/`` beside the warehouse file (the BI exports')."""
+    return bi_exports_dir()
 
 
 def parquet_path(table: str) -> Path:

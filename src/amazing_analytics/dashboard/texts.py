@@ -7,6 +7,8 @@ language is a bug that ``tests/python/test_dashboard_units.py`` catches.
 
 from __future__ import annotations
 
+import re
+
 from amazing_analytics.dashboard.formatting import Language
 
 TEXTS: dict[str, tuple[str, str]] = {
@@ -141,6 +143,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Amazing Basics products labelled underperforming or high potential over the last 28 days, with the reason.",
         "Produits Amazing Basics jugés en difficulté ou à fort potentiel sur les 28 derniers jours, avec la raison.",
     ),
+    "label.underperforming": ("underperforming", "en difficulté"),
+    "label.high_potential": ("high potential", "fort potentiel"),
+    "label.star": ("star", "star"),
+    "label.stable": ("stable", "stable"),
+    "label.new": ("new", "nouveau"),
     "basics.no_products": (
         "No Amazing Basics product to act on in this build.",
         "Aucun produit Amazing Basics à traiter dans ce build.",
@@ -230,6 +237,23 @@ TEXTS: dict[str, tuple[str, str]] = {
     "campaigns.download.caption": (
         "{count} rows for the emailing tool. The {excluded} customers who opted out or asked for erasure are never in it.",
         "{count} lignes pour l'outil d'emailing. Les {excluded} clients opposés à la personnalisation ou effacés n'y sont jamais.",
+    ),
+    # the emails' message (seed campaign_types holds the English; marketing writes French)
+    "campaign.message.cart_recovery": (
+        "Still thinking about it? Your picks, and a few like them.",
+        "Vous hésitez encore ? Votre sélection, et quelques produits du même genre.",
+    ),
+    "campaign.message.cross_sell": (
+        "Goes well with what you bought.",
+        "Va bien avec ce que vous avez acheté.",
+    ),
+    "campaign.message.win_back": (
+        "We have missed you: picked for you.",
+        "Vous nous avez manqué : une sélection pour vous.",
+    ),
+    "campaign.message.first_purchase": (
+        "Picked for you from what you looked at.",
+        "Choisis pour vous d'après ce que vous avez regardé.",
     ),
     "campaigns.empty": (
         "No customer qualifies for this campaign and segment.",
@@ -500,6 +524,10 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "model": ("Model", "Modèle"),
     "series_id": ("Series", "Série"),
     "measure": ("Measure", "Mesure"),
+    "mase": (
+        "Error (MASE, lower is better; 1 = as good as naive)",
+        "Erreur (MASE, plus bas = mieux ; 1 = comme la méthode naïve)",
+    ),
 }
 
 
@@ -519,6 +547,38 @@ def _french_spacing(template: str) -> str:
     for mark in ("?", "!", ";"):
         template = template.replace(f" {mark}", f"\u202f{mark}")
     return template.replace(" :", "\u00a0:")
+
+
+#: Forecasting features in plain words; ``{n}`` is the number of days in the name.
+FEATURE_PATTERNS: tuple[tuple[str, tuple[str, str]], ...] = (
+    (r"y_lag_(\d+)", ("Sales {n} days before", "Ventes {n} jours avant")),
+    (r"y_mean_(\d+)", ("Average sales, last {n} days", "Ventes moyennes, {n} derniers jours")),
+    (r"views_lag_(\d+)", ("Product views {n} days before", "Vues de produits {n} jours avant")),
+    (r"views_mean_(\d+)", ("Average views, last {n} days", "Vues moyennes, {n} derniers jours")),
+    (
+        r"price_index_mean_(\d+)",
+        ("Price level, last {n} days", "Niveau de prix, {n} derniers jours"),
+    ),
+    (r"price_index", ("Price level", "Niveau de prix")),
+    (r"day_of_week", ("Day of the week", "Jour de la semaine")),
+    (r"week_of_year", ("Week of the year", "Semaine de l'année")),
+    (r"month", ("Month", "Mois")),
+    (r"horizon", ("Days ahead", "Jours à l'avance")),
+    (r"series_code", ("Which series", "Quelle série")),
+    (r"days_to_holiday", ("Days to the next holiday", "Jours avant le prochain férié")),
+    (r"days_since_holiday", ("Days since the last holiday", "Jours depuis le dernier férié")),
+    (r"is_holiday", ("Public holiday", "Jour férié")),
+)
+
+
+def feature_label(feature: str, language: Language) -> str:
+    """A forecasting feature in plain words (its name when it has no pattern)."""
+    for pattern, (english, french) in FEATURE_PATTERNS:
+        match = re.fullmatch(pattern, feature)
+        if match:
+            template = english if language == "en" else french
+            return template.format(n=match.group(1)) if match.groups() else template
+    return feature
 
 
 def column_label(column: str, language: Language) -> str:

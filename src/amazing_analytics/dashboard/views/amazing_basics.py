@@ -48,6 +48,9 @@ if brand is not None:
         if to_act.empty:
             st.info(tr("basics.no_products"))
         else:
+            to_act = to_act.assign(
+                performance_label=[tr(f"label.{label}") for label in to_act["performance_label"]]
+            )
             show_table(
                 to_act[
                     [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from amazing_analytics.dashboard import campaigns, charts, data, formatting
+from amazing_analytics.dashboard.texts import TEXTS
 from amazing_analytics.dashboard.ui import chart, language, show_table, table_or_notice, tr
 
 st.title(tr("campaigns.title"))
@@ -25,18 +26,19 @@ chart(charts.audience_heatmap(sizes, language()), "campaigns.sizes.caption")
 
 names = sizes.drop_duplicates("campaign_type").set_index("campaign_type")
 left, right = st.columns(2)
+# widget keys carry the language: Streamlit keeps showing a selectbox's old label otherwise
 campaign_type = left.selectbox(
     tr("campaigns.pick_campaign"),
     options=list(names.index),
     format_func=lambda key: str(names.loc[key, "campaign_name"]),
-    key="campaign_type",
+    key=f"campaign_type_{language()}",
 )
 segment_options = [""] + sorted(sizes["segment_name"].dropna().unique().tolist())
 segment = right.selectbox(
     tr("campaigns.pick_segment"),
     options=segment_options,
     format_func=lambda name: name or tr("campaigns.all_segments"),
-    key="campaign_segment",
+    key=f"campaign_segment_{language()}",
 )
 
 excluded = campaigns.excluded_user_ids(data.load("customers"), data.live_gdpr_user_ids())
@@ -87,9 +89,11 @@ customer = st.selectbox(
     tr("campaigns.preview.customer"),
     options=rows["user_id"].head(50).tolist(),
     format_func=lambda uid: f"#{uid}",
-    key="campaign_preview_customer",
+    key=f"campaign_preview_customer_{language()}",
 )
 row = rows[rows["user_id"] == customer].iloc[0]
-message = str(names.loc[campaign_type, "message"])
+# the seed's message, translated when the texts have it (a new campaign type shows the seed's)
+message_key = f"campaign.message.{campaign_type}"
+message = tr(message_key) if message_key in TEXTS else str(names.loc[campaign_type, "message"])
 with st.container(border=True):
     st.markdown(campaigns.email_preview(row, message, products, language()))

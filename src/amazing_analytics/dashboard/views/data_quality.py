@@ -7,6 +7,7 @@ import streamlit as st
 
 from amazing_analytics.dashboard import charts, data, formatting
 from amazing_analytics.dashboard.ui import chart, header, language, show_table, table_or_notice, tr
+from amazing_analytics.exports import QUARANTINE_SAMPLE
 
 #: Example lines shown per quarantine reason.
 EXAMPLES_PER_REASON = 3
@@ -67,7 +68,7 @@ else:
         reasons[["check_name", "rows_affected", "share", "description"]],
         formats={"rows_affected": "number", "share": "percent"},
     )
-    quarantine = data.load("events_quarantine")
+    quarantine = data.load(QUARANTINE_SAMPLE)
     if quarantine is not None and not quarantine.empty:
         st.caption(tr("quality.quarantine.examples"))
         examples = (

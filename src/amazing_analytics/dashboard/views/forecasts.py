@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from amazing_analytics.dashboard import charts
+from amazing_analytics.dashboard.texts import feature_label
 from amazing_analytics.dashboard.ui import (
     chart,
     forecast_view,
@@ -32,14 +33,17 @@ if forecast is None:
 series_ids = sorted(forecast["series_id"].unique(), key=lambda s: (s != "all", s))
 left, right = st.columns(2)
 series_id = left.selectbox(
-    tr("forecasts.series"), options=series_ids, format_func=series_label, key="forecast_series"
+    tr("forecasts.series"),
+    options=series_ids,
+    format_func=series_label,
+    key=f"forecast_series_{language()}",
 )
 measures = sorted(forecast.loc[forecast["series_id"] == series_id, "measure"].unique())
 measure = right.selectbox(
     tr("forecasts.measure"),
     options=measures,
     format_func=lambda m: tr(f"forecasts.measure.{m}") if m in ("revenue", "units") else m,
-    key="forecast_measure",
+    key=f"forecast_measure_{language()}",
 )
 forecast_view(series_id, measure, series_label(series_id))
 
@@ -73,6 +77,7 @@ if importance is not None:
         model = str(importance["model"].iloc[0])
         mine = importance[(importance["model"] == model) & (importance["measure"] == measure)]
     if not mine.empty:
+        mine = mine.assign(feature=[feature_label(f, language()) for f in mine["feature"]])
         chart(
             charts.importance_chart(
                 mine,

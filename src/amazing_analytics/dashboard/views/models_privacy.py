@@ -64,10 +64,10 @@ if forecast_eval is not None:
         (forecast_eval["metric"] == "mase") & (forecast_eval["status"].fillna("ok") == "ok")
     ]
     show_table(
-        mase[["series_id", "measure", "model", "value"]].sort_values(
-            ["series_id", "measure", "value"]
-        ),
-        formats={"value": "auto"},
+        mase[["series_id", "measure", "model", "value"]]
+        .sort_values(["series_id", "measure", "value"])
+        .rename(columns={"value": "mase"}),
+        formats={"mase": "auto"},
         height=260,
     )
 

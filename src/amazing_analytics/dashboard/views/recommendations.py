@@ -40,7 +40,9 @@ if evaluation is not None:
     metrics = [m for m in METRIC_LABELS if m in set(overall["metric"])] or sorted(
         set(overall["metric"])
     )
-    metric = st.selectbox(tr("reco.metric"), options=metrics, format_func=_label, key="reco_metric")
+    metric = st.selectbox(
+        tr("reco.metric"), options=metrics, format_func=_label, key=f"reco_metric_{language()}"
+    )
     chart(
         charts.model_comparison_chart(
             overall[overall["metric"] == metric],
