@@ -184,19 +184,33 @@ def test_headline_numbers_equal_the_marts(app_env: DashboardData) -> None:
     assert formatting.number(total, "en") in markdown_text(campaigns_page)
 
 
-def _download_csv(app: AppTest) -> list[dict[str, str]]:
-    from streamlit.runtime import Runtime
+def record_downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """What the app hands to st.download_button, by media file id (AppTest keeps it in memory)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
-    button = app.get("download_button")[0]
-    url = button.proto.url
-    storage = Runtime.instance().media_file_mgr._storage  # the in-memory media of AppTest
+    served: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def recording(self, path_or_data, mimetype, kind, filename=None):  # noqa: ANN001, ANN202
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        served[file_id] = path_or_data if isinstance(path_or_data, bytes) else path_or_data.encode()
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", recording)
+    return served
+
+
+def downloaded_csv(app: AppTest, served: dict[str, bytes]) -> list[dict[str, str]]:
+    url = app.get("download_button")[0].proto.url
     file_id = url.rsplit("/", 1)[-1].split(".")[0]
-    content = storage.get_file(file_id).content
-    return list(csv.DictReader(io.StringIO(content.decode("utf-8"))))
+    return list(csv.DictReader(io.StringIO(served[file_id].decode("utf-8"))))
 
 
-def test_campaign_csv_has_no_opt_out(app_env: DashboardData) -> None:
+def test_campaign_csv_has_no_opt_out(
+    app_env: DashboardData, monkeypatch: pytest.MonkeyPatch
+) -> None:
     build = app_env.build
+    served = record_downloads(monkeypatch)
     # the live opt-out is in the built audience: the dashboard must drop it itself
     campaign_type = build.scalar(
         "select campaign_type from marts.campaign_audiences where user_id = ? order by 1 limit 1",
@@ -208,7 +222,7 @@ def test_campaign_csv_has_no_opt_out(app_env: DashboardData) -> None:
     assert not app.exception
     app.selectbox(key="campaign_type_en").set_value(campaign_type).run()
     assert not app.exception
-    rows = _download_csv(app)
+    rows = downloaded_csv(app, served)
     ids = {int(row["user_id"]) for row in rows}
     built = build.scalar(
         "select count(*) from marts.campaign_audiences where campaign_type = ?", [campaign_type]

@@ -3,6 +3,8 @@ examples."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from amazing_analytics.dashboard import charts, data, formatting
@@ -35,6 +37,8 @@ show_table(
 st.subheader(tr("quality.files.title"))
 files = table_or_notice("data_quality_by_file")
 if files is not None:
+    # the file name is enough for a reader; the full path is in the mart
+    files = files.assign(source_file=[Path(str(f)).name for f in files["source_file"]])
     show_table(
         files[
             [
@@ -76,4 +80,5 @@ else:
             .groupby("reject_reason", sort=True)
             .head(EXAMPLES_PER_REASON)
         )
+        examples = examples.assign(source_file=[Path(str(f)).name for f in examples["source_file"]])
         show_table(examples[["reject_reason", "source_file", "line_number", "raw_line"]])
