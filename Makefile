@@ -110,3 +110,7 @@ model-cards: install ## write docs/model_cards/<model>.md from the built warehou
 register: install ## write docs/processing_register.md (GDPR art. 30) from the dbt manifest
 	$(BIN)/dbt parse --quiet
 	$(BIN)/amazing gdpr register --out docs/processing_register.md
+DASHBOARD_PORT ?= 8501
+.PHONY: dashboard
+dashboard: $(STAMP) ## run the marketing dashboard on the last build's exports (PORT: DASHBOARD_PORT, HEADLESS=1 for no browser)
+	$(BIN)/amazing dashboard --port $(DASHBOARD_PORT) $(if $(HEADLESS),--headless,)

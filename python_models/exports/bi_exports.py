@@ -20,6 +20,7 @@ def model(dbt, session):
     dbt.config(materialized="table")
     marts = {
         "brand_performance": dbt.ref("brand_performance"),
+        "campaign_audience_sizes": dbt.ref("campaign_audience_sizes"),
         "campaign_audiences": dbt.ref("campaign_audiences"),
         "customer_features": dbt.ref("customer_features"),
         "customer_propensity": dbt.ref("customer_propensity"),
@@ -34,6 +35,8 @@ def model(dbt, session):
         "forecast_evaluation": dbt.ref("forecast_evaluation"),
         "forecast_feature_importance": dbt.ref("forecast_feature_importance"),
         "item_embeddings": dbt.ref("item_embeddings"),
+        "kpi_objectives": dbt.ref("kpi_objectives"),
+        "kpi_objectives_weekly": dbt.ref("kpi_objectives_weekly"),
         "kpi_daily": dbt.ref("kpi_daily"),
         "kpi_weekly": dbt.ref("kpi_weekly"),
         "model_fairness_audit": dbt.ref("model_fairness_audit"),
@@ -48,7 +51,10 @@ def model(dbt, session):
         "recommendations": dbt.ref("recommendations"),
         "recommender_embeddings": dbt.ref("recommender_embeddings"),
         "recommender_evaluation": dbt.ref("recommender_evaluation"),
+        "rfm_grid": dbt.ref("rfm_grid"),
         "sales_forecast": dbt.ref("sales_forecast"),
+        "sales_series_history": dbt.ref("sales_series_history"),
+        "segment_map": dbt.ref("segment_map"),
         "segment_centroids": dbt.ref("segment_centroids"),
         "segment_profiles": dbt.ref("segment_profiles"),
         "segmentation_quality": dbt.ref("segmentation_quality"),

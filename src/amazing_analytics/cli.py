@@ -135,6 +135,59 @@ def serve(
     run(directory, host, port, workers=workers, gdpr_live=gdpr_live, access_log=access_log)
 
 
+@app.command()
+def dashboard(
+    port: Annotated[int, typer.Option(help="Port of the dashboard (127.0.0.1).")] = 8501,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    headless: Annotated[
+        bool, typer.Option(help="Do not open a browser (servers, CI, the browser tests).")
+    ] = False,
+    warehouse: Annotated[
+        Path | None,
+        typer.Option(
+            help="The warehouse file whose exports/ to read (default $AMAZING_WAREHOUSE)."
+        ),
+    ] = None,
+) -> None:
+    """Run the marketing dashboard (Streamlit) on the Parquet exports of the last build."""
+    import os
+    import subprocess
+    import sys
+
+    from amazing_analytics.dashboard import APP_PATH
+
+    if not 1 <= port <= 65535:
+        console.print(f"[red]error:[/red] --port must be 1..65535, got {port}")
+        raise typer.Exit(code=2)
+    env = dict(os.environ)
+    if warehouse is not None:
+        env["AMAZING_WAREHOUSE"] = str(warehouse)
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP_PATH),
+        "--server.port",
+        str(port),
+        "--server.address",
+        host,
+        "--server.headless",
+        "true" if headless else "false",
+        "--browser.gatherUsageStats",
+        "false",
+        # marketing reads the app; the developer toolbar (Deploy, rerun) is not for them
+        "--client.toolbarMode",
+        "viewer",
+    ]
+    console.print(f"dashboard on http://{host}:{port} (Ctrl+C to stop)")
+    try:
+        completed = subprocess.run(command, env=env, check=False)
+    except KeyboardInterrupt:  # pragma: no cover - interactive stop
+        raise typer.Exit(code=0) from None
+    raise typer.Exit(code=completed.returncode)
+
+
 def _print_summary(result: WarehouseSummary, docs: Path) -> None:
     console.print(f"[bold]warehouse[/bold]  {result.path.resolve()}  (DuckDB; open it read-only)")
     docs_text = str(docs.resolve()) if docs.exists() else f"{docs} (run `make docs`)"
