@@ -19,4 +19,7 @@ def model(dbt, session):
         holidays=read_arrow(dbt.ref("public_holidays")),
         models=dbt.config.get("models"),
         refit_every=config_int(dbt.config.get("refit_every_origins"), "refit_every_origins"),
+        calibration_origins=config_int(
+            dbt.config.get("calibration_origins"), "calibration_origins"
+        ),
     )

@@ -50,6 +50,8 @@ BASE_MODELS: tuple[str, ...] = DEFAULT_MODELS + ("random_forest", "prophet")
 MODELS: tuple[str, ...] = BASE_MODELS + COMBINATIONS
 #: Statistical models are re-estimated every this many origins (run forward in between).
 REFIT_EVERY_ORIGINS = 4
+#: Origins before the evaluated ones, for calibration only (intervals, combination members).
+CALIBRATION_ORIGINS = 8
 
 BACKTEST_SCHEMA = pa.schema(
     [
@@ -70,6 +72,7 @@ BACKTEST_SCHEMA = pa.schema(
         ("naive_scale", pa.float64()),
         ("status", pa.string()),
         ("reason", pa.string()),
+        ("is_calibration", pa.bool_()),
     ]
 )
 
@@ -127,14 +130,16 @@ class Runner:
         return self.models + COMBINATIONS
 
     def tune(self, origin: int) -> dict[str, Any]:
-        """Tune XGBoost once, inside the training window of ``origin`` (see tune_xgboost)."""
+        """XGBoost's parameters, tuned once inside the training window of the first origin where
+        that is possible (see tune_xgboost) and kept; until then the grid's middle entry."""
         if self.xgb_params is None:
             start = time.perf_counter()
-            self.xgb_params, _ = tune_xgboost(
-                self.panel, self.measure, origin, self.horizon, self.seed
-            )
+            params, scores = tune_xgboost(self.panel, self.measure, origin, self.horizon, self.seed)
             elapsed = time.perf_counter() - start
             self.seconds["xgboost_tuning"] = self.seconds.get("xgboost_tuning", 0.0) + elapsed
+            if not all(math.isnan(v) for v in scores):
+                self.xgb_params = params
+            return params
         return self.xgb_params
 
     def base_fit(self, model: str, origin: int) -> Fit:
@@ -193,9 +198,12 @@ class Runner:
         fits.update(self._combinations(origin, pool))
         scale = scale_at(self.panel, self.measure, origin)
         values = self.panel.values[self.measure]
+        groups = np.array(self.panel.levels, dtype=object)
         out = {}
         for m, fit in fits.items():
-            bounds = {lv: self.banks[m].interval(origin, fit.yhat, scale, lv) for lv in LEVELS}
+            bounds = {
+                lv: self.banks[m].interval(origin, fit.yhat, scale, lv, groups) for lv in LEVELS
+            }
             end = min(origin + self.horizon, self.panel.last)
             actual = np.full(fit.yhat.shape, np.nan)
             actual[:, : end - origin] = values[:, origin + 1 : end + 1]
@@ -204,7 +212,12 @@ class Runner:
             out[m] = (fit, bounds)
         return out
 
-    def rows(self, origin: int, result: Mapping[str, tuple[Fit, dict[float, tuple]]]) -> pa.Table:
+    def rows(
+        self,
+        origin: int,
+        result: Mapping[str, tuple[Fit, dict[float, tuple]]],
+        is_calibration: bool = False,
+    ) -> pa.Table:
         """The backtest rows of one origin (every model, series and horizon day)."""
         panel, h = self.panel, self.horizon
         n = len(panel.series_ids)
@@ -236,6 +249,7 @@ class Runner:
                 "naive_scale": np.repeat(naive, h),
                 "status": np.repeat(np.array(fit.status, dtype=object), h),
                 "reason": np.repeat(np.array(fit.reason, dtype=object), h),
+                "is_calibration": np.full(n * h, is_calibration),
             }
             parts.append(_to_table(cols))
         return pa.concat_tables(parts)
@@ -262,16 +276,20 @@ def run_backtest(
     models: Sequence[str],
     refit_every: int = REFIT_EVERY_ORIGINS,
     timings: dict[str, float] | None = None,
+    calibration_origins: int = CALIBRATION_ORIGINS,
 ) -> pa.Table:
     """The backtest table of one measure (see the module docstring); ``timings``, when given,
-    is updated with the fitting seconds per model."""
+    is updated with the fitting seconds per model. ``calibration_origins`` more origins before
+    the evaluated ones give the first intervals and combinations past errors; their rows are
+    flagged ``is_calibration`` and left out of the metrics."""
     runner = Runner(panel, measure, horizon, seed, models, max(refit_every, 1) * step)
-    found = backtest_origins(panel, horizon, origins, step)
+    found = backtest_origins(panel, horizon, origins + calibration_origins, step)
+    n_calibration = max(len(found) - origins, 0)
     if not found:
         return BACKTEST_SCHEMA.empty_table()
-    if "xgboost" in runner.models:
-        runner.tune(found[0])  # inside the first origin's training window, reused later
-    table = pa.concat_tables([runner.rows(o, runner.run_origin(o)) for o in found])
+    table = pa.concat_tables(
+        [runner.rows(o, runner.run_origin(o), k < n_calibration) for k, o in enumerate(found)]
+    )
     if timings is not None:
         for model, seconds in runner.seconds.items():
             timings[model] = timings.get(model, 0.0) + seconds

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
 from amazing_analytics.ml.forecasting.backtest import (
     BACKTEST_SCHEMA,
+    CALIBRATION_ORIGINS,
     DEFAULT_MODELS,
     REFIT_EVERY_ORIGINS,
     Runner,
@@ -82,12 +83,24 @@ def backtest(
     models: Sequence[str] = DEFAULT_MODELS,
     holiday_dates: Sequence[dt.date] | None = None,
     refit_every: int = REFIT_EVERY_ORIGINS,
+    calibration_origins: int = 0,
 ) -> pa.Table:
     """The rolling-origin backtest rows of one measure (see :mod:`.backtest`)."""
     check_measure(measure)
     models = check_models(models)
     panel = build_panel(daily, extra_days=horizon, holiday_dates=holiday_dates)
-    return run_backtest(panel, measure, horizon, origins, step, seed, models, refit_every)
+    return run_backtest(
+        panel,
+        measure,
+        horizon,
+        origins,
+        step,
+        seed,
+        models,
+        refit_every,
+        None,
+        calibration_origins,
+    )
 
 
 def _bank(rows: pa.Table, panel: Panel, horizon: int) -> ErrorBank:
@@ -251,6 +264,7 @@ def build_backtest(
     models: str | Sequence[str] | None = None,
     refit_every: int = REFIT_EVERY_ORIGINS,
     timings: dict[str, float] | None = None,
+    calibration_origins: int = CALIBRATION_ORIGINS,
 ) -> pa.Table:
     """forecast_backtest: every candidate at every origin, both measures (empty without data);
     ``timings`` (optional) collects the fitting seconds per model."""
@@ -262,7 +276,18 @@ def build_backtest(
         return BACKTEST_SCHEMA.empty_table()
     return pa.concat_tables(
         [
-            run_backtest(panel, m, horizon, origins, step, seed, chosen, refit_every, timings)
+            run_backtest(
+                panel,
+                m,
+                horizon,
+                origins,
+                step,
+                seed,
+                chosen,
+                refit_every,
+                timings,
+                calibration_origins,
+            )
             for m in MEASURES
         ]
     )

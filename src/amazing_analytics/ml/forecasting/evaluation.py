@@ -11,6 +11,7 @@ with ``selection_reason``.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping
 
@@ -77,7 +78,13 @@ def _status(
     bad = statuses != "ok"
     if not bad.any():
         return "ok", None
-    notes = sorted({f"origin {o}: {r}" for o, r in zip(origins[bad], reasons[bad], strict=True)})
+    epoch = dt.date(1970, 1, 1)
+    notes = sorted(
+        {
+            f"origin {epoch + dt.timedelta(days=int(o))}: {r}"
+            for o, r in zip(origins[bad], reasons[bad], strict=True)
+        }
+    )
     reason = "; ".join(notes)[:1000]
     if bad.all():
         return ("failed" if (statuses == "failed").any() else "skipped"), reason
@@ -85,7 +92,12 @@ def _status(
 
 
 def evaluate(backtest: pa.Table, seed: int = 42) -> pa.Table:
-    """The evaluation table of a backtest table (any measures), selection included."""
+    """The evaluation table of a backtest table (any measures), selection included; the
+    calibration-only origins are left out."""
+    if "is_calibration" in backtest.column_names:
+        backtest = backtest.filter(
+            pc.invert(pc.fill_null(backtest.column("is_calibration"), False))
+        )
     if backtest.num_rows == 0:
         return EVALUATION_SCHEMA.empty_table()
     names = ("actual", "yhat", "yhat_lower", "yhat_upper", "yhat_lower_95", "yhat_upper_95")

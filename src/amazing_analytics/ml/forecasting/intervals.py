@@ -5,7 +5,8 @@ forecast was made at, so errors of one series at different times (and of differe
 are comparable. A forecast from origin ``o`` for horizon ``h`` (band ``(h - 1) // 7``: days
 1-7, 8-14, ...) uses the errors of earlier forecasts of the same model and band whose target day
 is at or before ``o`` (known at ``o``, so no look-ahead): the series' own errors when there are
-at least :func:`min_errors` of them, else the errors of every series pooled for that band.
+at least :func:`min_errors` of them, else the errors of every series of the same group (the
+hierarchy level) pooled for that band, else of every series.
 The bounds are the split-conformal finite-sample ranks: with ``n`` errors and level ``1 - a``,
 the ``floor((n + 1) a / 2)``-th and the ``ceil((n + 1) (1 - a / 2))``-th smallest error.
 Without any calibration error the interval is missing (NaN), never a made-up width.
@@ -84,11 +85,18 @@ class ErrorBank:
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
     def interval(
-        self, origin: int, yhat: np.ndarray, scale: np.ndarray, level: float
+        self,
+        origin: int,
+        yhat: np.ndarray,
+        scale: np.ndarray,
+        level: float,
+        groups: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Bounds for forecasts ``yhat`` (n_series x horizon) made at ``origin``; NaN where no
-        calibration error exists. Always ``0 <= lower <= yhat <= upper`` where defined."""
+        calibration error exists. ``groups`` (one label per series) sets the pooling.
+        Always ``0 <= lower <= yhat <= upper`` where defined."""
         n_series, horizon = yhat.shape
+        groups = np.zeros(n_series, dtype=int) if groups is None else np.asarray(groups)
         bands = band_of(horizon)
         lower = np.full(yhat.shape, np.nan)
         upper = np.full(yhat.shape, np.nan)
@@ -97,11 +105,15 @@ class ErrorBank:
         for b in range(int(bands.max()) + 1):
             if per_series[b] is None:
                 continue
-            fallback = conformal_bounds(pooled[b], level)
+            fallback = {}
+            for g in np.unique(groups):
+                block = per_series[b][groups == g]
+                block = block[np.isfinite(block)]
+                fallback[g] = conformal_bounds(block if block.size >= need else pooled[b], level)
             cols = bands == b
             for s in range(n_series):
                 own = per_series[b][s][np.isfinite(per_series[b][s])]
-                lo, hi = conformal_bounds(own, level) if own.size >= need else fallback
+                lo, hi = conformal_bounds(own, level) if own.size >= need else fallback[groups[s]]
                 if math.isnan(lo):
                     continue
                 lower[s, cols] = yhat[s, cols] + min(lo, 0.0) * scale[s]
