@@ -84,22 +84,36 @@ def main() -> None:
     parser.add_argument("--origins", type=int, default=12)
     parser.add_argument("--step", type=int, default=7)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--refit-every", type=int, default=4)
+    parser.add_argument("--calibration-origins", type=int, default=8)
     args = parser.parse_args()
 
     daily = synthetic_daily(args.series, args.days, args.seed)
     holidays = public_holidays("US", LAST.year - 1, LAST.year + 1)
     n = len(set(daily.column("series_id").to_pylist()))
     print(f"{daily.num_rows} rows, {n} series, up to {args.days} days")
+    timings: dict[str, float] = {}
     start = time.perf_counter()
     backtest = build_backtest(
-        daily, args.horizon, args.origins, args.step, args.seed, holidays=holidays
+        daily,
+        args.horizon,
+        args.origins,
+        args.step,
+        args.seed,
+        holidays=holidays,
+        refit_every=args.refit_every,
+        timings=timings,
+        calibration_origins=args.calibration_origins,
     )
     seconds = time.perf_counter() - start
+    for model, model_seconds in sorted(timings.items(), key=lambda kv: -kv[1]):
+        print(f"  {model:16s} {model_seconds:7.1f} s")
     start = time.perf_counter()
     evaluation = build_evaluation(backtest, args.seed)
     eval_seconds = time.perf_counter() - start
     print(
-        f"backtest ({args.origins} origins every {args.step} days x {args.horizon} days, both "
+        f"backtest ({args.origins} + {args.calibration_origins} calibration origins every "
+        f"{args.step} days x {args.horizon} days, both "
         f"measures): {seconds:.1f} s; evaluation + selection + reconciliation: {eval_seconds:.1f} s"
     )
     start = time.perf_counter()

@@ -661,6 +661,8 @@ def test_only_bad_lines_leave_nothing_to_forecast_and_the_build_warns(
         "--select",
         "+forecast_evaluation+",
         "+forecast_feature_importance",
+        "--indirect-selection",
+        "cautious",  # no tests of models outside the forecasting graph
     )
     assert build.scalar("select count(*) from staging.stg_events") == 0
     for table in ("forecast_backtest", "sales_forecast", "forecast_feature_importance"):
