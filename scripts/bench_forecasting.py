@@ -1,10 +1,11 @@
-"""Time the forecasting backtest and forecast on synthetic daily series.
+"""Time the whole forecasting backtest and forecast on synthetic hierarchical daily series.
 
     .venv/bin/python scripts/bench_forecasting.py --series 150 --days 210
 
-Each model is backtested on its own (models are fitted independently, so the per-model times add
-up to the whole backtest), for both measures; then the final forecast reuses those backtests for
-selection (it fits each model at ``last - horizon`` for intervals and at the last date).
+The series form a coherent hierarchy (categories add up to families, families to 'all'), one
+category in ten starts later. The backtest (var defaults: 12 weekly origins x 28 days, both
+measures, every default candidate and the combinations) is timed per step, then the evaluation
+(metrics, selection, reconciliation) and the final forecast.
 """
 
 from __future__ import annotations
@@ -13,72 +14,66 @@ import argparse
 import datetime as dt
 import time
 
+import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from amazing_analytics.ml.forecasting import (
-    MEASURES,
-    MODELS,
-    REQUIRED_COLUMNS,
-    backtest,
-    forecast,
-)
+from amazing_analytics.calendar import public_holidays
+from amazing_analytics.ml.forecasting import build_backtest, build_evaluation, build_forecast
+
+LAST = dt.date(2024, 6, 30)
 
 
-def synthetic_daily(n_series: int, days: int, seed: int) -> pa.Table:
+def _category(rng: np.random.Generator, dates: list[dt.date], holidays: set[dt.date]) -> tuple:
+    level = float(rng.lognormal(1.5, 1.0))
+    weekly = 1.0 + 0.4 * np.sin(2 * np.pi * (np.arange(7) + rng.integers(0, 7)) / 7)
+    trend = 1.0 + rng.normal(0.0, 0.002) * np.arange(len(dates))
+    bump = 1 + 0.5 * np.isin(dates, list(holidays))
+    mean = np.maximum(level * trend * weekly[[d.weekday() for d in dates]] * bump, 0.0)
+    units = rng.poisson(mean).astype(float)
+    price = 20.0 * rng.lognormal(0.0, 0.3) * rng.normal(1.0, 0.05, len(dates))
+    views = units * 12 + rng.poisson(5, len(dates))
+    return units, units * price, views
+
+
+def synthetic_daily(n_series: int, days: int, seed: int, families: int = 10) -> pa.Table:
+    """'all', ``families`` families and ``n_series - families - 1`` categories, coherent."""
     rng = np.random.default_rng(seed)
-    last = dt.date(2024, 6, 30)
-    holidays = {dt.date(2024, 1, 1), dt.date(2024, 4, 1), dt.date(2024, 5, 27), dt.date(2024, 7, 4)}
-    cols: dict[str, list] = {name: [] for name in REQUIRED_COLUMNS}
-    for s in range(n_series):
-        sid = "all" if s == 0 else f"category:c{s:03d}"
-        length = days if s % 10 else int(rng.integers(20, days))  # some newer, shorter series
-        level = float(rng.lognormal(2.0, 1.0))
-        weekly = 1.0 + 0.4 * np.sin(2 * np.pi * (np.arange(7) + rng.integers(0, 7)) / 7)
-        trend = 1.0 + rng.normal(0.0, 0.002) * np.arange(length)
-        dates = [last - dt.timedelta(days=length - 1 - i) for i in range(length)]
-        mean_units = np.maximum(
-            level
-            * trend
-            * weekly[[d.weekday() for d in dates]]
-            * (1 + 0.5 * np.isin(dates, list(holidays))),
-            0.0,
-        )
-        units = rng.poisson(mean_units)
-        price = 20.0 * rng.lognormal(0.0, 0.3)
-        daily_price = price * rng.normal(1.0, 0.05, length)
-        revenue = units * daily_price
+    holidays = set(
+        public_holidays("US", LAST.year - 1, LAST.year).column("holiday_date").to_pylist()
+    )
+    dates = [LAST - dt.timedelta(days=days - 1 - i) for i in range(days)]
+    n_cat = max(n_series - families - 1, families)
+    series: dict[str, tuple[str, np.ndarray, np.ndarray, np.ndarray]] = {}
+    for c in range(n_cat):
+        units, revenue, views = _category(rng, dates, holidays)
+        if c % 10 == 9:  # a newer category: nothing before its first day
+            first = int(rng.integers(days // 2, days - 20))
+            units[:first] = revenue[:first] = views[:first] = np.nan
+        series[f"category:f{c % families:02d}.c{c:03d}"] = ("category", units, revenue, views)
+    for f in range(families):
+        members = [v for k, v in series.items() if k.startswith(f"category:f{f:02d}.")]
+        stack = [np.nansum([m[i] for m in members], axis=0) for i in (1, 2, 3)]
+        series[f"family:f{f:02d}"] = ("category_family", *stack)
+    fams = [v for k, v in series.items() if k.startswith("family:")]
+    series["all"] = ("all", *[np.sum([m[i] for m in fams], axis=0) for i in (1, 2, 3)])
+    cols: dict[str, list] = {
+        k: []
+        for k in ("series_id", "series_level", "date", "revenue", "units", "views", "price_index")
+    }
+    for sid, (level, units, revenue, views) in series.items():
         for i, day in enumerate(dates):
-            gaps = [(h - day).days for h in holidays if h >= day]
+            if np.isnan(units[i]):
+                continue
             cols["series_id"].append(sid)
+            cols["series_level"].append(level)
             cols["date"].append(day)
             cols["revenue"].append(float(revenue[i]))
             cols["units"].append(int(units[i]))
-            cols["views"].append(int(units[i] * 12 + rng.poisson(5)))
-            cols["price_index"].append(float(daily_price[i] / price) if units[i] else None)
-            cols["day_of_week"].append(day.isoweekday())
-            cols["week_of_year"].append(day.isocalendar()[1])
-            cols["month"].append(day.month)
-            cols["is_holiday"].append(day in holidays)
-            cols["days_to_holiday"].append(min(min(gaps), 14) if gaps else 14)
-    return pa.table(cols).cast(
-        pa.schema(
-            [
-                ("series_id", pa.string()),
-                ("date", pa.date32()),
-                ("revenue", pa.float64()),
-                ("units", pa.int64()),
-                ("views", pa.int64()),
-                ("price_index", pa.float64()),
-                ("day_of_week", pa.int32()),
-                ("week_of_year", pa.int32()),
-                ("month", pa.int32()),
-                ("is_holiday", pa.bool_()),
-                ("days_to_holiday", pa.int32()),
-            ]
-        )
-    )
+            cols["views"].append(int(views[i]))
+            cols["price_index"].append(1.0 if units[i] else None)
+    types = {"date": pa.date32(), "units": pa.int64(), "views": pa.int64()}
+    return pa.table({k: pa.array(v, types.get(k)) for k, v in cols.items()})
 
 
 def main() -> None:
@@ -86,53 +81,62 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=150)
     parser.add_argument("--days", type=int, default=210)
     parser.add_argument("--horizon", type=int, default=28)
-    parser.add_argument("--origins", type=int, default=3)
+    parser.add_argument("--origins", type=int, default=12)
+    parser.add_argument("--step", type=int, default=7)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--refit-every", type=int, default=4)
+    parser.add_argument("--calibration-origins", type=int, default=8)
     args = parser.parse_args()
 
     daily = synthetic_daily(args.series, args.days, args.seed)
-    print(f"{daily.num_rows} rows, {args.series} series, up to {args.days} days")
-    per_model: dict[str, float] = dict.fromkeys(MODELS, 0.0)
-    evaluations: dict[str, pa.Table] = {}
-    for measure in MEASURES:
-        parts = []
-        for model in MODELS:
-            start = time.perf_counter()
-            parts.append(
-                backtest(daily, measure, args.horizon, args.origins, args.seed, models=(model,))
-            )
-            per_model[model] += time.perf_counter() - start
-        evaluations[measure] = pa.concat_tables(parts)
-    total = sum(per_model.values())
-    print(f"backtest ({args.origins} origins x {args.horizon} days, both measures): {total:.1f} s")
-    for model, seconds in per_model.items():
-        print(f"  {model:15s} {seconds:7.1f} s")
+    holidays = public_holidays("US", LAST.year - 1, LAST.year + 1)
+    n = len(set(daily.column("series_id").to_pylist()))
+    print(f"{daily.num_rows} rows, {n} series, up to {args.days} days")
+    timings: dict[str, float] = {}
     start = time.perf_counter()
-    for measure in MEASURES:
-        forecasts = forecast(
-            daily, measure, args.horizon, args.seed, evaluation=evaluations[measure]
+    backtest = build_backtest(
+        daily,
+        args.horizon,
+        args.origins,
+        args.step,
+        args.seed,
+        holidays=holidays,
+        refit_every=args.refit_every,
+        timings=timings,
+        calibration_origins=args.calibration_origins,
+    )
+    seconds = time.perf_counter() - start
+    for model, model_seconds in sorted(timings.items(), key=lambda kv: -kv[1]):
+        print(f"  {model:16s} {model_seconds:7.1f} s")
+    start = time.perf_counter()
+    evaluation = build_evaluation(backtest, args.seed)
+    eval_seconds = time.perf_counter() - start
+    print(
+        f"backtest ({args.origins} + {args.calibration_origins} calibration origins every "
+        f"{args.step} days x {args.horizon} days, both "
+        f"measures): {seconds:.1f} s; evaluation + selection + reconciliation: {eval_seconds:.1f} s"
+    )
+    start = time.perf_counter()
+    forecasts = build_forecast(daily, backtest, evaluation, args.horizon, args.seed, holidays)
+    print(f"final forecast (both measures): {time.perf_counter() - start:.1f} s")
+    con = duckdb.connect()
+    con.register("ev", evaluation)
+    con.register("fc", forecasts)
+    print(
+        con.sql(
+            "select measure, model, round(median(value) filter (where metric = 'mase'), 3) as median_mase,"
+            " round(avg(value) filter (where metric = 'coverage'), 3) as coverage_80,"
+            " round(avg(value) filter (where metric = 'coverage_95'), 3) as coverage_95,"
+            " count(*) filter (where is_selected and metric = 'mae') as selected"
+            " from ev group by all order by measure, median_mase"
         )
-    print(f"forecast (both measures, all models): {time.perf_counter() - start:.1f} s")
-    for measure, table in evaluations.items():
-        mase = table.filter(pc.equal(table.column("metric"), "mase"))
-        print(f"median MASE, {measure}:")
-        for model in MODELS:
-            values = mase.filter(pc.equal(mase.column("model"), model)).column("value")
-            values = [v for v in values.to_pylist() if v is not None]
-            coverage = table.filter(
-                pc.and_(
-                    pc.equal(table.column("metric"), "coverage"),
-                    pc.equal(table.column("model"), model),
-                )
-            ).column("value")
-            cov = [v for v in coverage.to_pylist() if v is not None]
-            print(
-                f"  {model:15s} MASE {np.median(values):.3f}  coverage {np.mean(cov):.2f}"
-                f"  (series {len(values)})"
-            )
-    selected = forecasts.filter(forecasts.column("is_selected"))
-    counts = pc.value_counts(selected.column("model")).to_pylist()
-    print("selected (units):", {c["values"]: c["counts"] // args.horizon for c in counts})
+    )
+    print(
+        con.sql(
+            "select measure, series_level, model, round(avg(value), 2) as mean_mae from ev"
+            " where metric = 'mae' and model in ('selected', 'reconciled') group by all order by all"
+        )
+    )
 
 
 if __name__ == "__main__":

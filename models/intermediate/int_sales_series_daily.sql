@@ -23,7 +23,6 @@ category_days as (
         units,
         revenue
     from {{ ref('daily_category_sales') }}
-    where category_code <> 'unknown'
 
 ),
 
@@ -31,8 +30,26 @@ qualifying_categories as (
 
     select category_level_2
     from category_days
+    where category_level_1 <> 'unknown'
     group by category_level_2
     having sum(units) >= {{ var('forecast_min_category_units') }}
+
+),
+
+-- the categories of a family that has qualifying ones but do not qualify themselves
+rest_categories as (
+
+    select
+        category_days.category_level_1 || '._rest' as category_level_2,
+        category_days.activity_date,
+        category_days.view_count,
+        category_days.units,
+        category_days.revenue
+    from category_days
+    where category_days.category_level_1 in (
+            select split_part(category_level_2, '.', 1) from qualifying_categories
+        )
+        and category_days.category_level_2 not in (select category_level_2 from qualifying_categories)
 
 ),
 
@@ -68,6 +85,12 @@ series_days as (
     where category_level_2 in (select category_level_2 from qualifying_categories)
     group by all
 
+    union all
+
+    select 'category:' || category_level_2, 'category', activity_date, sum(view_count), sum(units), sum(revenue)
+    from rest_categories
+    group by all
+
 ),
 
 spans as (
@@ -83,12 +106,6 @@ spine as (
     select spans.series_id, spans.series_level, cast(day as date) as date
     from spans,
         range(spans.first_date, (select max(event_date) from events) + 1, interval 1 day) as days(day)
-
-),
-
-holidays as (
-
-    select distinct holiday_date from {{ ref('public_holidays') }}
 
 ),
 
@@ -122,13 +139,7 @@ final as (
             ) as price_index,
         isodow(filled.date) as day_of_week,
         weekofyear(filled.date) as week_of_year,
-        month(filled.date) as month,
-        filled.date in (select holiday_date from holidays) as is_holiday,
-        least(14, coalesce((
-            select min(holidays.holiday_date) - filled.date
-            from holidays
-            where holidays.holiday_date >= filled.date
-        ), 14)) as days_to_holiday
+        month(filled.date) as month
     from filled
     window trailing_28_days as (
         partition by filled.series_id order by filled.date rows between 28 preceding and 1 preceding

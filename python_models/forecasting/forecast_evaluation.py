@@ -1,7 +1,7 @@
-"""Rolling-origin backtest (var forecast_origins origins x var forecast_horizon_days days) of
-XGBoost, Random Forest, Prophet and the seasonal-naive and moving-average baselines on every
-series, for revenue and units: MAE, RMSE, sMAPE, MASE and interval coverage, with the reason
-when a model was skipped. Thin wrapper over amazing_analytics.ml.forecasting.build_evaluation.
+"""Backtest metrics of every model per series and measure (MAE with a bootstrap interval,
+RMSE, sMAPE, MASE, 80 % and 95 % interval coverage), the model selected per series, and the
+selected forecasts before and after MinT reconciliation of the hierarchy. Thin wrapper over
+amazing_analytics.ml.forecasting.build_evaluation.
 """
 
 from amazing_analytics.dbt_io import config_int, read_arrow
@@ -11,9 +11,6 @@ from amazing_analytics.ml.forecasting import build_evaluation
 def model(dbt, session):
     dbt.config(materialized="table")
     return build_evaluation(
-        read_arrow(dbt.ref("int_sales_series_daily")),
-        horizon=config_int(dbt.config.get("horizon_days"), "horizon_days"),
-        origins=config_int(dbt.config.get("origins"), "origins"),
+        read_arrow(dbt.ref("forecast_backtest")),
         seed=config_int(dbt.config.get("seed"), "seed"),
-        holidays=read_arrow(dbt.ref("public_holidays")),
     )

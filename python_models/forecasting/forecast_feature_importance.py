@@ -1,5 +1,5 @@
-"""What drives the tree forecasters: XGBoost gain and mean |SHAP|, Random Forest impurity
-importance, per feature and measure. Thin wrapper over
+"""What drives the tree forecasters: XGBoost gain and mean |SHAP| (and Random Forest impurity
+importance when var forecast_models includes it), per feature and measure. Thin wrapper over
 amazing_analytics.ml.forecasting.build_feature_importance.
 """
 
@@ -14,4 +14,5 @@ def model(dbt, session):
         horizon=config_int(dbt.config.get("horizon_days"), "horizon_days"),
         seed=config_int(dbt.config.get("seed"), "seed"),
         holidays=read_arrow(dbt.ref("public_holidays")),
+        models=str(dbt.config.get("models")).split(),
     )

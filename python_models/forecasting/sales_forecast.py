@@ -1,7 +1,7 @@
 """The next var forecast_horizon_days days of every series, for each model and measure, with
-80 % intervals; is_selected marks the model chosen per series and measure by its backtest
-error in forecast_evaluation (not by name). Thin wrapper over
-amazing_analytics.ml.forecasting.build_forecast.
+conformal 80 % and 95 % intervals from the backtest errors; is_selected marks the model chosen
+per series and measure in forecast_evaluation (by evidence, not by name), yhat_reconciled its
+coherent (MinT) version. Thin wrapper over amazing_analytics.ml.forecasting.build_forecast.
 """
 
 from amazing_analytics.dbt_io import config_int, read_arrow
@@ -12,9 +12,10 @@ def model(dbt, session):
     dbt.config(materialized="table")
     return build_forecast(
         read_arrow(dbt.ref("int_sales_series_daily")),
+        read_arrow(dbt.ref("forecast_backtest")),
         read_arrow(dbt.ref("forecast_evaluation")),
         horizon=config_int(dbt.config.get("horizon_days"), "horizon_days"),
-        origins=config_int(dbt.config.get("origins"), "origins"),
         seed=config_int(dbt.config.get("seed"), "seed"),
         holidays=read_arrow(dbt.ref("public_holidays")),
+        models=dbt.config.get("models"),
     )

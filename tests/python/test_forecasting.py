@@ -1,101 +1,97 @@
-"""Sales forecasting: known answers on synthetic series, leakage, short series, intervals,
-selection and determinism."""
+"""Sales forecasting: known answers on synthetic series (ETS dynamics, interval coverage under
+known noise, exact reconciliation, combinations, short series), leakage, selection as evidence,
+holidays, empty input and determinism."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import math
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from amazing_analytics.calendar import public_holidays
 from amazing_analytics.ml.forecasting import (
+    BACKTEST_SCHEMA,
+    EVALUATION_SCHEMA,
     FEATURES,
-    MEASURES,
-    METRICS,
+    FORECAST_SCHEMA,
     MIN_HISTORY_DAYS,
-    MODELS,
-    _build_panel,
-    _Runner,
     backtest,
-    feature_importance,
+    build_backtest,
+    build_evaluation,
+    build_feature_importance,
+    build_forecast,
+    evaluate,
     forecast,
     make_features,
 )
+from amazing_analytics.ml.forecasting.estimators import fit_statistical_series
+from amazing_analytics.ml.forecasting.intervals import ErrorBank, conformal_bounds, min_errors
+from amazing_analytics.ml.forecasting.panel import build_panel, calendar_features
+from amazing_analytics.ml.forecasting.reconciliation import (
+    build_hierarchy,
+    reconcile,
+    reconcile_mint,
+    shrunk_covariance,
+)
+from amazing_analytics.ml.forecasting.selection import (
+    ModelErrors,
+    choose_members,
+    combine,
+    select_model,
+)
 
-LAST = dt.date(2024, 6, 30)
+LAST = dt.date(2024, 6, 30)  # a Sunday
 HORIZON = 14
 WEEK = np.array([5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0])
+FAST = ("seasonal_naive", "moving_average", "auto_theta")
 
 
-def daily_table(series: dict[str, np.ndarray], *, views_noise: int = 0) -> pa.Table:
+def daily_table(series: dict[str, np.ndarray]) -> pa.Table:
     """A daily spine per series ending on LAST; units = revenue / 5 rounded; views follow sales."""
-    rng = np.random.default_rng(views_noise)
-    holidays = {dt.date(2024, 1, 1), dt.date(2024, 5, 27), dt.date(2024, 7, 4)}
     cols: dict[str, list] = {k: [] for k in ("series_id", "date", "revenue", "units", "views")}
-    cols.update({k: [] for k in ("price_index", "day_of_week", "week_of_year", "month")})
-    cols.update({"is_holiday": [], "days_to_holiday": []})
+    cols["price_index"] = []
     for sid, revenue in series.items():
         n = len(revenue)
         for i, value in enumerate(revenue):
-            day = LAST - dt.timedelta(days=n - 1 - i)
             units = round(value / 5.0)
-            gaps = [(h - day).days for h in holidays if h >= day]
             cols["series_id"].append(sid)
-            cols["date"].append(day)
+            cols["date"].append(LAST - dt.timedelta(days=n - 1 - i))
             cols["revenue"].append(float(value))
             cols["units"].append(int(units))
-            cols["views"].append(int(units * 10 + rng.integers(0, 3)))
+            cols["views"].append(int(units * 10 + i % 3))
             cols["price_index"].append(1.0 if units > 0 else None)
-            cols["day_of_week"].append(day.isoweekday())
-            cols["week_of_year"].append(day.isocalendar()[1])
-            cols["month"].append(day.month)
-            cols["is_holiday"].append(day in holidays)
-            cols["days_to_holiday"].append(min(min(gaps), 14) if gaps else 14)
-    return pa.table(
-        {
-            "series_id": pa.array(cols["series_id"], pa.string()),
-            "date": pa.array(cols["date"], pa.date32()),
-            "revenue": pa.array(cols["revenue"], pa.float64()),
-            "units": pa.array(cols["units"], pa.int64()),
-            "views": pa.array(cols["views"], pa.int64()),
-            "price_index": pa.array(cols["price_index"], pa.float64()),
-            "day_of_week": pa.array(cols["day_of_week"], pa.int32()),
-            "week_of_year": pa.array(cols["week_of_year"], pa.int32()),
-            "month": pa.array(cols["month"], pa.int32()),
-            "is_holiday": pa.array(cols["is_holiday"], pa.bool_()),
-            "days_to_holiday": pa.array(cols["days_to_holiday"], pa.int32()),
-        }
-    )
+    types = {"date": pa.date32(), "units": pa.int64(), "views": pa.int64()}
+    return pa.table({k: pa.array(v, types.get(k)) for k, v in cols.items()})
 
 
 def weekly(days: int, scale: float) -> np.ndarray:
     """A pure weekly pattern whose last day (LAST, a Sunday) is the pattern's last weekday."""
-    reps = np.tile(WEEK, days // 7 + 1)[-days:]
-    return scale * reps
+    return scale * np.tile(WEEK, days // 7 + 1)[-days:]
+
+
+def rows_of(table: pa.Table, **where: object) -> list[dict]:
+    return [r for r in table.to_pylist() if all(r[k] == v for k, v in where.items())]
 
 
 def metric(table: pa.Table, model: str, series_id: str, name: str) -> float | None:
-    rows = [
-        r
-        for r in table.to_pylist()
-        if r["model"] == model and r["series_id"] == series_id and r["metric"] == name
-    ]
-    assert len(rows) == 1
-    return rows[0]["value"]
+    found = rows_of(table, model=model, series_id=series_id, metric=name)
+    assert len(found) == 1
+    return found[0]["value"]
 
 
 @pytest.fixture(scope="module")
 def mixed() -> pa.Table:
     rng = np.random.default_rng(7)
-    intermittent = rng.poisson(0.6, 112).astype(float) * 20.0  # many zero-sales days
     return daily_table(
         {
-            "all": weekly(112, 10.0),
-            "brand:big": weekly(112, 200.0),
-            "category:gaps": intermittent,
-            "family:constant": np.full(112, 50.0),
+            "all": weekly(98, 10.0) + rng.normal(0, 3.0, 98),
+            "brand:big": weekly(98, 200.0),
+            "category:gaps": rng.poisson(0.6, 98).astype(float) * 20.0,
             "family:short": weekly(25, 3.0),
         }
     )
@@ -103,137 +99,208 @@ def mixed() -> pa.Table:
 
 @pytest.fixture(scope="module")
 def mixed_backtest(mixed: pa.Table) -> pa.Table:
-    return backtest(mixed, "revenue", horizon=HORIZON, origins=2)
+    models = (*FAST, "auto_ets", "xgboost")
+    return backtest(mixed, "revenue", horizon=HORIZON, origins=4, step=7, models=models)
 
 
-@pytest.fixture(scope="module")
-def mixed_forecast(mixed: pa.Table, mixed_backtest: pa.Table) -> pa.Table:
-    return forecast(mixed, "revenue", horizon=HORIZON, evaluation=mixed_backtest)
-
-
-def test_backtest_shape_and_columns(mixed_backtest: pa.Table) -> None:
-    assert mixed_backtest.column_names == [
-        "model",
-        "series_id",
-        "measure",
-        "metric",
-        "value",
-        "n",
-        "status",
-        "reason",
-    ]
-    assert mixed_backtest.num_rows == len(MODELS) * 5 * len(METRICS)
-    assert set(pc.unique(mixed_backtest.column("measure")).to_pylist()) == {"revenue"}
+def test_backtest_rows_and_columns(mixed_backtest: pa.Table) -> None:
+    assert mixed_backtest.schema == BACKTEST_SCHEMA
+    models = set(pc.unique(mixed_backtest.column("model")).to_pylist())
+    assert models == {*FAST, "auto_ets", "xgboost", "combination_mean", "combination_median"}
+    # 7 models x 4 series x 4 weekly origins x 14 days
+    assert mixed_backtest.num_rows == 7 * 4 * 4 * HORIZON
+    origins = sorted(set(mixed_backtest.column("origin_date").to_pylist()))
+    assert origins == [LAST - dt.timedelta(days=HORIZON + 7 * k) for k in (3, 2, 1, 0)]
 
 
 def test_weekly_pattern_is_forecast_almost_exactly() -> None:
-    table = daily_table({"all": weekly(112, 10.0), "brand:big": weekly(112, 200.0)})
-    result = backtest(table, "revenue", horizon=HORIZON, origins=2, models=MODELS)
+    table = daily_table({"all": weekly(84, 10.0), "brand:big": weekly(84, 200.0)})
+    models = ("seasonal_naive", "moving_average", "auto_ets", "auto_theta", "xgboost")
+    result = evaluate(backtest(table, "revenue", horizon=HORIZON, origins=2, models=models))
     for sid, level in (("all", 10.0), ("brand:big", 200.0)):
         mean = WEEK.mean() * level
         assert metric(result, "seasonal_naive", sid, "mae") == pytest.approx(0.0, abs=1e-9)
-        # the in-sample seasonal-naive MAE is 0 here, so MASE is null rather than a division by 0
-        assert metric(result, "seasonal_naive", sid, "mase") is None
-        assert metric(result, "xgboost", sid, "mae") < 0.01 * mean
-        assert metric(result, "random_forest", sid, "mae") < 0.01 * mean
-        assert metric(result, "prophet", sid, "mae") < 0.05 * mean
+        assert metric(result, "seasonal_naive", sid, "mase") is None  # in-sample MAE is 0
+        assert metric(result, "auto_ets", sid, "mae") < 0.01 * mean
+        assert metric(result, "auto_theta", sid, "mae") < 0.02 * mean
+        assert metric(result, "xgboost", sid, "mae") < 0.02 * mean
         assert metric(result, "moving_average", sid, "mae") > 0.2 * mean
+        chosen = [
+            r["model"] for r in rows_of(result, series_id=sid, metric="mae") if r["is_selected"]
+        ]
+        assert chosen == ["seasonal_naive"]  # exact, and the simplest
 
 
-def test_weekly_pattern_mase_near_zero_with_noisy_history() -> None:
+def test_known_ets_dynamics_are_recovered() -> None:
+    rng = np.random.default_rng(5)
+    alpha, gamma, level, season = 0.3, 0.1, 10.0, list(np.arange(-3.0, 4.0))
+    y = []
+    for t in range(364):  # ETS(A,N,A): y = l + s + e; l += alpha e; s += gamma e
+        e = rng.normal(0.0, 1.0)
+        y.append(level + season[t % 7] + e)
+        level += alpha * e
+        season[t % 7] += gamma * e
+    mean, fitted = fit_statistical_series("auto_ets", np.array(y), 14)
+    assert str(fitted.model_["components"])[:3] == "ANA"
+    assert fitted.model_["par"][0] == pytest.approx(alpha, abs=0.1)
+    truth = np.array([level + season[(364 + h) % 7] for h in range(14)])
+    assert np.abs(mean - truth).max() < 0.5  # the noise sd is 1
+
+
+def test_conformal_coverage_on_known_noise() -> None:
+    rng = np.random.default_rng(11)
+    n_series, horizon, sigma = 30, 14, 10.0
+    bank = ErrorBank(horizon)
+    inside = {0.8: [], 0.95: []}
+    widths = []
+    for k in range(40):
+        origin = 7 * k
+        yhat = np.full((n_series, horizon), 100.0)  # the true mean: errors are pure noise
+        actual = 100.0 + rng.normal(0.0, sigma, (n_series, horizon))
+        scale = np.full(n_series, 100.0)
+        if k >= 12:
+            for level in inside:
+                low, high = bank.interval(origin, yhat, scale, level)
+                inside[level].append((actual >= low) & (actual <= high))
+                if level == 0.8:
+                    widths.append(float(np.mean(high - low)))
+        bank.add(origin, actual, yhat, scale)
+    for level, hits in inside.items():
+        assert abs(float(np.mean(hits)) - level) < 0.03, level
+    assert np.mean(widths) == pytest.approx(2 * 1.2816 * sigma, rel=0.1)
+
+
+def test_conformal_ranks_and_missing_calibration() -> None:
+    assert conformal_bounds(np.arange(1, 100, dtype=float), 0.8) == (10.0, 90.0)
+    assert conformal_bounds(np.array([3.0, -1.0, 0.5]), 0.8) == (-1.0, 3.0)  # the extremes
+    assert min_errors(0.8) == 9 and min_errors(0.95) == 39
+    low, high = ErrorBank(7).interval(0, np.ones((2, 7)), np.ones(2), 0.8)
+    assert np.isnan(low).all() and np.isnan(high).all()  # no past errors: no made-up width
+
+
+def test_reconciled_forecasts_sum_exactly() -> None:
     rng = np.random.default_rng(3)
-    values = weekly(112, 20.0)
-    values[:56] += rng.normal(0.0, 10.0, 56)  # noisy early history gives MASE a denominator
-    table = daily_table({"all": np.maximum(values, 0.0), "brand:x": weekly(112, 5.0)})
-    result = backtest(table, "revenue", horizon=HORIZON, origins=2, models=("seasonal_naive",))
-    assert metric(result, "seasonal_naive", "all", "mase") == pytest.approx(0.0, abs=1e-9)
-
-
-def test_constant_series() -> None:
-    table = daily_table({"all": np.full(84, 50.0), "brand:x": np.full(84, 4.0)})
-    result = backtest(table, "revenue", horizon=HORIZON, origins=1)
-    fc = forecast(table, "revenue", horizon=HORIZON, evaluation=result)
-    for sid, level in (("all", 50.0), ("brand:x", 4.0)):
-        rows = [r for r in fc.to_pylist() if r["series_id"] == sid]
-        for model in MODELS:
-            yhat = [r["yhat"] for r in rows if r["model"] == model]
-            assert yhat == pytest.approx([level] * HORIZON, rel=0.01), model
-            # no seasonal-naive errors in sample: MASE is null, not a division by zero
-            assert metric(result, model, sid, "mase") is None
-            assert metric(result, model, sid, "mae") < 0.01 * level
-        assert [r["model"] for r in rows if r["is_selected"]] == ["seasonal_naive"] * HORIZON
-
-
-def test_zero_sales_gaps_run_every_model(
-    mixed_backtest: pa.Table, mixed_forecast: pa.Table
-) -> None:
-    rows = [r for r in mixed_backtest.to_pylist() if r["series_id"] == "category:gaps"]
-    assert {r["status"] for r in rows} == {"ok"}
-    assert all(r["value"] is not None and np.isfinite(r["value"]) for r in rows)
-    mase = [r["value"] for r in rows if r["metric"] == "mase"]
-    assert all(0 < v < 5 for v in mase)
-
-
-def test_short_series_skips_models_with_reasons(
-    mixed_backtest: pa.Table, mixed_forecast: pa.Table
-) -> None:
-    rows = [r for r in mixed_forecast.to_pylist() if r["series_id"] == "family:short"]
-    by_model = {r["model"]: r for r in rows}
-    for model in ("xgboost", "random_forest"):
-        assert by_model[model]["status"] == "skipped"
-        assert "too short: 25 day(s)" in by_model[model]["reason"]
-        assert str(MIN_HISTORY_DAYS[model]) in by_model[model]["reason"]
-        assert all(r["yhat"] is None for r in rows if r["model"] == model)
-    assert by_model["prophet"]["status"] == "skipped"  # 25 < 28
-    for model in ("seasonal_naive", "moving_average"):
-        assert all(r["yhat"] is not None for r in rows if r["model"] == model)
-    selected = {r["model"] for r in rows if r["is_selected"]}
-    assert selected <= {"seasonal_naive", "moving_average"} and len(selected) == 1
-    # backtest origins are 28 and 14 days before LAST: naive ran only at the later one
-    bt = [r for r in mixed_backtest.to_pylist() if r["series_id"] == "family:short"]
-    assert {r["status"] for r in bt if r["model"] == "xgboost"} == {"skipped"}
-    assert all("too short" in r["reason"] for r in bt if r["model"] == "xgboost")
-    assert {r["status"] for r in bt if r["model"] == "seasonal_naive"} == {"partial"}
-
-
-def test_intervals_ordered_and_non_negative(mixed_forecast: pa.Table) -> None:
-    ran = mixed_forecast.filter(pc.is_valid(mixed_forecast.column("yhat"))).to_pylist()
-    assert ran
-    for r in ran:
-        assert 0.0 <= r["yhat_lower"] <= r["yhat"] <= r["yhat_upper"], r
-    widths = [r["yhat_upper"] - r["yhat_lower"] for r in ran if r["series_id"] == "category:gaps"]
-    assert max(widths) > 0
-
-
-def test_exactly_one_selected_per_series_and_measure(
-    mixed_forecast: pa.Table, mixed_backtest: pa.Table
-) -> None:
-    selected = mixed_forecast.filter(mixed_forecast.column("is_selected")).to_pylist()
-    per_series: dict[str, set[str]] = {}
-    for r in selected:
-        per_series.setdefault(r["series_id"], set()).add(r["model"])
-    assert set(per_series) == set(pc.unique(mixed_forecast.column("series_id")).to_pylist())
-    assert all(len(models) == 1 for models in per_series.values())
-    assert per_series["all"] == {"seasonal_naive"}  # MAE 0, MASE undefined for everyone
-    # the gaps series: the model with the lowest backtest MASE
-    mase = {m: metric(mixed_backtest, m, "category:gaps", "mase") for m in MODELS}
-    assert per_series["category:gaps"] == {min(mase, key=lambda m: mase[m])}
-    dates = pc.unique(mixed_forecast.column("forecast_date")).to_pylist()
-    assert sorted(dates) == [LAST + dt.timedelta(days=k) for k in range(1, HORIZON + 1)]
-
-
-def test_selection_uses_mase_not_model_name(mixed: pa.Table, mixed_backtest: pa.Table) -> None:
-    # rewrite the evaluation so that prophet has the lowest MASE for 'brand:big'
-    rows = mixed_backtest.to_pylist()
-    for r in rows:
-        if r["series_id"] == "brand:big" and r["metric"] == "mase":
-            r["value"] = 0.01 if r["model"] == "prophet" else 5.0
-    fake = pa.Table.from_pylist(rows, schema=mixed_backtest.schema)
-    result = forecast(mixed, "revenue", horizon=HORIZON, evaluation=fake, models=MODELS)
-    chosen = {
-        r["model"] for r in result.to_pylist() if r["series_id"] == "brand:big" and r["is_selected"]
+    cats = {f"category:a.c{i}": rng.poisson(20, 60).astype(float) for i in range(3)}
+    cats["category:b.c9"] = rng.poisson(5, 60).astype(float)
+    history = {
+        **cats,
+        "family:a": sum(cats[f"category:a.c{i}"] for i in range(3)),
+        "family:b": cats["category:b.c9"].copy(),
+        "family:c": rng.poisson(7, 60).astype(float),  # no categories: a bottom node
+        "brand:x": rng.poisson(3, 60).astype(float),  # outside the hierarchy
     }
-    assert chosen == {"prophet"}
+    history["all"] = history["family:a"] + history["family:b"] + history["family:c"]
+    hierarchy = build_hierarchy(history)
+    assert hierarchy is not None and "brand:x" not in hierarchy.nodes
+    assert set(hierarchy.bottom) == {*cats, "family:c"}
+    base = rng.uniform(0.0, 50.0, (len(hierarchy.nodes), 7))
+    residuals = rng.normal(0.0, 3.0, (40, len(hierarchy.nodes)))
+    for result in (reconcile(base, hierarchy.S), reconcile_mint(base, hierarchy, residuals)):
+        idx = {n: i for i, n in enumerate(hierarchy.nodes)}
+        fams = ("family:a", "family:b", "family:c")
+        np.testing.assert_allclose(result[idx["all"]], sum(result[idx[f]] for f in fams))
+        parts = [result[idx[f"category:a.c{i}"]] for i in range(3)]
+        np.testing.assert_allclose(result[idx["family:a"]], sum(parts))
+        assert (result >= 0).all()
+    coherent = hierarchy.S @ rng.uniform(1.0, 9.0, (len(hierarchy.bottom), 7))
+    np.testing.assert_allclose(reconcile_mint(coherent, hierarchy, residuals), coherent)
+    history["all"] = history["all"] + 1.0  # 'all' no longer adds up: no hierarchy
+    assert build_hierarchy(history) is None
+
+
+def test_shrunk_covariance_is_between_sample_and_diagonal() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 3)) @ np.array([[1.0, 0.8, 0.0], [0.0, 0.6, 0.0], [0.0, 0.0, 1.0]])
+    shrunk = shrunk_covariance(x)
+    sample = x.T @ x / 200
+    np.testing.assert_allclose(np.diag(shrunk), np.diag(sample), rtol=1e-6)
+    assert 0 < shrunk[0, 1] <= sample[0, 1] + 1e-12
+
+
+def test_combination_of_identical_forecasts_is_that_forecast() -> None:
+    path = np.array([3.0, 1.5, 7.25, 0.0])
+    stack = np.vstack([path, path, path])
+    for how in ("combination_mean", "combination_median"):
+        np.testing.assert_array_equal(combine(stack, how), path)
+    assert combine(np.array([[1.0], [2.0], [9.0]]), "combination_median").tolist() == [2.0]
+    scores = {"auto_ets": 0.2, "auto_arima": 0.1, "xgboost": 0.3, "seasonal_naive": 0.5}
+    assert choose_members(scores, list(scores)) == ["auto_arima", "auto_ets", "xgboost"]
+    # before any past error: the statistical candidates that ran
+    assert choose_members({}, ["xgboost", "auto_ets", "seasonal_naive"]) == [
+        "auto_ets",
+        "seasonal_naive",
+    ]
+
+
+def test_too_short_series_skips_a_model_with_its_reason(
+    mixed_backtest: pa.Table, mixed: pa.Table
+) -> None:
+    fc = forecast(
+        mixed,
+        "revenue",
+        HORIZON,
+        backtest_rows=mixed_backtest,
+        models=(*FAST, "auto_ets", "xgboost"),
+    )
+    short = rows_of(fc, series_id="family:short")
+    for model in ("xgboost", "auto_ets"):
+        first = rows_of(fc, series_id="family:short", model=model)[0]
+        assert first["status"] == "skipped" and first["yhat"] is None
+        assert (
+            f"too short: 25 day(s) of history at the origin, {model} needs {MIN_HISTORY_DAYS[model]}"
+            == first["reason"]
+        )
+    assert all(r["yhat"] is not None for r in short if r["model"] == "seasonal_naive")
+    assert len({r["model"] for r in short if r["is_selected"]}) == 1
+    bt = rows_of(mixed_backtest, series_id="family:short", model="auto_theta")
+    assert {r["status"] for r in bt} == {"skipped"} and "auto_theta needs 28" in bt[0]["reason"]
+    assert (
+        rows_of(mixed_backtest, series_id="family:short", model="seasonal_naive")[-1]["status"]
+        == "ok"
+    )
+
+
+def test_selection_is_evidence_and_ties_go_to_the_simpler() -> None:
+    rng = np.random.default_rng(2)
+    origin = np.repeat(np.arange(10), 7)
+    day = np.arange(70)
+    base = np.abs(rng.normal(10.0, 3.0, 70))
+
+    def errors(values: np.ndarray) -> ModelErrors:
+        return ModelErrors(origin, day, values)
+
+    noisy = base + rng.normal(-0.1, 3.0, 70)  # a little better on average, not clearly
+    chosen, why = select_model({"auto_ets": errors(base), "xgboost": errors(np.abs(noisy))})
+    assert chosen == "auto_ets" and "not clearly better" in why
+    chosen, why = select_model({"auto_ets": errors(base), "xgboost": errors(base * 0.7)})
+    assert chosen == "xgboost" and "clearly beats auto_ets" in why
+    tie = {"auto_arima": errors(base), "seasonal_naive": errors(base.copy())}
+    assert select_model(tie)[0] == "seasonal_naive"
+    assert (
+        select_model({"auto_ets": errors(base), "auto_arima": errors(base * 0.99)})[0]
+        == "auto_arima"
+    )
+
+
+def test_selected_model_never_worse_than_best_statistical(mixed_backtest: pa.Table) -> None:
+    ev = evaluate(mixed_backtest)
+    for sid in ("all", "brand:big", "category:gaps"):
+        mae = {r["model"]: r["value"] for r in rows_of(ev, series_id=sid, metric="mae")}
+        chosen = [r["model"] for r in rows_of(ev, series_id=sid, metric="mae") if r["is_selected"]]
+        stats = [mae[m] for m in (*FAST, "auto_ets") if mae.get(m) is not None]
+        assert len(chosen) == 1 and mae[chosen[0]] <= min(stats) + 1e-9
+
+
+def test_moving_holidays_fall_on_their_true_date_each_year() -> None:
+    days = public_holidays("US", 2019, 2020).column("holiday_date").to_pylist()
+    dates = [dt.date(2020, 11, d) for d in range(20, 30)]
+    cal = calendar_features(dates, days)
+    flagged = [d for d, h in zip(dates, cal["is_holiday"], strict=True) if h]
+    assert flagged == [dt.date(2020, 11, 26)]  # Thanksgiving 2020, not 2019's 28 November
+    assert cal["days_to_holiday"][0] == 6 and cal["days_since_holiday"][-1] == 3
+    table = daily_table({"all": weekly(60, 1.0)})
+    panel = build_panel(table, extra_days=200, holiday_dates=days)
+    assert dt.date(2020, 11, 26) in panel.holidays and dt.date(2020, 11, 28) not in panel.holidays
 
 
 def test_make_features_never_reads_after_origin(mixed: pa.Table) -> None:
@@ -247,94 +314,109 @@ def test_make_features_never_reads_after_origin(mixed: pa.Table) -> None:
             name,
             pc.if_else(after, pc.multiply(col, pa.scalar(factor, col.type)), col),
         )
-    changed = changed.set_column(
-        changed.schema.get_field_index("price_index"),
-        "price_index",
-        pc.if_else(after, pa.scalar(9.0), mixed.column("price_index")),
-    )
     train_a, future_a = make_features(mixed, "revenue", origin, horizon=HORIZON)
     train_b, future_b = make_features(changed, "revenue", origin, horizon=HORIZON)
     assert future_a.num_rows > 0 and train_a.num_rows > 0
-    assert future_a.equals(future_b)
-    assert train_a.equals(train_b)
+    assert future_a.equals(future_b) and train_a.equals(train_b)
     assert set(FEATURES) <= set(future_a.column_names)
-    assert max(train_a.column("example_origin").to_pylist()) < origin
 
 
-def test_backtest_fits_never_use_data_after_their_origin(mixed: pa.Table) -> None:
-    """Every model fitted at an origin gives identical forecasts when later data change."""
-    origin_index = 112 - 1 - HORIZON
+def test_backtest_never_uses_data_after_its_origins(
+    mixed: pa.Table, mixed_backtest: pa.Table
+) -> None:
+    last_origin = LAST - dt.timedelta(days=HORIZON)
+    after = pc.greater(mixed.column("date"), pa.scalar(last_origin, pa.date32()))
     noisy = mixed.set_column(
         mixed.schema.get_field_index("revenue"),
         "revenue",
         pc.if_else(
-            pc.greater(
-                mixed.column("date"), pa.scalar(LAST - dt.timedelta(days=HORIZON), pa.date32())
-            ),
-            pc.add(pc.multiply(mixed.column("revenue"), 3.0), 11.0),
-            mixed.column("revenue"),
+            after, pc.add(pc.multiply(mixed.column("revenue"), 3.0), 11.0), mixed.column("revenue")
         ),
     )
-    runs = [
-        _Runner(_build_panel(t, extra_days=HORIZON), "revenue", HORIZON, 42, MODELS)
-        for t in (mixed, noisy)
-    ]
-    for model in MODELS:
-        a, b = (r.predict(model, origin_index) for r in runs)
-        for x, y in zip(a[:3], b[:3], strict=True):
-            np.testing.assert_array_equal(x, y, err_msg=model)
-        assert a[3].status == b[3].status
+    models = (*FAST, "auto_ets", "xgboost")
+    again = backtest(noisy, "revenue", horizon=HORIZON, origins=4, step=7, models=models)
+    # forecasts and intervals at every origin are identical: only the actuals differ
+    for name in ("yhat", "yhat_lower", "yhat_upper", "yhat_lower_95", "yhat_upper_95"):
+        assert again.column(name).equals(mixed_backtest.column(name)), name
 
 
-def test_deterministic(mixed: pa.Table, mixed_backtest: pa.Table, mixed_forecast: pa.Table) -> None:
-    again_bt = backtest(mixed, "revenue", horizon=HORIZON, origins=2)
-    again_fc = forecast(mixed, "revenue", horizon=HORIZON, evaluation=again_bt)
-    assert again_bt.equals(mixed_backtest)
-    assert again_fc.equals(mixed_forecast)
-
-
-def test_units_measure_and_internal_backtest(mixed: pa.Table) -> None:
-    models = ("xgboost", "seasonal_naive", "moving_average")
-    result = forecast(mixed, "units", horizon=7, origins=1, models=models)
-    assert set(pc.unique(result.column("measure")).to_pylist()) == {"units"}
-    assert result.num_rows == 5 * len(models) * 7
-    counts = pc.value_counts(result.filter(result.column("is_selected")).column("series_id"))
-    assert {c["counts"] for c in counts.to_pylist()} == {7}
-    assert "units" in MEASURES
-
-
-def test_feature_importance(mixed: pa.Table) -> None:
-    table = feature_importance(mixed, "revenue", horizon=HORIZON, shap_rows=300)
-    assert set(pc.unique(table.column("model")).to_pylist()) == {"xgboost", "random_forest"}
-    for model in ("xgboost", "random_forest"):
-        rows = [r for r in table.to_pylist() if r["model"] == model]
-        assert [r["feature"] for r in rows] == list(FEATURES)
-        assert sorted(r["rank"] for r in rows) == list(range(1, len(FEATURES) + 1))
-        assert all(r["importance"] >= 0 for r in rows)
-    xgb_rows = [r for r in table.to_pylist() if r["model"] == "xgboost"]
-    assert all(r["mean_abs_shap"] is not None for r in xgb_rows)
-    top = min(xgb_rows, key=lambda r: r["rank"])
-    assert top["importance"] > 0
-    assert all(
-        r["mean_abs_shap"] is None for r in table.to_pylist() if r["model"] == "random_forest"
+def test_forecast_intervals_selection_and_determinism(
+    mixed: pa.Table, mixed_backtest: pa.Table
+) -> None:
+    models = (*FAST, "auto_ets", "xgboost")
+    ev = evaluate(mixed_backtest)
+    fc = forecast(
+        mixed, "revenue", HORIZON, backtest_rows=mixed_backtest, evaluation=ev, models=models
     )
+    assert fc.schema == FORECAST_SCHEMA
+    for r in fc.to_pylist():
+        if r["yhat"] is not None and r["yhat_lower"] is not None:
+            assert 0.0 <= r["yhat_lower"] <= r["yhat"] <= r["yhat_upper"] <= r["yhat_upper_95"]
+            assert r["yhat_lower_95"] <= r["yhat_lower"]
+    for sid in ("all", "brand:big", "category:gaps", "family:short"):
+        chosen = {r["model"] for r in rows_of(fc, series_id=sid) if r["is_selected"]}
+        assert len(chosen) == 1
+        expected = [
+            r["model"] for r in rows_of(ev, series_id=sid, metric="mae") if r["is_selected"]
+        ]
+        if expected and sid != "family:short":
+            assert chosen == set(expected)
+    dates = sorted(set(fc.column("forecast_date").to_pylist()))
+    assert dates == [LAST + dt.timedelta(days=k) for k in range(1, HORIZON + 1)]
+    again = backtest(mixed, "revenue", horizon=HORIZON, origins=4, step=7, models=models)
+    assert again.equals(mixed_backtest)
+    assert evaluate(again).equals(ev)
+
+
+def test_build_steps_reconcile_a_coherent_hierarchy() -> None:
+    rng = np.random.default_rng(4)
+    a, b = weekly(70, 4.0) + rng.poisson(3, 70), weekly(70, 1.0) + rng.poisson(2, 70)
+    c = rng.poisson(5, 70).astype(float)
+    fam = a + b
+    table = daily_table(
+        {"category:x.a": a, "category:x.b": b, "family:x": fam, "family:y": c, "all": fam + c}
+    )
+    models = "seasonal_naive moving_average auto_theta"
+    # units are revenue / 5 rounded per series, so only revenue is exactly coherent here
+    bt = build_backtest(table, 7, 6, 7, 42, models=models)
+    ev = build_evaluation(bt, 42)
+    levels = {r["model"] for r in ev.to_pylist() if r["measure"] == "revenue"}
+    assert {"selected", "reconciled"} <= levels
+    fc = build_forecast(table, bt, ev, 7, 42, models=models)
+    rec = {
+        r["series_id"]: r["yhat_reconciled"]
+        for r in fc.to_pylist()
+        if r["is_selected"]
+        and r["measure"] == "revenue"
+        and r["forecast_date"] == LAST + dt.timedelta(days=1)
+    }
+    assert rec["all"] == pytest.approx(rec["family:x"] + rec["family:y"], rel=1e-9)
+    assert rec["family:x"] == pytest.approx(rec["category:x.a"] + rec["category:x.b"], rel=1e-9)
+
+
+def test_nothing_to_forecast_degrades_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    empty = daily_table({}).cast(daily_table({"all": np.ones(3)}).schema)
+    with caplog.at_level(logging.WARNING):
+        bt = build_backtest(empty, 28, 12, 7, 42)
+        ev = build_evaluation(bt, 42)
+        fc = build_forecast(empty, bt, ev, 28, 42)
+        fi = build_feature_importance(empty, 28, 42)
+    assert bt.num_rows == 0 and fc.num_rows == 0 and fi.num_rows == 0
+    assert ev.schema == EVALUATION_SCHEMA and ev.num_rows > 0
+    assert set(ev.column("status").to_pylist()) == {"skipped"}
+    assert all(r.startswith("no data to forecast") for r in ev.column("reason").to_pylist())
+    assert sum("no data to forecast" in m for m in caplog.messages) >= 3
 
 
 def test_plain_errors(mixed: pa.Table) -> None:
     with pytest.raises(ValueError, match="Unknown measure"):
         backtest(mixed, "profit")
+    with pytest.raises(ValueError, match="Unknown model"):
+        backtest(mixed, "units", models=("lstm",))
     with pytest.raises(ValueError, match="missing days"):
         backtest(
             mixed.filter(pc.not_equal(mixed.column("date"), LAST - dt.timedelta(days=3))), "units"
         )
     with pytest.raises(ValueError, match="missing column"):
         forecast(mixed.drop_columns(["views"]), "units")
-
-
-def test_conformal_bounds_use_finite_sample_ranks() -> None:
-    from amazing_analytics.ml.forecasting import _conformal_bounds
-
-    seven = np.array([3.0, -1.0, 0.5, 2.0, -4.0, 1.0, 0.0])
-    assert _conformal_bounds(seven).tolist() == [-4.0, 3.0]  # too few errors: the extremes
-    ninety_nine = np.arange(1, 100, dtype=float)
-    assert _conformal_bounds(ninety_nine).tolist() == [10.0, 90.0]
+    assert math.isnan(conformal_bounds(np.zeros(0), 0.8)[0])

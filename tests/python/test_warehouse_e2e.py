@@ -687,6 +687,33 @@ def test_training_data_never_sees_past_the_cut_off(
     assert full.scalar(test_split) > 0 and cut.scalar(test_split) == 0
 
 
+def test_only_bad_lines_leave_nothing_to_forecast_and_the_build_warns(
+    tmp_path: Path, dbt_project: Path, build_events: Callable[..., Build]
+) -> None:
+    """Issue 9, defect 2: every line quarantined -> the forecasting marts degrade, never crash."""
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    bad = [
+        line("2019-10-02 11:01:00 UTC", "click", "200", CAT, "kids.toys", "lego", "15.50", "2", S2),
+        line("2019-10-02 11:02:00 UTC", "view", "", CAT, "kids.toys", "lego", "15.50", "2", S2),
+    ]
+    (folder / "only_bad.csv").write_bytes(b"\n".join([HEADER, *bad]) + b"\n")
+    build = build_events(
+        dbt_project,
+        str(folder / "*.csv"),
+        "--select",
+        "+forecast_evaluation+",
+        "+forecast_feature_importance",
+        "--indirect-selection",
+        "cautious",  # no tests of models outside the forecasting graph
+    )
+    assert build.scalar("select count(*) from staging.stg_events") == 0
+    for table in ("forecast_backtest", "sales_forecast", "forecast_feature_importance"):
+        assert build.scalar(f"select count(*) from marts.{table}") == 0
+    statuses = build.query("select distinct status, reason from marts.forecast_evaluation")
+    assert len(statuses) == 1 and statuses[0][0] == "skipped"
+    assert statuses[0][1].startswith("no data to forecast")
+    assert "WARN" in build.output and "warn_forecast_not_possible" in build.output
 def test_real_excerpts_are_exported_and_audited(real_build: Build) -> None:
     """The BI exports match their tables, and the governance marts are built, on real data."""
     import pyarrow.parquet as pq

@@ -1,0 +1,296 @@
+"""Rolling-origin backtest of every candidate, combinations and conformal intervals included.
+
+Origins: ``origins`` of them, ``step`` days apart (weekly by default), the last one ``horizon``
+days before the last date; every fit uses only data up to its origin. Origins are run in
+ascending order: the combinations' members and the conformal intervals at an origin use only
+the errors known there (see :mod:`.selection` and :mod:`.intervals`).
+
+The backtest table (:data:`BACKTEST_SCHEMA`) has one row per (model, series, origin, forecast
+day): the actual, the forecast, the 80 % and 95 % bounds (null while a model has no past error
+to calibrate on), the series' level at the origin (the unit of the conformal errors), the
+in-sample seasonal-naive MAE (the MASE scale), and the status and reason (``skipped`` rows keep
+the reason and no forecast).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from amazing_analytics.ml.forecasting.estimators import (
+    BASELINE_MODELS,
+    STAT_MODELS,
+    TREE_MODELS,
+    Fit,
+    StatisticalFitter,
+    fit_naive,
+    fit_prophet,
+    fit_tree,
+    scale_at,
+    tune_xgboost,
+)
+from amazing_analytics.ml.forecasting.intervals import LEVELS, ErrorBank
+from amazing_analytics.ml.forecasting.panel import Panel
+from amazing_analytics.ml.forecasting.selection import (
+    COMBINATIONS,
+    STATISTICAL,
+    choose_members,
+    combine,
+)
+
+#: The candidates fitted by default (Random Forest and Prophet are available on request).
+DEFAULT_MODELS: tuple[str, ...] = BASELINE_MODELS + STAT_MODELS + ("xgboost",)
+BASE_MODELS: tuple[str, ...] = DEFAULT_MODELS + ("random_forest", "prophet")
+#: Every model name the tables may hold.
+MODELS: tuple[str, ...] = BASE_MODELS + COMBINATIONS
+#: Statistical models are re-estimated every this many origins (run forward in between).
+REFIT_EVERY_ORIGINS = 4
+#: Origins before the evaluated ones, for calibration only (intervals, combination members).
+CALIBRATION_ORIGINS = 8
+
+BACKTEST_SCHEMA = pa.schema(
+    [
+        ("model", pa.string()),
+        ("series_id", pa.string()),
+        ("series_level", pa.string()),
+        ("measure", pa.string()),
+        ("origin_date", pa.date32()),
+        ("forecast_date", pa.date32()),
+        ("horizon", pa.int32()),
+        ("actual", pa.float64()),
+        ("yhat", pa.float64()),
+        ("yhat_lower", pa.float64()),
+        ("yhat_upper", pa.float64()),
+        ("yhat_lower_95", pa.float64()),
+        ("yhat_upper_95", pa.float64()),
+        ("level_scale", pa.float64()),
+        ("naive_scale", pa.float64()),
+        ("status", pa.string()),
+        ("reason", pa.string()),
+        ("is_calibration", pa.bool_()),
+    ]
+)
+
+
+def check_models(models: Sequence[str]) -> tuple[str, ...]:
+    unknown = [m for m in models if m not in BASE_MODELS]
+    if unknown:
+        raise ValueError(
+            f"Unknown model(s) {', '.join(unknown)}; choose from {', '.join(BASE_MODELS)}."
+        )
+    return tuple(models)
+
+
+def backtest_origins(panel: Panel, horizon: int, origins: int, step: int) -> list[int]:
+    """Ascending origin indexes; those before the data start are dropped."""
+    if horizon < 1 or origins < 1 or step < 1:
+        raise ValueError("horizon, origins and step must be at least 1.")
+    found = [panel.last - horizon - step * k for k in range(origins - 1, -1, -1)]
+    return [o for o in found if o >= 0]
+
+
+def naive_scale(values: np.ndarray, start: int, origin: int) -> float:
+    """In-sample MAE of the lag-7 seasonal naive over the series' days up to the origin."""
+    window = values[start : origin + 1]
+    if window.size <= 7:
+        return math.nan
+    return float(np.mean(np.abs(window[7:] - window[:-7])))
+
+
+class Runner:
+    """Fits every model of one measure at ascending origins, with combinations and intervals."""
+
+    def __init__(
+        self,
+        panel: Panel,
+        measure: str,
+        horizon: int,
+        seed: int,
+        models: Sequence[str],
+        refit_days: int,
+        xgb_params: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.panel, self.measure, self.horizon, self.seed = panel, measure, horizon, seed
+        self.models = check_models(models)
+        self.stat = {m: StatisticalFitter(panel, measure, m, refit_days) for m in STAT_MODELS}
+        self.xgb_params = dict(xgb_params) if xgb_params else None
+        self.banks = {m: ErrorBank(horizon) for m in self.output_models}
+        self.fits: dict[tuple[str, int], Fit] = {}
+        self.refit_days = refit_days
+        self._trees: dict[str, tuple[Any, int]] = {}  # model -> (trained, fit origin)
+        self.seconds: dict[str, float] = {}  # fitting time per model (tuning under xgboost)
+
+    @property
+    def output_models(self) -> tuple[str, ...]:
+        return self.models + COMBINATIONS
+
+    def tune(self, origin: int) -> dict[str, Any]:
+        """XGBoost's parameters, tuned once inside the training window of the first origin where
+        that is possible (see tune_xgboost) and kept; until then the grid's middle entry."""
+        if self.xgb_params is None:
+            start = time.perf_counter()
+            params, scores = tune_xgboost(self.panel, self.measure, origin, self.horizon, self.seed)
+            elapsed = time.perf_counter() - start
+            self.seconds["xgboost_tuning"] = self.seconds.get("xgboost_tuning", 0.0) + elapsed
+            if not all(math.isnan(v) for v in scores):
+                self.xgb_params = params
+            return params
+        return self.xgb_params
+
+    def base_fit(self, model: str, origin: int) -> Fit:
+        start = time.perf_counter()
+        fit = self._base_fit(model, origin)
+        self.seconds[model] = self.seconds.get(model, 0.0) + time.perf_counter() - start
+        return fit
+
+    def _base_fit(self, model: str, origin: int) -> Fit:
+        p, m, h = self.panel, self.measure, self.horizon
+        if model in STAT_MODELS:
+            return self.stat[model].fit(origin, h)
+        if model in TREE_MODELS:
+            params = self.tune(origin) if model == "xgboost" else None
+            before = self._trees.get(model)
+            if before is not None and 0 <= origin - before[1] < self.refit_days:
+                return fit_tree(p, m, model, origin, h, self.seed, params, trained=before[0])
+            fit = fit_tree(p, m, model, origin, h, self.seed, params)
+            if fit.trained is not None:
+                self._trees[model] = (fit.trained, origin)
+            return fit
+        if model == "prophet":
+            return fit_prophet(p, m, origin, h, self.seed)
+        return fit_naive(p, m, model, origin, h)
+
+    def _combinations(self, origin: int, fits: dict[str, Fit]) -> dict[str, Fit]:
+        n_series = len(self.panel.series_ids)
+        scores = {m: self.banks[m].series_mae(origin) for m in fits}
+        out = {
+            c: Fit(
+                c,
+                origin,
+                np.full((n_series, self.horizon), np.nan),
+                ["skipped"] * n_series,
+                ["no candidate ran for this series"] * n_series,
+            )
+            for c in COMBINATIONS
+        }
+        for s in range(n_series):
+            ran = [m for m in fits if fits[m].status[s] == "ok"]
+            if not ran:
+                continue
+            by_model = {m: float(scores[m][s]) if scores[m].size else math.nan for m in ran}
+            members = choose_members(by_model, ran)
+            stack = np.vstack([fits[m].yhat[s] for m in members])
+            for c in COMBINATIONS:
+                out[c].yhat[s] = combine(stack, c)
+                out[c].status[s], out[c].reason[s] = "ok", None
+                out[c].info[s] = "+".join(members)
+        return out
+
+    def run_origin(self, origin: int) -> dict[str, tuple[Fit, dict[float, tuple]]]:
+        """Every model's fit at ``origin`` and its intervals (from errors known there)."""
+        fits = {m: self.base_fit(m, origin) for m in self.models}
+        pool = {m: f for m, f in fits.items() if m in STATISTICAL or m in TREE_MODELS}
+        fits.update(self._combinations(origin, pool))
+        scale = scale_at(self.panel, self.measure, origin)
+        values = self.panel.values[self.measure]
+        groups = np.array(self.panel.levels, dtype=object)
+        out = {}
+        for m, fit in fits.items():
+            bounds = {
+                lv: self.banks[m].interval(origin, fit.yhat, scale, lv, groups) for lv in LEVELS
+            }
+            end = min(origin + self.horizon, self.panel.last)
+            actual = np.full(fit.yhat.shape, np.nan)
+            actual[:, : end - origin] = values[:, origin + 1 : end + 1]
+            self.banks[m].add(origin, actual, fit.yhat, scale)
+            self.fits[(m, origin)] = fit
+            out[m] = (fit, bounds)
+        return out
+
+    def rows(
+        self,
+        origin: int,
+        result: Mapping[str, tuple[Fit, dict[float, tuple]]],
+        is_calibration: bool = False,
+    ) -> pa.Table:
+        """The backtest rows of one origin (every model, series and horizon day)."""
+        panel, h = self.panel, self.horizon
+        n = len(panel.series_ids)
+        values = panel.values[self.measure]
+        scale = scale_at(panel, self.measure, origin)
+        naive = np.array([naive_scale(values[s], int(panel.start[s]), origin) for s in range(n)])
+        days = np.arange(1, h + 1)
+        end = min(origin + h, panel.last)
+        actual = np.full((n, h), np.nan)
+        actual[:, : end - origin] = values[:, origin + 1 : end + 1]
+        parts = []
+        for m, (fit, bounds) in result.items():
+            ok = np.array([st == "ok" for st in fit.status])[:, None] & np.ones((1, h), bool)
+            cols = {
+                "model": np.full(n * h, m, dtype=object),
+                "series_id": np.repeat(np.array(panel.series_ids, dtype=object), h),
+                "series_level": np.repeat(np.array(panel.levels, dtype=object), h),
+                "measure": np.full(n * h, self.measure, dtype=object),
+                "origin_date": np.full(n * h, panel.date(origin)),
+                "forecast_date": np.tile([panel.date(origin + d) for d in days], n),
+                "horizon": np.tile(days, n).astype(np.int32),
+                "actual": actual.ravel(),
+                "yhat": np.where(ok, fit.yhat, np.nan).ravel(),
+                "yhat_lower": np.where(ok, bounds[0.8][0], np.nan).ravel(),
+                "yhat_upper": np.where(ok, bounds[0.8][1], np.nan).ravel(),
+                "yhat_lower_95": np.where(ok, bounds[0.95][0], np.nan).ravel(),
+                "yhat_upper_95": np.where(ok, bounds[0.95][1], np.nan).ravel(),
+                "level_scale": np.repeat(scale, h),
+                "naive_scale": np.repeat(naive, h),
+                "status": np.repeat(np.array(fit.status, dtype=object), h),
+                "reason": np.repeat(np.array(fit.reason, dtype=object), h),
+                "is_calibration": np.full(n * h, is_calibration),
+            }
+            parts.append(_to_table(cols))
+        return pa.concat_tables(parts)
+
+
+def _to_table(cols: Mapping[str, np.ndarray]) -> pa.Table:
+    arrays = []
+    for f in BACKTEST_SCHEMA:
+        v = cols[f.name]
+        if pa.types.is_floating(f.type):
+            arrays.append(pa.array(v, f.type, from_pandas=True))
+        else:
+            arrays.append(pa.array(v.tolist(), f.type))
+    return pa.Table.from_arrays(arrays, schema=BACKTEST_SCHEMA)
+
+
+def run_backtest(
+    panel: Panel,
+    measure: str,
+    horizon: int,
+    origins: int,
+    step: int,
+    seed: int,
+    models: Sequence[str],
+    refit_every: int = REFIT_EVERY_ORIGINS,
+    timings: dict[str, float] | None = None,
+    calibration_origins: int = CALIBRATION_ORIGINS,
+) -> pa.Table:
+    """The backtest table of one measure (see the module docstring); ``timings``, when given,
+    is updated with the fitting seconds per model. ``calibration_origins`` more origins before
+    the evaluated ones give the first intervals and combinations past errors; their rows are
+    flagged ``is_calibration`` and left out of the metrics."""
+    runner = Runner(panel, measure, horizon, seed, models, max(refit_every, 1) * step)
+    found = backtest_origins(panel, horizon, origins + calibration_origins, step)
+    n_calibration = max(len(found) - origins, 0)
+    if not found:
+        return BACKTEST_SCHEMA.empty_table()
+    table = pa.concat_tables(
+        [runner.rows(o, runner.run_origin(o), k < n_calibration) for k, o in enumerate(found)]
+    )
+    if timings is not None:
+        for model, seconds in runner.seconds.items():
+            timings[model] = timings.get(model, 0.0) + seconds
+    return table
