@@ -35,6 +35,7 @@ def model(dbt, session):
         "data_quality_by_file": dbt.ref("data_quality_by_file"),
         "data_quality_report": dbt.ref("data_quality_report"),
         "feature_drift": dbt.ref("feature_drift"),
+        "forecast_backtest": dbt.ref("forecast_backtest"),
         "forecast_evaluation": dbt.ref("forecast_evaluation"),
         "forecast_feature_importance": dbt.ref("forecast_feature_importance"),
         "item_embeddings": dbt.ref("item_embeddings"),
