@@ -13,5 +13,6 @@ def model(dbt, session):
     return build_segment_reassignment(
         read_arrow(dbt.ref("customer_features")),
         read_arrow(dbt.ref("segment_centroids")),
+        read_arrow(dbt.ref("segment_actions")),
         seed=config_int(dbt.config.get("seed"), "seed"),
     )

@@ -175,6 +175,21 @@ def test_emailing_list_never_holds_an_opt_out() -> None:
         campaigns.emailing_list(_audiences().drop(columns=["user_id"]), set())
 
 
+def test_the_campaigns_control_group_is_not_in_the_emailing_list() -> None:
+    assignments = pd.DataFrame(
+        {
+            "campaign_type": ["cross_sell", "cross_sell", "cart_recovery"],
+            "user_id": [1, 2, 3],
+            "group_name": ["control", "treatment", "control"],
+        }
+    )
+    held_out = campaigns.control_group_user_ids(assignments, "cross_sell")
+    assert held_out == {1}
+    assert campaigns.control_group_user_ids(None, "cross_sell") == frozenset()
+    rows = campaigns.emailing_list(_audiences(), held_out)
+    assert 1 not in rows["user_id"].tolist()
+
+
 def test_email_preview_names_the_products_and_their_reasons() -> None:
     products = pd.DataFrame(
         {

@@ -230,7 +230,10 @@ def test_match_labels_renames_clusters_to_the_reference() -> None:
 
 def test_segment_reassignment_after_a_fallback_is_empty() -> None:
     empty = pa.table({"segment_id": pa.array([], pa.int64())})
-    assert build_segment_reassignment(pa.table({"user_id": [1]}), empty, seed=1).num_rows == 0
+    assert (
+        build_segment_reassignment(pa.table({"user_id": [1]}), empty, pa.table({}), seed=1).num_rows
+        == 0
+    )
 
 
 def snapshot_table(name: str, n: int, shift: float, labels: bool | None) -> pa.Table:

@@ -714,6 +714,8 @@ def test_only_bad_lines_leave_nothing_to_forecast_and_the_build_warns(
     assert len(statuses) == 1 and statuses[0][0] == "skipped"
     assert statuses[0][1].startswith("no data to forecast")
     assert "WARN" in build.output and "warn_forecast_not_possible" in build.output
+
+
 def test_real_excerpts_are_exported_and_audited(real_build: Build) -> None:
     """The BI exports match their tables, and the governance marts are built, on real data."""
     import pyarrow.parquet as pq

@@ -3,7 +3,8 @@
 Opt-outs are never in the list: ``campaign_audiences`` already leaves them out at build time,
 and :func:`emailing_list` drops again every customer flagged in ``customers`` or listed in the
 live GDPR lists since the build (``amazing gdpr opt-out`` / ``erase``), so a request made this
-morning is honoured before the next build.
+morning is honoured before the next build. The campaign's control group
+(:func:`control_group_user_ids`) is left out too: it receives nothing.
 """
 
 from __future__ import annotations
@@ -39,6 +40,17 @@ def excluded_user_ids(customers: pd.DataFrame | None, live_ids: Collection[int])
         mask = customers["is_personalisation_opt_out"].fillna(False).astype(bool)
         flagged = {int(v) for v in customers.loc[mask, "user_id"]}
     return frozenset(flagged | {int(v) for v in live_ids})
+
+
+def control_group_user_ids(assignments: pd.DataFrame | None, campaign_type: str) -> frozenset[int]:
+    """The campaign's A/B control group (``campaign_assignments``): they receive nothing, so
+    that ``campaign_results`` can measure the uplift. Empty when the build has no assignments."""
+    if assignments is None or assignments.empty or "group_name" not in assignments.columns:
+        return frozenset()
+    mask = (assignments["campaign_type"] == campaign_type) & (
+        assignments["group_name"] == "control"
+    )
+    return frozenset(int(v) for v in assignments.loc[mask, "user_id"])
 
 
 def emailing_list(audiences: pd.DataFrame, excluded: Collection[int]) -> pd.DataFrame:

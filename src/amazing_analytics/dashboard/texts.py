@@ -235,8 +235,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Télécharger la liste d'envoi (CSV)",
     ),
     "campaigns.download.caption": (
-        "{count} rows for the emailing tool. The {excluded} customers who opted out or asked for erasure are never in it.",
-        "{count} lignes pour l'outil d'emailing. Les {excluded} clients opposés à la personnalisation ou effacés n'y sont jamais.",
+        "{count} rows for the emailing tool. The {excluded} customers who opted out or asked for erasure are never in it, nor the {held_out} of the campaign's control group (they receive nothing, to measure the uplift).",
+        "{count} lignes pour l'outil d'emailing. Les {excluded} clients opposés à la personnalisation ou effacés n'y sont jamais, ni les {held_out} du groupe témoin de la campagne (ils ne reçoivent rien, pour mesurer l'effet).",
     ),
     # the emails' message (seed campaign_types holds the English; marketing writes French)
     "campaign.message.cart_recovery": (

@@ -558,17 +558,25 @@ def match_labels(reference: np.ndarray, other: np.ndarray) -> np.ndarray:
     return mapping[other]
 
 
-def build_segment_reassignment(features: ArrowData, centroids: ArrowData, seed: int) -> pa.Table:
+def build_segment_reassignment(
+    features: ArrowData, centroids: ArrowData, segment_actions: ArrowData, seed: int
+) -> pa.Table:
     """Each customer's served segment and their segment when KMeans is refitted with another
     seed (``seed + 1``, same k, ids matched to the served ones): the stability by slice.
-    Empty when the segmentation fell back to RFM."""
+    ``segment_actions`` is the seed the refit names its segments with (the names are not used
+    here). Empty when the segmentation fell back to RFM."""
     centroid_table = as_table(centroids)
     if centroid_table.num_rows == 0:
         return REASSIGNMENT_SCHEMA.empty_table()
     served = segmentation.model_from_table(centroid_table)
     feature_table = as_table(features)
     assigned = segmentation.assign_segments(feature_table, served)
-    refit = segmentation.fit_segments(feature_table, served.k, seed + 1)
+    refit = segmentation.fit_segments(
+        feature_table,
+        served.k,
+        seed + 1,
+        action_copy=segmentation.action_copy_from_table(segment_actions),
+    )
     reassigned = segmentation.assign_segments(feature_table, refit)
     reference = assigned.column("segment_id").to_numpy()
     matched = match_labels(reference, reassigned.column("segment_id").to_numpy())

@@ -45,7 +45,8 @@ excluded = campaigns.excluded_user_ids(data.load("customers"), data.live_gdpr_us
 chosen = audiences[audiences["campaign_type"] == campaign_type]
 if segment:
     chosen = chosen[chosen["segment_name"] == segment]
-rows = campaigns.emailing_list(chosen, excluded)
+held_out = campaigns.control_group_user_ids(data.load("campaign_assignments"), campaign_type)
+rows = campaigns.emailing_list(chosen, excluded | held_out)
 
 st.subheader(tr("campaigns.customers.title"))
 if rows.empty:
@@ -81,6 +82,7 @@ st.caption(
         "campaigns.download.caption",
         count=formatting.number(len(rows), language()),
         excluded=formatting.number(len(excluded), language()),
+        held_out=formatting.number(len(held_out), language()),
     )
 )
 
