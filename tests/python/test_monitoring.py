@@ -365,6 +365,7 @@ def test_governance_on_too_little_data_warns_and_builds(dirty_build: Build, tmp_
         "customer_segmentation.md",
         "purchase_propensity.md",
         "sales_forecasting.md",
+        "session_recommenders.md",
     ]
     propensity_card = (tmp_path / "cards" / "purchase_propensity.md").read_text()
     assert "Not trained in this build" in propensity_card
