@@ -426,3 +426,37 @@ def test_locations_follow_the_contract(tmp_path: Path, monkeypatch: pytest.Monke
     assert locations.serving_dir == tmp_path / "w" / "serving"
     monkeypatch.setenv("AMAZING_SERVING_DIR", str(tmp_path / "bundle"))
     assert Locations.resolve(project=tmp_path).serving_dir == tmp_path / "bundle"
+
+
+def test_erase_reaches_every_kept_bundle_and_verify_keeps_the_bundles_erasure_list(
+    project: Path,
+) -> None:
+    """The serving bundle is a symlink into .serving-builds/, which keeps the previous build
+    (the API may still hold it): erase purges every build, and the bundle's own erasure list,
+    which the API needs to treat the id as unknown, is kept by obligation, not a trace."""
+    from amazing_analytics.gdpr.rights import BUNDLE_ERASURE_LIST, record_erasure, verify
+
+    warehouse_dir = project / "warehouse"
+    builds = warehouse_dir / ".serving-builds"
+    with duckdb.connect() as con:
+        for build in ("b1", "b2"):
+            (builds / build).mkdir(parents=True)
+            con.execute(
+                f"copy (select {ALICE} as user_id, 1 as product_id union all "
+                f"select {BOB}, 2) to '{builds / build / 'user_recommendations.parquet'}' (format parquet)"
+            )
+            con.execute(
+                f"copy (select {ALICE}::bigint as user_id) to '{builds / build / BUNDLE_ERASURE_LIST}' (format parquet)"
+            )
+    (warehouse_dir / "serving").symlink_to(builds / "b2")
+    locations = Locations.resolve(project=project, warehouse=warehouse_dir / "w.duckdb")
+
+    result = record_erasure(locations, ALICE)
+    assert sorted(Path(p).parent.name for p in result.purged) == ["b1", "b2"]
+    for build in ("b1", "b2"):
+        assert find_in_files(builds / build, BOB, "serving")  # Bob stays
+        found = {Path(t.location).name for t in find_in_files(builds / build, ALICE, "serving")}
+        assert found == {BUNDLE_ERASURE_LIST}
+    proof = verify(locations, ALICE)
+    assert not [t for t in proof.traces if t.place == "serving"]
+    assert sum(Path(p).name == BUNDLE_ERASURE_LIST for p in proof.kept_by_obligation) == 2

@@ -27,6 +27,24 @@ from amazing_analytics.gdpr.traces import (
     purge_files,
 )
 
+#: The serving bundle's copy of the erasure list: the API must keep knowing the id is erased, so
+#: it is kept by obligation like the seed (issue 11 writes it; the next build writes it again).
+BUNDLE_ERASURE_LIST = "erasure_requests.parquet"
+#: Earlier bundles the API may still have open beside the served one (serving/bundle.py).
+BUNDLE_BUILDS_DIR = ".serving-builds"
+
+
+def bundle_roots(locations: Locations) -> list[Path]:
+    """Where serving bundles are: the served one and every build kept beside it. When `serving`
+    is a symlink into the builds folder, the builds folder alone covers both."""
+    builds = locations.serving_dir.parent / BUNDLE_BUILDS_DIR
+    roots = (
+        [] if locations.serving_dir.is_symlink() and builds.is_dir() else [locations.serving_dir]
+    )
+    if builds.is_dir():
+        roots.append(builds)
+    return roots
+
 
 @dataclass
 class ErasureResult:
@@ -68,8 +86,9 @@ def record_erasure(
     ):
         if lists.remove(list_file, user_id):
             result.opt_outs_removed.append(str(list_file.path))
-    for root in (locations.exports_dir, locations.serving_dir):
-        result.purged.update(purge_files(root, user_id))
+    result.purged.update(purge_files(locations.exports_dir, user_id))
+    for root in bundle_roots(locations):
+        result.purged.update(purge_files(root, user_id, keep_names=(BUNDLE_ERASURE_LIST,)))
     return result
 
 
@@ -125,7 +144,8 @@ class Verification:
 
 
 def verify(locations: Locations, user_id: int) -> Verification:
-    """Every place that still holds the person, beside the erasure list itself."""
+    """Every place that still holds the person, beside the erasure lists themselves."""
+    kept: list[str] = []
     tables = personal_tables(load_manifest(locations.manifest))
     erasure_lists = [table for table in tables if table.is_erasure_list]
     traces: list[Trace] = []
@@ -140,14 +160,19 @@ def verify(locations: Locations, user_id: int) -> Verification:
         if lists.contains(list_file, user_id):
             traces.append(Trace("lists", str(list_file.path), 1))
     traces += find_in_files(locations.exports_dir, user_id, "exports")
-    traces += find_in_files(locations.serving_dir, user_id, "serving")
+    for root in bundle_roots(locations):
+        for trace in find_in_files(root, user_id, "serving"):
+            if Path(trace.location).name == BUNDLE_ERASURE_LIST:
+                kept.append(trace.location)
+            else:
+                traces.append(trace)
     for artifact in locations.docs_artifacts:
         if artifact.exists():
             found = find_in_text(artifact, user_id)
             if found:
                 traces.append(Trace("docs", str(artifact), found))
     seed, live = lists.erasure_seed(locations.seeds_dir), lists.erasure_live(locations.live_dir)
-    kept = [str(item.path) for item in (seed, live) if lists.contains(item, user_id)]
+    kept += [str(item.path) for item in (seed, live) if lists.contains(item, user_id)]
     return Verification(
         user_id=user_id,
         traces=traces,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,13 +166,16 @@ def find_in_files(root: Path, user_id: int, place: str) -> list[Trace]:
     return traces
 
 
-def purge_files(root: Path, user_id: int) -> dict[str, int]:
+def purge_files(root: Path, user_id: int, keep_names: Collection[str] = ()) -> dict[str, int]:
     """Rewrite every Parquet/CSV file under root without the user's rows, each atomically
     (a temporary file beside it, then os.replace), so readers see the old file or the new one.
+    Files named in ``keep_names`` (an erasure list) are left as they are.
     Returns {file: rows removed} for the files that changed."""
     removed: dict[str, int] = {}
     with duckdb.connect() as connection:
         for path in _files(root, TABULAR_SUFFIXES):
+            if path.name in keep_names:
+                continue
             try:
                 condition = trace_condition(_file_columns(connection, path), user_id)
                 if condition is None:
