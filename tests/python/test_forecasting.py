@@ -420,3 +420,18 @@ def test_plain_errors(mixed: pa.Table) -> None:
     with pytest.raises(ValueError, match="missing column"):
         forecast(mixed.drop_columns(["views"]), "units")
     assert math.isnan(conformal_bounds(np.zeros(0), 0.8)[0])
+
+
+def test_the_95_interval_always_contains_the_80_interval() -> None:
+    """Levels calibrated on different errors (a series' own vs the pool) are nested afterwards;
+    an undefined wider bound stays undefined."""
+    import numpy as np
+
+    from amazing_analytics.ml.forecasting.intervals import nest_intervals
+
+    narrow = (np.array([[0.0, 1.0, 2.0]]), np.array([[2.7, 3.0, 4.0]]))
+    wide = (np.array([[0.0, 1.5, np.nan]]), np.array([[2.3, 3.5, np.nan]]))
+    nested = nest_intervals({0.95: wide, 0.8: narrow})
+    np.testing.assert_array_equal(nested[0.8][0], narrow[0])
+    np.testing.assert_array_equal(nested[0.95][0], [[0.0, 1.0, np.nan]])
+    np.testing.assert_array_equal(nested[0.95][1], [[2.7, 3.5, np.nan]])

@@ -34,7 +34,7 @@ from amazing_analytics.ml.forecasting.estimators import (
     scale_at,
     tune_xgboost,
 )
-from amazing_analytics.ml.forecasting.intervals import LEVELS, ErrorBank
+from amazing_analytics.ml.forecasting.intervals import LEVELS, ErrorBank, nest_intervals
 from amazing_analytics.ml.forecasting.panel import Panel
 from amazing_analytics.ml.forecasting.selection import (
     COMBINATIONS,
@@ -201,9 +201,9 @@ class Runner:
         groups = np.array(self.panel.levels, dtype=object)
         out = {}
         for m, fit in fits.items():
-            bounds = {
-                lv: self.banks[m].interval(origin, fit.yhat, scale, lv, groups) for lv in LEVELS
-            }
+            bounds = nest_intervals(
+                {lv: self.banks[m].interval(origin, fit.yhat, scale, lv, groups) for lv in LEVELS}
+            )
             end = min(origin + self.horizon, self.panel.last)
             actual = np.full(fit.yhat.shape, np.nan)
             actual[:, : end - origin] = values[:, origin + 1 : end + 1]

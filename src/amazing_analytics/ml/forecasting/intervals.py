@@ -121,3 +121,23 @@ class ErrorBank:
         lower = np.where(np.isnan(lower), np.nan, np.clip(np.minimum(lower, yhat), 0.0, None))
         upper = np.where(np.isnan(upper), np.nan, np.maximum(upper, yhat))
         return lower, upper
+
+
+def nest_intervals(
+    bounds: dict[float, tuple[np.ndarray, np.ndarray]],
+) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+    """Make each wider level's interval contain the narrower ones (80 % inside 95 %).
+
+    The levels may be calibrated on different errors (a level that needs more errors than a
+    series has falls back to the pooled ones), so nesting is not automatic. Where a wider bound
+    is undefined (NaN) it stays undefined."""
+    nested: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+    previous: tuple[np.ndarray, np.ndarray] | None = None
+    for level in sorted(bounds):
+        lower, upper = bounds[level]
+        if previous is not None:
+            lower = np.where(np.isnan(lower), np.nan, np.fmin(lower, previous[0]))
+            upper = np.where(np.isnan(upper), np.nan, np.fmax(upper, previous[1]))
+        nested[level] = (lower, upper)
+        previous = (lower, upper)
+    return nested
