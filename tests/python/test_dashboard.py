@@ -227,7 +227,17 @@ def test_campaign_csv_has_no_opt_out(
     built = build.scalar(
         "select count(*) from marts.campaign_audiences where campaign_type = ?", [campaign_type]
     )
-    assert len(rows) == built - 1
+    control = {
+        uid
+        for (uid,) in build.query(
+            "select user_id from marts.campaign_assignments "
+            "where campaign_type = ? and group_name = 'control'",
+            [campaign_type],
+        )
+    }
+    # the A/B control group receives nothing (issue 15)
+    assert len(rows) == built - len(control | {app_env.live_opt_out})
+    assert not ids & control
     assert app_env.live_opt_out not in ids and app_env.seed_opt_out not in ids
     opted_out = {
         uid
