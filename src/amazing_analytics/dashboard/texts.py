@@ -269,6 +269,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Le modèle utilisé est **{model}** : il a obtenu le meilleur score sur les semaines les plus récentes, que les modèles n'avaient pas vues pendant l'apprentissage.",
     ),
     "reco.metric": ("Measure", "Mesure"),
+    "reco.not_enough_evidence": (
+        "Too few test customers to tell the models apart: popularity is used until there is enough evidence.",
+        "Trop peu de clients de test pour départager les modèles : la popularité est utilisée en attendant assez de preuves.",
+    ),
     "reco.models.title": (
         "{metric}: each model against the baselines",
         "{metric} : chaque modèle face aux références",

@@ -10,29 +10,36 @@ from amazing_analytics.dashboard import api_client, campaigns, charts, data, for
 from amazing_analytics.dashboard.ui import chart, language, show_table, table_or_notice, tr
 
 METRIC_LABELS = {
-    "ndcg": "NDCG@10",
-    "precision": "Precision@10",
-    "recall": "Recall@10",
-    "map": "MAP@10",
-    "hit_rate": "Hit rate@10",
+    "ndcg": "NDCG",
+    "precision": "Precision",
+    "recall": "Recall",
+    "map": "MAP",
+    "hit_rate": "Hit rate",
     "coverage": "Coverage",
     "novelty": "Novelty",
-    "mrr": "MRR@10",
+    "mrr": "MRR",
 }
+#: Metrics of a list of k products carry their k in the label ("Hit rate@20").
+AT_K = frozenset({"ndcg", "precision", "recall", "map", "hit_rate", "mrr"})
 
 
-def _label(metric: str) -> str:
-    return METRIC_LABELS.get(metric, metric)
+def _label(metric: str, table: pd.DataFrame | None = None) -> str:
+    name = METRIC_LABELS.get(metric, metric)
+    if metric in AT_K and table is not None and "k" in table and not table.empty:
+        ks = table.loc[table["metric"] == metric, "k"].dropna()
+        if not ks.empty:
+            return f"{name}@{int(ks.iloc[0])}"
+    return name
 
 
 st.title(tr("reco.title"))
 evaluation = table_or_notice("recommender_evaluation")
 if evaluation is not None:
-    ok = (
-        evaluation[evaluation["status"].fillna("ok") == "ok"]
-        if "status" in evaluation
-        else evaluation
-    )
+    # rows with a value: 'ok', or 'not_enough_evidence' (measured, but too few test users to
+    # let anything but popularity serve)
+    ok = evaluation[evaluation["value"].notna()] if "value" in evaluation else evaluation
+    if "status" in ok and (ok["status"] == "not_enough_evidence").any():
+        st.info(tr("reco.not_enough_evidence"))
     selected = ok.loc[ok["is_selected"].fillna(False).astype(bool), "model"]
     model_in_use = str(selected.iloc[0]) if not selected.empty else "popularity"
     st.markdown(tr("reco.intro", model=model_in_use))
@@ -41,13 +48,16 @@ if evaluation is not None:
         set(overall["metric"])
     )
     metric = st.selectbox(
-        tr("reco.metric"), options=metrics, format_func=_label, key=f"reco_metric_{language()}"
+        tr("reco.metric"),
+        options=metrics,
+        format_func=lambda m: _label(m, overall),
+        key=f"reco_metric_{language()}",
     )
     chart(
         charts.model_comparison_chart(
             overall[overall["metric"] == metric],
-            _label(metric),
-            tr("reco.models.title", metric=_label(metric)),
+            _label(metric, overall),
+            tr("reco.models.title", metric=_label(metric, overall)),
             language(),
         ),
         "reco.models.caption",
@@ -64,8 +74,8 @@ if evaluation is not None:
             chart(
                 charts.model_comparison_chart(
                     session_all[session_all["metric"] == session_metric],
-                    _label(session_metric),
-                    tr("reco.models.title", metric=_label(session_metric)),
+                    _label(session_metric, session_all),
+                    tr("reco.models.title", metric=_label(session_metric, session_all)),
                     language(),
                 ),
                 "reco.session.caption",
@@ -78,8 +88,8 @@ if evaluation is not None:
         chart(
             charts.slice_chart(
                 slices.sort_values(["slice_type", "slice"]),
-                _label(metric),
-                tr("reco.bias.title", metric=_label(metric)),
+                _label(metric, overall),
+                tr("reco.bias.title", metric=_label(metric, overall)),
                 language(),
             ),
             "reco.bias.caption",
