@@ -24,3 +24,23 @@
         (select cast(test_start_date as timestamp) from ({{ recommender_window() }}))
     {%- endif -%}
 {%- endmacro %}
+
+{#- The per user x product columns of an interaction, shared by interactions and the session
+    evaluation's training history: event counts, first / last event and the decayed weight,
+    summed in integer nano-units (a float sum depends on the order DuckDB's parallel aggregation
+    adds the events in, and the same input must give the same weights). Expects event_type,
+    event_at, event_date, event_weight and reference_date; the caller groups by user_id and
+    product_id (and split). -#}
+{% macro interaction_aggregates() -%}
+        count(*) filter (where event_type = 'view') as view_count,
+        count(*) filter (where event_type = 'cart') as cart_count,
+        count(*) filter (where event_type = 'purchase') as purchase_count,
+        min(event_at) as first_event_at,
+        max(event_at) as last_event_at,
+        min(date_diff('day', event_date, reference_date)) as days_since_last_event,
+        sum(
+            cast(round(
+                1e9 * event_weight * {{ recommender_decay('event_date', 'reference_date') }}
+            ) as bigint)
+        ) / 1e9 as weight
+{%- endmacro %}

@@ -40,18 +40,7 @@ final as (
         'evaluation_train' as split,
         user_id,
         product_id,
-        count(*) filter (where event_type = 'view') as view_count,
-        count(*) filter (where event_type = 'cart') as cart_count,
-        count(*) filter (where event_type = 'purchase') as purchase_count,
-        min(event_at) as first_event_at,
-        max(event_at) as last_event_at,
-        min(date_diff('day', event_date, reference_date)) as days_since_last_event,
-        -- integer nano-units, as interactions: the same input gives the same weights
-        sum(
-            cast(round(
-                1e9 * event_weight * {{ recommender_decay('event_date', 'reference_date') }}
-            ) as bigint)
-        ) / 1e9 as weight
+        {{ interaction_aggregates() }}
     from events
     group by user_id, product_id
 

@@ -63,19 +63,7 @@ final as (
         split,
         user_id,
         product_id,
-        count(*) filter (where event_type = 'view') as view_count,
-        count(*) filter (where event_type = 'cart') as cart_count,
-        count(*) filter (where event_type = 'purchase') as purchase_count,
-        min(event_at) as first_event_at,
-        max(event_at) as last_event_at,
-        min(date_diff('day', event_date, reference_date)) as days_since_last_event,
-        -- summed in integer nano-units: a float sum depends on the order DuckDB's parallel
-        -- aggregation adds the events in, and the same input must give the same weights
-        sum(
-            cast(round(
-                1e9 * event_weight * {{ recommender_decay('event_date', 'reference_date') }}
-            ) as bigint)
-        ) / 1e9 as weight
+        {{ interaction_aggregates() }}
     from split_events
     group by split, user_id, product_id
 
