@@ -1,4 +1,4 @@
-{#- The implicit-feedback weight of one event, shared by interactions, the session neighbours and
+{#- The implicit-feedback weight of one event, shared by int_interactions, the session neighbours and
     the session evaluation's training history: the event type's weight (vars
     recommender_weight_view / _cart / _purchase; remove_from_cart and anything else: null) ... -#}
 {% macro recommender_event_weight(event_type) -%}
@@ -25,7 +25,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The per user x product columns of an interaction, shared by interactions and the session
+{#- The per user x product columns of an interaction, shared by int_interactions and the session
     evaluation's training history: event counts, first / last event and the decayed weight,
     summed in integer nano-units (a float sum depends on the order DuckDB's parallel aggregation
     adds the events in, and the same input must give the same weights). Expects event_type,

@@ -45,7 +45,7 @@ def main() -> int:
             print(f"{path} not found: run `make demo` first", file=sys.stderr)
             return 2
     with duckdb.connect(str(args.warehouse), read_only=True) as con:
-        interactions = con.sql("select * from intermediate.interactions").arrow().read_all()
+        interactions = con.sql("select * from intermediate.int_interactions").arrow().read_all()
         features = (
             con.sql("select * from intermediate.int_recommender_product_features")
             .arrow()

@@ -11,7 +11,7 @@ from amazing_analytics.ml.recommend.build import build_recommendations
 def model(dbt, session):
     dbt.config(materialized="table")
     return build_recommendations(
-        read_arrow(dbt.ref("interactions").filter("split = 'serving'")),
+        read_arrow(dbt.ref("int_interactions").filter("split = 'serving'")),
         read_arrow(dbt.ref("int_recommender_product_features")),
         read_arrow(dbt.ref("int_product_cooccurrence").filter("split = 'serving'")),
         read_arrow(dbt.ref("recommender_evaluation")),

@@ -17,7 +17,7 @@ def model(dbt, session):
         threads=dbt.config.get("threads"),
     )
     return build_embeddings(
-        read_arrow(dbt.ref("interactions").filter("split = 'serving'")),
+        read_arrow(dbt.ref("int_interactions").filter("split = 'serving'")),
         read_arrow(dbt.ref("int_recommender_product_features")),
         seed=config_int(dbt.config.get("seed"), "seed"),
         params=params,

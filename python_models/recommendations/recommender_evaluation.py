@@ -19,7 +19,7 @@ def model(dbt, session):
         threads=dbt.config.get("threads"),
     )
     return build_evaluation(
-        read_arrow(dbt.ref("interactions").filter("split <> 'serving'")),
+        read_arrow(dbt.ref("int_interactions").filter("split <> 'serving'")),
         read_arrow(dbt.ref("int_recommender_product_features")),
         read_arrow(dbt.ref("int_product_cooccurrence").filter("split = 'evaluation_train'")),
         [read_arrow(dbt.ref("customer_segments")), read_arrow(dbt.ref("customer_features"))],

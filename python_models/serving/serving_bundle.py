@@ -21,7 +21,7 @@ def model(dbt, session):
         user_embeddings=read_arrow(dbt.ref("user_embeddings")),
         popular_products=read_arrow(dbt.ref("popular_products")),
         product_features=read_arrow(dbt.ref("int_recommender_product_features")),
-        interactions=read_arrow(dbt.ref("interactions").filter("split = 'serving'")),
+        interactions=read_arrow(dbt.ref("int_interactions").filter("split = 'serving'")),
         opt_outs=read_arrow(dbt.ref("gdpr_personalisation_opt_outs")),
         erasures=read_arrow(dbt.ref("gdpr_erasure_requests")),
         recommender_evaluation=read_arrow(dbt.ref("recommender_evaluation")),

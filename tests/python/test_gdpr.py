@@ -70,7 +70,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             ),
             "model.amazing.recommender_embeddings": node(
                 "recommender_embeddings",
-                "marts",
+                "ml",
                 personal_meta(
                     ["entity_id"],
                     "recommendations",
@@ -104,7 +104,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     warehouse = root / "warehouse" / "w.duckdb"
     warehouse.parent.mkdir()
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("create schema marts; create schema staging; create schema reference")
+        con.execute(
+            "create schema marts; create schema ml; create schema staging; create schema reference"
+        )
         con.execute(
             f"create table marts.customers as select * from (values ({ALICE}, 10.5), ({BOB}, 3.0)) t(user_id, revenue)"
         )
@@ -115,7 +117,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         )
         # entity_id = ALICE as a product must not count: only the user rows are personal
         con.execute(
-            "create table marts.recommender_embeddings as select * from (values "
+            "create table ml.recommender_embeddings as select * from (values "
             f"('user', {ALICE}, [0.1, 0.2]::double[]), ('product', {BOB}, [0.3, 0.4]::double[])) t(entity, entity_id, embedding)"
         )
         con.execute("create table marts.kpi_daily as select 1 as visitors")
@@ -249,7 +251,7 @@ def test_erase_records_purges_and_verify_names_what_is_left(project: Path) -> No
     for table in (
         "marts.customers",
         "staging.events_quarantine",
-        "marts.recommender_embeddings",
+        "ml.recommender_embeddings",
         "marts.undeclared",
     ):
         assert table in verify.output
@@ -261,7 +263,7 @@ def test_erase_records_purges_and_verify_names_what_is_left(project: Path) -> No
         con.execute(f"delete from marts.customers where user_id = {ALICE}")
         con.execute(f"delete from staging.events_quarantine where user_id = '{ALICE}'")
         con.execute(
-            f"delete from marts.recommender_embeddings where entity = 'user' and entity_id = {ALICE}"
+            f"delete from ml.recommender_embeddings where entity = 'user' and entity_id = {ALICE}"
         )
         con.execute("drop table marts.undeclared")
         con.execute(f"insert into reference.gdpr_erasure_requests values ({ALICE}, now(), 'REQ-9')")
@@ -285,11 +287,11 @@ def test_access_writes_every_table_with_an_index(project: Path, tmp_path: Path) 
     assert {t["table"]: t["rows"] for t in index["tables"]} == {
         "marts.customers": 1,
         "staging.events_quarantine": 1,
-        "marts.recommender_embeddings": 1,
+        "ml.recommender_embeddings": 1,
     }
     customers = json.loads((out / "marts.customers.json").read_text())
     assert customers == [{"user_id": ALICE, "revenue": "10.5"}]
-    embeddings = list(csv.DictReader((out / "marts.recommender_embeddings.csv").open()))
+    embeddings = list(csv.DictReader((out / "ml.recommender_embeddings.csv").open()))
     assert embeddings == [{"entity": "user", "entity_id": str(ALICE), "embedding": "[0.1, 0.2]"}]
     assert index["tables"][0]["lawful_basis"] and index["tables"][0]["purposes"]
     opt_outs = str(project / "warehouse" / "gdpr_live" / "personalisation_opt_outs.csv")

@@ -140,11 +140,11 @@ def test_access_finds_a_known_shopper_in_every_personal_data_table(
         "marts.customer_features",
         "marts.customer_rfm",
         "marts.customer_segments",
-        "intermediate.interactions",
+        "intermediate.int_interactions",
         "intermediate.int_customer_daily_activity",
         "marts.recommendations",
         "marts.user_embeddings",
-        "marts.recommender_embeddings",
+        "ml.recommender_embeddings",
     ):
         assert must in exported, must
     events = json.loads((out / "staging.stg_events.json").read_text())

@@ -330,7 +330,7 @@ def test_dirty_files_reconcile_and_land_in_the_right_reason(
     rfm = dict(build.query("select user_id, rfm_segment from marts.customer_rfm"))
     assert all(segments[user] == name for user, name in rfm.items())
     assert segments[4] == "Visitors without an order (not segmented)"
-    assert build.scalar("select status from marts.propensity_model") == "not_trained"
+    assert build.scalar("select status from ml.propensity_model") == "not_trained"
     assert build.scalar("select count(*) from marts.customer_propensity") == 0
     assert "WARN" in build.output and "warn_propensity_model_not_trained" in build.output
     assert "warn_segmentation_fell_back_to_rfm" in build.output
@@ -367,7 +367,7 @@ def test_gdpr_erasure_reaches_every_output(
         "marts.orders",
         "marts.customers",
         "marts.customer_features",
-        "intermediate.interactions",
+        "intermediate.int_interactions",
         "marts.user_embeddings",
         "marts.recommendations",
         "marts.campaign_audiences",
@@ -477,7 +477,11 @@ def test_generated_demo_data_builds_and_reconciles(
         f"select distinct is_personalised, reason from marts.recommendations where user_id = {opted_out}"
     )
     assert mine == [(False, "Popular right now")]
-    for table in ("intermediate.interactions", "marts.user_embeddings", "marts.campaign_audiences"):
+    for table in (
+        "intermediate.int_interactions",
+        "marts.user_embeddings",
+        "marts.campaign_audiences",
+    ):
         assert build.scalar(f"select count(*) from {table} where user_id = {opted_out}") == 0, table
     assert (
         build.scalar(
@@ -489,7 +493,7 @@ def test_generated_demo_data_builds_and_reconciles(
     # no product the customer already bought, outside repeat-purchase categories
     rebought = build.scalar(
         "select count(*) from marts.recommendations r "
-        "join intermediate.interactions i on i.split = 'serving' and i.user_id = r.user_id "
+        "join intermediate.int_interactions i on i.split = 'serving' and i.user_id = r.user_id "
         "and i.product_id = r.product_id and i.purchase_count > 0 "
         "join intermediate.int_recommender_product_features f on f.product_id = r.product_id "
         "where r.is_personalised and not f.is_repeat_purchase_category"
@@ -676,14 +680,16 @@ def test_training_data_never_sees_past_the_cut_off(
     # test window's events; only the full data has a test split
     for sql in (
         "select user_id, product_id, view_count, cart_count, purchase_count, "
-        "days_since_last_event, round(weight, 9) from intermediate.interactions "
+        "days_since_last_event, round(weight, 9) from intermediate.int_interactions "
         "where split = 'evaluation_train' order by all",
         "select product_id, other_product_id, session_count, bought_together_count "
         "from intermediate.int_product_cooccurrence where split = 'evaluation_train' order by all",
     ):
         reference = full.query(sql)
         assert reference and cut.query(sql) == reference, sql
-    test_split = "select count(*) from intermediate.interactions where split = 'evaluation_test'"
+    test_split = (
+        "select count(*) from intermediate.int_interactions where split = 'evaluation_test'"
+    )
     assert full.scalar(test_split) > 0 and cut.scalar(test_split) == 0
 
 

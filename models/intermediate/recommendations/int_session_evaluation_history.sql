@@ -1,10 +1,10 @@
 {#-
     What the session evaluation may know from before its split (session_eval_cutoff()): one row
-    per user x product of the events before it, in the columns of interactions (split
+    per user x product of the events before it, in the columns of int_interactions (split
     'evaluation_train', weight = the same decayed event weights, aged to the split's day). The
     popularity fill, the shoppers' "recently viewed, not bought" history and the LightFM fitted
     for the embedding model come from here. With session_eval_split_at unset it holds exactly
-    interactions' evaluation_train rows. Opt-outs are left out.
+    int_interactions' evaluation_train rows. Opt-outs are left out.
 -#}
 
 with window_dates as (

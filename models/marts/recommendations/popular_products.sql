@@ -8,7 +8,7 @@
 with popularity as (
 
     select product_id, sum(weight) as score
-    from {{ ref('interactions') }}
+    from {{ ref('int_interactions') }}
     where split = 'serving'
     group by product_id
 
