@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import resource
 import sys
 import time
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from amazing_analytics.bench import peak_rss_gb
 from amazing_analytics.ml.recommend.data import (
     INTERACTION_COLUMNS,
     PRODUCT_FEATURE_COLUMNS,
@@ -90,12 +90,6 @@ def dbt_var(name: str) -> int:
 
     with open(REPO / "dbt_project.yml", encoding="utf-8") as handle:
         return int(yaml.safe_load(handle)["vars"][name])
-
-
-def peak_rss_gb() -> float:
-    """Peak resident set size of this process (ru_maxrss is KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024**3 if sys.platform == "darwin" else 1024**2)
 
 
 def zipf_weights(n: int, exponent: float, rng: np.random.Generator) -> np.ndarray:

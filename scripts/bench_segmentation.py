@@ -12,8 +12,6 @@ Not a test: the figures go into docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import resource
-import sys
 import time
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from amazing_analytics.bench import StepTimer, peak_rss_gb
 from amazing_analytics.ml.segmentation import (
     CATEGORY_FAMILIES,
     action_copy_from_table,
@@ -119,12 +118,6 @@ def synthetic_customers(n: int, seed: int = 7) -> pa.Table:
     )
 
 
-def peak_rss_gb() -> float:
-    """Peak resident set size of this process (ru_maxrss is KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024**3 if sys.platform == "darwin" else 1024**2)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -142,28 +135,21 @@ def main() -> None:
         f"({pa.compute.mean(features['is_buyer'].cast(pa.float64())).as_py():.1%} buyers)"
     )
 
-    timings: dict[str, float] = {}
-    start = time.perf_counter()
-    _, X = feature_matrix(features)
-    timings["feature_matrix"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    selection = choose_k(X, args.k_min, args.k_max, args.seed)
-    timings[f"choose_k (k {args.k_min}..{args.k_max})"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    model = fit_segments(
-        features,
-        selection.chosen_k,
-        args.seed,
-        action_copy=action_copy_from_table(pacsv.read_csv(SEEDS / "segment_actions.csv")),
-        family_labels=family_labels_from_table(pacsv.read_csv(SEEDS / "category_families.csv")),
-    )
-    timings[f"fit_segments (k={model.k})"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    assigned = assign_segments(features, model)
-    timings["assign_segments"] = time.perf_counter() - start
+    timer = StepTimer()
+    with timer.step("feature_matrix"):
+        _, X = feature_matrix(features)
+    with timer.step(f"choose_k (k {args.k_min}..{args.k_max})"):
+        selection = choose_k(X, args.k_min, args.k_max, args.seed)
+    with timer.step(f"fit_segments (k={selection.chosen_k})"):
+        model = fit_segments(
+            features,
+            selection.chosen_k,
+            args.seed,
+            action_copy=action_copy_from_table(pacsv.read_csv(SEEDS / "segment_actions.csv")),
+            family_labels=family_labels_from_table(pacsv.read_csv(SEEDS / "category_families.csv")),
+        )
+    with timer.step("assign_segments"):
+        assigned = assign_segments(features, model)
 
     print("\nk   silhouette  davies_bouldin  inertia")
     for row in selection.rows:
@@ -186,11 +172,9 @@ def main() -> None:
     counts = np.bincount(assigned["segment_id"].to_numpy(), minlength=model.k)
     assert np.array_equal(counts, model.sizes), "assign_segments disagrees with the fit"
 
-    print("\nstep                           seconds")
-    for step, seconds in timings.items():
-        print(f"{step:<30} {seconds:7.2f}")
-    total = sum(timings.values())
-    print(f"{'total':<30} {total:7.2f}  (target < 30 s: {'met' if total < 30 else 'NOT met'})")
+    total = timer.total_seconds
+    print("\n" + timer.table())
+    print(f"(target < 30 s: {'met' if total < 30 else 'NOT met'})")
     print(f"peak RSS: {peak_rss_gb():.2f} GB")
 
 

@@ -609,11 +609,29 @@ def test_item_knn_recommends_co_occurring_neighbours_first(training):
     # then popularity 104 (dup), 105, 106, 101 (dup), 107
     np.testing.assert_array_equal(recs.items[0], [0, 3, 4, 5, 6])
     np.testing.assert_array_equal(recs.source[0], [P, P, G, G, G])
-    np.testing.assert_allclose(recs.scores[0, :3], [2 + 0.5 * s12, 2 + 0.2, 3 / 7], rtol=1e-5)
+    # the scores are the lists' own (no offset): 104's personal 0.2 is below the popular 105's
+    # 3 / 7 and still comes first, because merge_ranked keeps the parts' order
+    np.testing.assert_allclose(recs.scores[0, :3], [0.5 * s12, 0.2, 3 / 7], rtol=1e-5)
+    assert recs.scores[0, 1] < recs.scores[0, 2]
     # user 1 (101: 1, 104: 5): 103 (5 * 1), 102 (1 * s12), 105 (1 * s15), then 104, 106
     np.testing.assert_array_equal(recs.items[1], [2, 1, 4, 3, 5])
     np.testing.assert_array_equal(recs.source[1], [P, P, P, G, G])
-    np.testing.assert_allclose(recs.scores[1, :3], [2 + 5.0, 2 + s12, 2 + s15], rtol=1e-5)
+    np.testing.assert_allclose(recs.scores[1, :3], [5.0, s12, s15], rtol=1e-5)
+
+
+def test_served_rows_keep_the_personal_list_first_with_its_own_scores(training):
+    """recommendation_rows reports each list's own score (no offset to undo) and keeps the
+    personal list ahead of popularity even where popularity scores higher."""
+    from amazing_analytics.ml.recommend.serving import recommendation_rows
+
+    model = md.make_model("item_knn").fit(training, seed=0)
+    rows = recommendation_rows(model, training, np.array([4]), 5, personalised=True).to_pylist()
+    s12 = 5 / math.sqrt(30)
+    assert [r["product_id"] for r in rows] == [101, 104, 105, 106, 107]
+    assert [r["rank"] for r in rows] == [1, 2, 3, 4, 5]
+    assert [r["model"] for r in rows] == ["item_knn", "item_knn"] + ["popularity"] * 3
+    assert [r["score"] for r in rows[:3]] == pytest.approx([0.5 * s12, 0.2, 3 / 7], rel=1e-5)
+    assert rows[1]["score"] < rows[2]["score"]
 
 
 def test_lightfm_is_deterministic_for_a_fixed_seed(training):

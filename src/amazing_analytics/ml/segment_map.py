@@ -6,11 +6,13 @@ Marketing asked for a "cluster map". It is computed in the build (dbt Python mod
 1. a seeded sample of the segmented customers, stratified by segment (each segment keeps its
    share of the sample, and at least ``min_per_segment`` points when it has them), drawn after
    ordering by ``user_id`` so that the row order of the inputs does not matter;
-2. their features scaled exactly as the segmentation scales them, with the scaler stored in
+2. their features scaled by the segmentation's own functions (fills, ``log1p``, weighted
+   z-score of ``ml/segmentation/features.py``), with the scaler stored in
    ``segment_centroids`` (``scaler_mean_<f>``, ``scaler_std_<f>``, ``scaler_log1p_<f>`` and the
    group weight ``scaler_weight_<f>`` when the segmentation has one); when
    the segmentation fell back to RFM (no centroids), the RFM recency, frequency and monetary
-   values are scaled on the sample instead (log1p on frequency and monetary, then z-score);
+   values are scaled on the sample instead (log1p on frequency and monetary, then
+   scikit-learn's ``StandardScaler``);
 3. a PCA to two components (scikit-learn), fitted on the sample, with the share of the variance
    each axis explains, so the chart can say how much of the picture it shows.
 
@@ -27,8 +29,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from sklearn.decomposition import PCA
+from sklearn.preprocessing import StandardScaler
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table, numeric_column
+from amazing_analytics.ml.guards import missing_columns
+from amazing_analytics.ml.segmentation.features import (
+    ZERO_FILL_FEATURES,
+    scale,
+    to_model_space,
+)
 
 __all__ = [
     "SEGMENT_MAP_SCHEMA",
@@ -47,21 +56,6 @@ METHOD_SEGMENTATION_SPACE = "pca_segmentation_space"
 METHOD_RFM_FALLBACK = "pca_rfm_fallback"
 #: Fewer sampled customers than this give an empty map (a PCA of 2 points says nothing).
 MIN_POINTS = 10
-#: Features whose null means "none" (0 before scaling), as in the segmentation; a null in any
-#: other feature means "unknown" and scales to 0 (the population mean).
-NULL_IS_ZERO: frozenset[str] = frozenset(
-    {
-        "session_count",
-        "view_count",
-        "cart_count",
-        "order_count",
-        "revenue",
-        "average_basket",
-        "cart_abandonment_rate",
-        "conversion_rate",
-        "days_active",
-    }
-)
 RFM_FEATURES: tuple[str, ...] = ("recency_days", "frequency", "monetary")
 RFM_LOG1P: frozenset[str] = frozenset({"frequency", "monetary"})
 
@@ -103,48 +97,41 @@ def stratified_sample(
 
 
 def _scaled_with_segmentation_scaler(sample: pa.Table, centroids: pa.Table) -> np.ndarray:
+    """The sample in the segmentation's space: the segmentation's own fills, ``log1p`` and
+    weighted z-score (:mod:`amazing_analytics.ml.segmentation.features`) with the scaler stored
+    in ``segment_centroids`` (a feature without a stored group weight weighs 1)."""
     prefix = "scaler_mean_"
     names = [c[len(prefix) :] for c in centroids.column_names if c.startswith(prefix)]
-    missing = [n for n in names if n not in sample.column_names]
+    missing = missing_columns(sample, names)
     if not names or missing:
         raise ValueError(
             "segment_centroids and customer_features do not match: missing "
             + (", ".join(missing) if missing else "scaler_mean_<feature> columns")
         )
-    columns = []
-    for name in names:
-
-        def scaler(part: str, default: float | None = None, feature: str = name) -> float:
-            column = f"scaler_{part}_{feature}"
-            if column not in centroids.column_names and default is not None:
-                return default
-            return float(centroids.column(column)[0].as_py())
-
-        mean, std = scaler("mean"), scaler("std")
-        # the group weight of the feature (segmentations without groups weigh each feature 1)
-        weight = scaler("weight", default=1.0)
-        log1p = bool(centroids.column(f"scaler_log1p_{name}")[0].as_py())
-        values = numeric_column(sample, name)
-        unknown = np.isnan(values)
-        values = np.where(unknown, 0.0, values)
-        if log1p:
-            values = np.log1p(np.clip(values, 0.0, None))
-        scaled = (values - mean) / std if std > 0 else np.zeros_like(values)
-        if name not in NULL_IS_ZERO:
-            scaled[unknown] = 0.0
-        columns.append(scaled * weight)
-    return np.column_stack(columns)
+    stored = centroids.slice(0, 1).to_pylist()[0]
+    means = np.array([float(stored[f"scaler_mean_{name}"]) for name in names])
+    stds = np.array([float(stored[f"scaler_std_{name}"]) for name in names])
+    weights = np.array([float(stored.get(f"scaler_weight_{name}", 1.0)) for name in names])
+    log1p = [bool(stored[f"scaler_log1p_{name}"]) for name in names]
+    raw = np.column_stack([numeric_column(sample, name) for name in names])
+    # the segmentation's fills: "none" is 0, "unknown" stays NaN and scales to exactly 0
+    zero_fill = np.array([name in ZERO_FILL_FEATURES for name in names])
+    raw[:, zero_fill] = np.nan_to_num(raw[:, zero_fill], nan=0.0)
+    # a negative count cannot be log1p-transformed: the map clips it to 0 (0 = none)
+    raw[:, np.array(log1p)] = np.clip(raw[:, np.array(log1p)], 0.0, None)
+    return scale(to_model_space(raw, log1p), means, stds, weights)
 
 
 def _scaled_on_sample(sample: pa.Table) -> np.ndarray:
+    """The RFM fallback: recency, log1p frequency and log1p monetary, standardised on the
+    sample (a constant column keeps scale 1)."""
     columns = []
     for name in RFM_FEATURES:
         values = np.nan_to_num(numeric_column(sample, name), nan=0.0)
         if name in RFM_LOG1P:
             values = np.log1p(np.clip(values, 0.0, None))
-        std = values.std()
-        columns.append((values - values.mean()) / (std if std > 0 else 1.0))
-    return np.column_stack(columns)
+        columns.append(values)
+    return StandardScaler().fit_transform(np.column_stack(columns))
 
 
 def _empty(reason: str) -> pa.Table:

@@ -7,6 +7,7 @@ interactions) leaves the embedding tables empty and the embedding half of simila
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,12 +15,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from amazing_analytics.dbt_io import config_float, config_int
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
-from amazing_analytics.ml.recommend.data import (
-    build_catalogue,
-    build_training_data,
-    require_columns,
-)
+from amazing_analytics.ml.guards import require_columns
+from amazing_analytics.ml.recommend.data import build_catalogue, build_training_data
 from amazing_analytics.ml.recommend.evaluation import MIN_TRAIN_INTERACTIONS, evaluate
 from amazing_analytics.ml.recommend.models import LightFMParams, LightFMRecommender, make_model
 from amazing_analytics.ml.recommend.serving import (
@@ -37,24 +36,20 @@ from amazing_analytics.ml.recommend.session_evaluation import (
 
 CUSTOMER_COLUMNS = ("user_id", "recency_days", "is_personalisation_opt_out")
 
+logger = logging.getLogger(__name__)
+
 
 def lightfm_params(
     *, components: Any, epochs: Any, learning_rate: Any, item_alpha: Any, threads: Any
 ) -> LightFMParams:
     """LightFM settings from the model config (strings from the vars)."""
-
-    def need(value: Any, key: str) -> str:
-        if value is None or str(value).strip() == "":
-            raise ValueError(f"model config '{key}' is not set: pass it from the var in the yml")
-        return str(value).strip()
-
     params = LightFMParams(
-        components=int(need(components, "components")),
-        epochs=int(need(epochs, "epochs")),
-        learning_rate=float(need(learning_rate, "learning_rate")),
-        item_alpha=float(need(item_alpha, "item_alpha")),
-        user_alpha=float(need(item_alpha, "item_alpha")),
-        threads=int(need(threads, "threads")),
+        components=config_int(components, "components"),
+        epochs=config_int(epochs, "epochs"),
+        learning_rate=config_float(learning_rate, "learning_rate"),
+        item_alpha=config_float(item_alpha, "item_alpha"),
+        user_alpha=config_float(item_alpha, "item_alpha"),
+        threads=config_int(threads, "threads"),
     )
     if params.components < 1 or params.epochs < 1 or params.threads < 1:
         raise ValueError("components, epochs and threads must be at least 1")
@@ -123,8 +118,19 @@ def build_embeddings(
     catalogue = build_catalogue(product_features)
     data = build_training_data(interactions, catalogue, None, "serving")
     if data.weights.nnz < MIN_TRAIN_INTERACTIONS:
+        logger.warning(
+            "recommender_embeddings empty: %d serving interactions, at least %d needed",
+            data.weights.nnz,
+            MIN_TRAIN_INTERACTIONS,
+        )
         return EMBEDDING_SCHEMA.empty_table()
     model = LightFMRecommender(params).fit(data, seed)
+    logger.info(
+        "LightFM fitted on %d users x %d products (%d interactions)",
+        data.n_users,
+        catalogue.size,
+        data.weights.nnz,
+    )
     return embeddings_table(model, data)
 
 
@@ -170,8 +176,17 @@ def build_recommendations(
         interactions, catalogue, cooccurrence, "serving", extra_user_ids=user_ids
     )
     if catalogue.size == 0 or user_ids.size == 0:
+        logger.warning(
+            "recommendations empty: %d products, %d active customers", catalogue.size, user_ids.size
+        )
         return RECOMMENDATION_SCHEMA.empty_table()
     name = selected_model(evaluation)
+    logger.info(
+        "recommendations by %s for %d active customers (%d opted out: popularity)",
+        name,
+        user_ids.size,
+        int(opt_out.sum()),
+    )
     embeddings = as_table(embeddings)
     if name == "lightfm" and embeddings.num_rows:
         model = EmbeddingRecommender(embeddings).fit(data, seed)

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +17,10 @@ import pyarrow.compute as pc
 import scipy.sparse as sp
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table, numeric_column
+
+# MissingColumnsError is re-exported: callers catch it from here
+from amazing_analytics.ml.guards import MissingColumnsError as MissingColumnsError
+from amazing_analytics.ml.guards import require_columns
 
 PRODUCT_FEATURE_COLUMNS = (
     "product_id",
@@ -47,16 +50,6 @@ COOCCURRENCE_COLUMNS = (
 )
 #: Strongest event of a user x product pair, as stored in :attr:`TrainingData.strongest`.
 VIEWED, CARTED, BOUGHT = 1, 2, 3
-
-
-class MissingColumnsError(ValueError):
-    """An input table lacks columns the recommender needs."""
-
-
-def require_columns(table: pa.Table, columns: Sequence[str], role: str) -> None:
-    missing = [c for c in columns if c not in table.column_names]
-    if missing:
-        raise MissingColumnsError(f"{role} lacks column(s) {', '.join(missing)}")
 
 
 def _ids(table: pa.Table, name: str) -> np.ndarray:

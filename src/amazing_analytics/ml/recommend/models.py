@@ -161,9 +161,9 @@ class Recommender:
             parts = []
             personal = self._personal(chunk, k, length, sub_exclude)
             if personal is not None:
-                # the personal list comes first (merge_ranked keeps the parts' order); +2 marks
-                # its scores, and the reported score removes it again
-                parts.append((personal[0], personal[1] + 2.0, self.personal_source))
+                # the personal list comes first: merge_ranked keeps the parts' order, and the
+                # source says which list a product came from
+                parts.append((personal[0], personal[1], self.personal_source))
             parts.append((*self._popular(chunk.size, length), SOURCE_POPULAR))
             items, scores, source = merge_ranked(parts, k, sub_exclude)
             out_items.append(items)

@@ -268,7 +268,6 @@ def recommendation_rows(
         )
         valid = recs.items >= 0
         producer = np.where(recs.source == SOURCE_POPULAR, "popularity", model.name)
-        score = np.where(recs.source == SOURCE_POPULAR, recs.scores, recs.scores - 2.0)
         r, c = np.nonzero(valid)
         tables.append(
             pa.table(
@@ -276,7 +275,7 @@ def recommendation_rows(
                     "user_id": pa.array(data.user_ids[rows[r]], pa.int64()),
                     "product_id": pa.array(data.catalogue.item_ids[recs.items[r, c]], pa.int64()),
                     "rank": pa.array((c + 1).astype(np.int32)),
-                    "score": pa.array(score[r, c].astype(np.float64)),
+                    "score": pa.array(recs.scores[r, c].astype(np.float64)),
                     "model": pa.array(producer[r, c].astype(str), pa.string()),
                     "is_personalised": pa.array(np.full(r.size, personalised)),
                     "reason": pa.array(why[r, c].astype(str) if r.size else [], pa.string()),

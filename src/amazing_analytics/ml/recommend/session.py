@@ -48,6 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
+from amazing_analytics.ml.guards import require_columns
 
 #: Session models, simplest first (the order the selection walks).
 SESSION_MODELS = (
@@ -175,9 +176,7 @@ class NeighbourIndex:
     @classmethod
     def from_arrow(cls, table: ArrowData) -> NeighbourIndex:
         table = as_table(table)
-        missing = [c for c in NEIGHBOUR_COLUMNS if c not in table.column_names]
-        if missing:
-            raise SessionInputError(f"neighbour table lacks column(s) {', '.join(missing)}")
+        require_columns(table, NEIGHBOUR_COLUMNS, "neighbour table", error=SessionInputError)
         if "source" in table.column_names:
             sources = pc.fill_null(pc.cast(table.column("source"), pa.string()), "session")
             unknown = set(sources.to_pylist()) - set(NEIGHBOUR_SOURCES)

@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table, numeric_column
+from amazing_analytics.ml.guards import require_columns
 from amazing_analytics.ml.recommend.data import build_catalogue, build_training_data
 from amazing_analytics.ml.recommend.models import LightFMParams, LightFMRecommender
 from amazing_analytics.ml.recommend.selection import (
@@ -136,9 +137,7 @@ class TestSessions:
 def load_test_sessions(sequences: ArrowData, sample_sessions: int, seed: int) -> TestSessions:
     """The sequences table as arrays; a seeded sample of at most ``sample_sessions`` sessions."""
     table = as_table(sequences)
-    missing = [c for c in SEQUENCE_COLUMNS if c not in table.column_names]
-    if missing:
-        raise ValueError(f"int_session_evaluation_sequences lacks column(s) {', '.join(missing)}")
+    require_columns(table, SEQUENCE_COLUMNS, "int_session_evaluation_sequences")
     table = table.sort_by([("session_id", "ascending"), ("position", "ascending")])
     sessions = np.asarray(
         pc.cast(table.column("session_id"), pa.string()).to_numpy(zero_copy_only=False), object

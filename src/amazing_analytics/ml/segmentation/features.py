@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 from sklearn.preprocessing import StandardScaler
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table, numeric_column
+from amazing_analytics.ml.guards import InsufficientDataError
 
 #: Families of seed category_families, in the column order of the family_share_<family> features.
 CATEGORY_FAMILIES: tuple[str, ...] = (
@@ -114,10 +115,6 @@ ZERO_FILL_FEATURES: frozenset[str] = frozenset(
 )
 #: Null means "unknown": the population mean (scaled value exactly 0).
 MEAN_FILL_FEATURES: frozenset[str] = frozenset(SEGMENT_FEATURES) - ZERO_FILL_FEATURES
-
-
-class InsufficientDataError(ValueError):
-    """The data cannot support the requested clustering (too few rows, profiles or columns)."""
 
 
 def group_weights(standardised: np.ndarray, feature_names: Sequence[str]) -> np.ndarray:

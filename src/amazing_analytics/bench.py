@@ -1,0 +1,84 @@
+"""The benchmark harness the ``scripts/bench_*.py`` share: peak memory and a step timer.
+
+    timer = StepTimer()
+    with timer.step("fit"):
+        model.fit(...)
+    print(timer.table())
+
+Each step records its wall time, the CPU time of this process (all its threads) and the peak
+resident set size reached by its end.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+
+def peak_rss_gb(children: bool = False) -> float:
+    """Peak resident set size of this process, or with ``children`` of its finished child
+    processes (the largest of them), in GB (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    peak = resource.getrusage(who).ru_maxrss
+    return peak / (1024**3 if sys.platform == "darwin" else 1024**2)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One timed step."""
+
+    name: str
+    seconds: float
+    cpu_seconds: float
+    peak_rss_gb: float
+
+
+@dataclass
+class StepTimer:
+    """Times named steps in order; ``echo`` prints each step's line as it ends."""
+
+    echo: bool = False
+    steps: list[Step] = field(default_factory=list)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Time the body of the ``with`` block as step ``name`` (recorded even if it raises)."""
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            recorded = Step(
+                name, time.perf_counter() - wall, time.process_time() - cpu, peak_rss_gb()
+            )
+            self.steps.append(recorded)
+            if self.echo:
+                print(self.line(recorded), flush=True)
+
+    def seconds(self, name: str) -> float:
+        """The wall seconds of the last step called ``name``."""
+        for recorded in reversed(self.steps):
+            if recorded.name == name:
+                return recorded.seconds
+        raise KeyError(name)
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(recorded.seconds for recorded in self.steps)
+
+    @staticmethod
+    def line(recorded: Step, width: int = 38) -> str:
+        return (
+            f"  {recorded.name:<{width}} {recorded.seconds:8.2f} s  cpu {recorded.cpu_seconds:8.2f} s"
+            f"  peak RSS {recorded.peak_rss_gb:6.2f} GB"
+        )
+
+    def table(self, width: int = 30) -> str:
+        """Every step's seconds, then the total."""
+        rows = [f"{'step':<{width}} seconds"]
+        rows += [f"{recorded.name:<{width}} {recorded.seconds:7.2f}" for recorded in self.steps]
+        rows.append(f"{'total':<{width}} {self.total_seconds:7.2f}")
+        return "\n".join(rows)

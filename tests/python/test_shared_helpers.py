@@ -1,0 +1,132 @@
+"""The helpers every ML module and dbt Python model shares: guards, config, dbt logging, and the
+warehouse checksums behind the identical-marts check."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from amazing_analytics import dbt_io
+from amazing_analytics import mart_checksums as mc
+from amazing_analytics.ml import guards, propensity, segmentation
+from amazing_analytics.ml.recommend import data as recommend_data
+from amazing_analytics.ml.recommend.build import lightfm_params
+
+
+def test_one_insufficient_data_error_and_one_column_guard() -> None:
+    assert propensity.InsufficientDataError is guards.InsufficientDataError
+    assert segmentation.InsufficientDataError is guards.InsufficientDataError
+    assert recommend_data.MissingColumnsError is guards.MissingColumnsError
+    table = pa.table({"a": [1], "b": [2]})
+    guards.require_columns(table, ["a", "b"], "t")
+    assert guards.missing_columns(table, ["c", "a", "d"]) == ["c", "d"]
+    with pytest.raises(guards.MissingColumnsError, match=r"^t lacks column\(s\) c, d$"):
+        guards.require_columns(table, ["c", "a", "d"], "t")
+    with pytest.raises(KeyError, match="lacks column"):
+        guards.require_columns(table, ["c"], "t", error=KeyError)
+
+
+def test_lightfm_params_read_the_config_like_every_model() -> None:
+    params = lightfm_params(
+        components=" 8 ", epochs="2", learning_rate="0.1", item_alpha="1e-6", threads=1
+    )
+    assert (params.components, params.epochs, params.threads) == (8, 2, 1)
+    assert params.learning_rate == 0.1 and params.user_alpha == params.item_alpha == 1e-6
+    with pytest.raises(ValueError, match="model config 'epochs' is not set"):
+        lightfm_params(components=8, epochs="", learning_rate=0.1, item_alpha=0, threads=1)
+    with pytest.raises(ValueError, match="at least 1"):
+        lightfm_params(components=0, epochs=1, learning_rate=0.1, item_alpha=0, threads=1)
+
+
+def test_package_log_lines_reach_dbt_as_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dbt_common.events import functions
+    from dbt_common.events.base_types import EventLevel
+
+    fired: list[tuple[str, object]] = []
+    monkeypatch.setattr(functions, "fire_event", lambda e, level=None: fired.append((e.msg, level)))
+    package = logging.getLogger(dbt_io.PACKAGE_LOGGER)
+    saved = (list(package.handlers), package.level, package.propagate)
+    try:
+        dbt_io.log_to_dbt()
+        dbt_io.log_to_dbt()  # idempotent: one handler
+        assert sum(isinstance(h, dbt_io.DbtLogHandler) for h in package.handlers) == 1
+        logging.getLogger("amazing_analytics.ml.example").warning("too few rows: %d", 3)
+        logging.getLogger("amazing_analytics.ml.example").info("fitted")
+        logging.getLogger("amazing_analytics.ml.example").debug("not shown")
+    finally:
+        package.handlers[:] = saved[0]
+        package.setLevel(saved[1])
+        package.propagate = saved[2]
+    assert fired == [
+        ("amazing_analytics.ml.example: too few rows: 3", EventLevel.WARN),
+        ("amazing_analytics.ml.example: fitted", EventLevel.INFO),
+    ]
+
+
+def _warehouse(path: Path, revenue: float, extra_row: bool = False) -> Path:
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts; create schema ml")
+        con.execute(
+            "create table marts.kpi as select * from (values (date '2020-01-01', 10, ?::double), "
+            "(date '2020-01-02', 0, null)) t(d, orders, revenue)",
+            [revenue],
+        )
+        con.execute("create view marts.kpi_view as select * from marts.kpi")
+        con.execute("create table ml.model as select [0.5, 0.25]::double[] as vector")
+        if extra_row:
+            con.execute("insert into ml.model values ([1.0, 2.0])")
+    return path
+
+
+def test_checksums_tell_identical_float_noise_and_different_tables(tmp_path: Path) -> None:
+    before = mc.warehouse_checksums(_warehouse(tmp_path / "a.duckdb", 100.1))
+    assert sorted(before) == ["marts.kpi", "ml.model"]  # base tables only
+    assert before["marts.kpi"].rows == 2
+    same = mc.warehouse_checksums(_warehouse(tmp_path / "b.duckdb", 100.1))
+    noise = mc.warehouse_checksums(_warehouse(tmp_path / "c.duckdb", 100.1 + 1e-12))
+    other = mc.warehouse_checksums(_warehouse(tmp_path / "d.duckdb", 100.2, extra_row=True))
+    assert mc.compare_checksums(before, same) == [
+        ("marts.kpi", "marts.kpi", mc.IDENTICAL),
+        ("ml.model", "ml.model", mc.IDENTICAL),
+    ]
+    assert mc.compare_checksums(before, noise)[0] == ("marts.kpi", "marts.kpi", mc.FLOAT_NOISE)
+    assert [status for *_, status in mc.compare_checksums(before, other)] == [mc.DIFFERENT] * 2
+    moved = {"marts.kpi_moved": same["marts.kpi"], "ml.model": same["ml.model"]}
+    assert mc.compare_checksums(before, moved, {"marts.kpi": "marts.kpi_moved"})[0] == (
+        "marts.kpi",
+        "marts.kpi_moved",
+        mc.IDENTICAL,
+    )
+    assert mc.compare_checksums(
+        before, {"ml.model": same["ml.model"], "marts.new": noise["ml.model"]}
+    ) == [
+        ("marts.kpi", "marts.kpi", mc.MISSING),
+        ("ml.model", "ml.model", mc.IDENTICAL),
+        ("marts.new", "marts.new", "new"),
+    ]
+    mc.save(before, tmp_path / "before.json")
+    assert mc.load(tmp_path / "before.json") == before
+    with pytest.raises(FileNotFoundError):
+        mc.warehouse_checksums(tmp_path / "missing.duckdb")
+
+
+def test_bench_step_timer_records_each_step_even_when_it_fails() -> None:
+    from amazing_analytics.bench import StepTimer, peak_rss_gb
+
+    timer = StepTimer()
+    with timer.step("sleep"):
+        time.sleep(0.05)
+    with pytest.raises(RuntimeError), timer.step("fails"):
+        raise RuntimeError("boom")
+    assert [step.name for step in timer.steps] == ["sleep", "fails"]
+    assert timer.seconds("sleep") >= 0.05 and timer.steps[0].cpu_seconds < 0.05
+    assert timer.total_seconds == pytest.approx(sum(step.seconds for step in timer.steps))
+    assert 0 < timer.steps[0].peak_rss_gb <= peak_rss_gb()
+    assert timer.table().splitlines()[0].startswith("step") and "total" in timer.table()
+    with pytest.raises(KeyError):
+        timer.seconds("never")
