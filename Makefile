@@ -62,9 +62,11 @@ demo: install data build docs ## set up, generate the demo data, build the wareh
 test: install ## every test: pytest (incl. the dbt end-to-end builds) and the dbt tests
 	$(BIN)/pytest -q
 
-lint: install ## ruff
-	$(BIN)/ruff check src tests/python
-	$(BIN)/ruff format --check src tests/python
+# CI runs it before the tests (.ci/run). SQL: sqlfluff, jinja templater with the dbt builtins (.sqlfluff).
+lint: install ## ruff (src, tests, python_models, scripts) and sqlfluff (models, singular tests)
+	$(BIN)/ruff check src tests/python python_models scripts
+	$(BIN)/ruff format --check src tests/python python_models scripts
+	$(BIN)/sqlfluff lint models tests/singular
 
 bench: install ## time raw DuckDB loading vs dbt build at EVENTS events (default 10M)
 	$(BIN)/python scripts/bench.py --events $(EVENTS)
