@@ -116,3 +116,8 @@ DASHBOARD_PORT ?= 8501
 .PHONY: dashboard
 dashboard: $(STAMP) ## run the marketing dashboard on the last build's exports (PORT: DASHBOARD_PORT, HEADLESS=1 for no browser)
 	$(BIN)/amazing dashboard --port $(DASHBOARD_PORT) $(if $(HEADLESS),--headless,)
+# Issue 14 §3: the growth curve, stage by stage (a benchmark, not a test; docs/benchmarks.md).
+SCALE_SIZES ?= 1000000 3000000
+.PHONY: bench-scale
+bench-scale: install ## time every build stage (wall, peak RSS) at SCALE_SIZES events, raw load beside staging, one new month (PNG in docs/)
+	$(BIN)/python scripts/bench_scale.py --sizes $(SCALE_SIZES) --incremental-month

@@ -3,14 +3,19 @@
 over amazing_analytics.ml.propensity.build_scores.
 """
 
-from amazing_analytics.dbt_io import read_arrow
+from amazing_analytics.dbt_io import config_int, read_arrow
 from amazing_analytics.ml.propensity import build_scores
+from amazing_analytics.ml.snapshot_bounds import active_snapshot
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     return build_scores(
         read_arrow(dbt.ref("propensity_model")),
-        read_arrow(dbt.ref("int_customer_propensity_snapshots")),
+        active_snapshot(
+            read_arrow(dbt.ref("int_customer_propensity_snapshots")),
+            "score",
+            config_int(dbt.config.get("active_days"), "active_days"),
+        ),
         read_arrow(dbt.ref("customer_features")),
     )

@@ -5,11 +5,16 @@ the reason when data are too few. Thin wrapper over amazing_analytics.ml.propens
 
 from amazing_analytics.dbt_io import config_int, read_arrow
 from amazing_analytics.ml.propensity import build_model_table
+from amazing_analytics.ml.snapshot_bounds import cap_snapshot
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    return build_model_table(
+    seed = config_int(dbt.config.get("seed"), "seed")
+    snapshots = cap_snapshot(
         read_arrow(dbt.ref("int_customer_propensity_snapshots")),
-        seed=config_int(dbt.config.get("seed"), "seed"),
+        "final_train",
+        config_int(dbt.config.get("max_training_rows"), "max_training_rows"),
+        seed,
     )
+    return build_model_table(snapshots, seed=seed)

@@ -20,4 +20,5 @@ def model(dbt, session):
         k=config_int(dbt.config.get("top_n"), "top_n"),
         seed=config_int(dbt.config.get("seed"), "seed"),
         active_days=config_int(dbt.config.get("active_days"), "active_days"),
+        window_days=config_int(dbt.config.get("train_window_days"), "train_window_days"),
     )

@@ -4,6 +4,7 @@ interactions. Thin wrapper over amazing_analytics.ml.recommend.build.build_embed
 """
 
 from amazing_analytics.dbt_io import config_int, read_arrow
+from amazing_analytics.ml.recommend.bounds import TrainingBounds
 from amazing_analytics.ml.recommend.build import build_embeddings, lightfm_params
 
 
@@ -16,9 +17,16 @@ def model(dbt, session):
         item_alpha=dbt.config.get("item_alpha"),
         threads=dbt.config.get("threads"),
     )
+    seed = config_int(dbt.config.get("seed"), "seed")
+    bounds = TrainingBounds(
+        window_days=config_int(dbt.config.get("train_window_days"), "train_window_days"),
+        max_training_rows=config_int(dbt.config.get("max_training_rows"), "max_training_rows"),
+        seed=seed,
+    )
     return build_embeddings(
         read_arrow(dbt.ref("int_interactions").filter("split = 'serving'")),
         read_arrow(dbt.ref("int_recommender_product_features")),
-        seed=config_int(dbt.config.get("seed"), "seed"),
+        seed=seed,
         params=params,
+        bounds=bounds,
     )

@@ -6,6 +6,7 @@ amazing_analytics.ml.recommend.build.build_evaluation.
 """
 
 from amazing_analytics.dbt_io import config_int, read_arrow
+from amazing_analytics.ml.recommend.bounds import TrainingBounds
 from amazing_analytics.ml.recommend.build import build_evaluation, lightfm_params
 
 
@@ -18,14 +19,22 @@ def model(dbt, session):
         item_alpha=dbt.config.get("item_alpha"),
         threads=dbt.config.get("threads"),
     )
+    seed = config_int(dbt.config.get("seed"), "seed")
+    bounds = TrainingBounds(
+        window_days=config_int(dbt.config.get("train_window_days"), "train_window_days"),
+        max_training_rows=config_int(dbt.config.get("max_training_rows"), "max_training_rows"),
+        eval_users=config_int(dbt.config.get("eval_sample_users"), "eval_sample_users"),
+        seed=seed,
+    )
     return build_evaluation(
         read_arrow(dbt.ref("int_interactions").filter("split <> 'serving'")),
         read_arrow(dbt.ref("int_recommender_product_features")),
         read_arrow(dbt.ref("int_product_cooccurrence").filter("split = 'evaluation_train'")),
         [read_arrow(dbt.ref("customer_segments")), read_arrow(dbt.ref("customer_features"))],
         k=config_int(dbt.config.get("top_n"), "top_n"),
-        seed=config_int(dbt.config.get("seed"), "seed"),
+        seed=seed,
         params=params,
         min_test_users=config_int(dbt.config.get("min_test_users"), "min_test_users"),
         bootstrap_samples=config_int(dbt.config.get("bootstrap_samples"), "bootstrap_samples"),
+        bounds=bounds,
     )

@@ -92,7 +92,7 @@ final as (
         coalesce(
             judged.session_uuid,
             -- a session id that is not a UUID keeps its identity through a hash of its text
-            md5('raw:' || judged.raw_user_session)::uuid,
+            {{ text_to_uuid("'raw:' || judged.raw_user_session") }},
             derived_sessions.session_id
         ) as session_id,
         judged.category_id is null and judged.product_category_id is not null as is_category_id_imputed,

@@ -68,5 +68,5 @@ select
     event_id,
     user_id,
     session_started_at,
-    md5('derived:' || user_id || ':' || strftime(session_started_at, '%Y-%m-%d %H:%M:%S'))::uuid as session_id
+    {{ text_to_uuid("'derived:' || user_id || ':' || " ~ timestamp_text('session_started_at')) }} as session_id
 from numbered

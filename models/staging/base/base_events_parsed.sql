@@ -1,7 +1,10 @@
 {{
     config(
-        materialized='table',
-        post_hook=["{{ persist_csv_read_errors(this) }}"],
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=["{{ incremental_event_files_pre_hook(this) }}"],
+        post_hook=["{{ incremental_event_files_post_hook(this) }}"],
     )
 }}
 {#-
@@ -10,13 +13,36 @@
     exact price); a field's raw text is kept only where it does not parse, for the quarantine.
     Lines of users on the GDPR erasure list keep no content at all: only the file they came from,
     so that they are still counted. So do lines older than the retention period (var
-    retention_months, macro retention_expired): dropped here, counted in the data audit. Its post-hook persists the lines DuckDB could not read
-    (see persist_csv_read_errors).
+    retention_months, macro retention_expired): dropped here, counted in the data audit. Its
+    post-hook persists the lines DuckDB could not read (see csv_read_errors_sql).
+
+    Incremental by source file (macros/incremental_event_files.sql): a build reads only the
+    files that are new or whose fingerprint (size, modification time) changed since the last
+    load; the pre-hook deletes the rows of changed and vanished files, the post-hook applies the
+    erasure list and the retention period to the rows kept from earlier loads.
 -#}
 
 with source as (
 
+{%- if is_incremental() %}
+    {%- set to_load = event_files_to_load(this) %}
+    {%- if to_load | length > 0 %}
+
+    select * from {{ event_files_read(to_load) }}
+    {%- else %}
+
+    -- every matched file is unchanged since the last load: nothing is read
+    select
+        null::timestamp as event_time, null::varchar as event_type, null::bigint as product_id,
+        null::varchar as category_id, null::varchar as category_code, null::varchar as brand,
+        null::varchar as price, null::bigint as user_id, null::varchar as user_session,
+        null::varchar as filename
+    where false
+    {%- endif %}
+{%- else %}
+
     select * from {{ source('rees46', 'events') }}
+{%- endif %}
 
 ),
 
@@ -55,13 +81,13 @@ typed as (
         event_type,
         product_id,
         user_id,
-        try_cast(category_id_text as bigint) as category_id,
+        {{ safe_cast('category_id_text', 'bigint') }} as category_id,
         category_id_text,
         category_code,
         brand,
-        if(isfinite(try_cast(price_text as double)), try_cast(price_text as decimal(18, 2)), null) as price,
+        if({{ is_finite(safe_cast('price_text', 'double')) }}, {{ safe_cast('price_text', 'decimal(18, 2)') }}, null) as price,
         price_text,
-        try_cast(user_session_text as uuid) as session_uuid,
+        {{ safe_cast('user_session_text', 'uuid') }} as session_uuid,
         user_session_text
     from parsed
 
@@ -96,10 +122,10 @@ final as (
         is_gdpr_erased,
         is_retention_dropped,
         -- a stable key: a hash of the parsed content; exact duplicates share it
-        if(is_gdpr_erased or is_retention_dropped, null, (hash(
-            event_time, event_type, product_id, user_id, category_id, raw_category_id,
-            category_code, brand, price, raw_price, session_uuid, raw_user_session
-        ) >> 1)::bigint) as event_id,
+        if(is_gdpr_erased or is_retention_dropped, null, {{ row_hash_key([
+            'event_time', 'event_type', 'product_id', 'user_id', 'category_id', 'raw_category_id',
+            'category_code', 'brand', 'price', 'raw_price', 'session_uuid', 'raw_user_session'
+        ]) }}) as event_id,
         if(is_gdpr_erased or is_retention_dropped, null, event_time) as event_time,
         if(is_gdpr_erased or is_retention_dropped, null, event_type) as event_type,
         if(is_gdpr_erased or is_retention_dropped, null, product_id) as product_id,

@@ -23,9 +23,9 @@ kept as (
         raw_line,
         min(source_file) as source_file,
         min(line_number) as line_number,
-        arg_min(error_type, (source_file, line_number)) as error_type,
-        arg_min(column_name, (source_file, line_number)) as column_name,
-        arg_min(error_message, (source_file, line_number)) as error_message,
+        {{ value_at_min('error_type', '(source_file, line_number)') }} as error_type,
+        {{ value_at_min('column_name', '(source_file, line_number)') }} as column_name,
+        {{ value_at_min('error_message', '(source_file, line_number)') }} as error_message,
         count(*) as line_count
     from read_errors
     where not is_gdpr_erased and not is_retention_dropped

@@ -18,6 +18,12 @@ import pyarrow.compute as pc
 from amazing_analytics.dbt_io import config_float, config_int
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
 from amazing_analytics.ml.guards import require_columns
+from amazing_analytics.ml.recommend.bounds import (
+    NO_BOUNDS,
+    TrainingBounds,
+    bound_evaluation_interactions,
+    bound_split,
+)
 from amazing_analytics.ml.recommend.data import build_catalogue, build_training_data
 from amazing_analytics.ml.recommend.evaluation import MIN_TRAIN_INTERACTIONS, evaluate
 from amazing_analytics.ml.recommend.models import LightFMParams, LightFMRecommender, make_model
@@ -67,10 +73,13 @@ def build_evaluation(
     params: LightFMParams,
     min_test_users: int,
     bootstrap_samples: int,
+    bounds: TrainingBounds = NO_BOUNDS,
 ) -> pa.Table:
+    """recommender_evaluation; ``bounds`` samples the test users and cuts the training rows
+    (amazing_analytics.ml.recommend.bounds)."""
     catalogue = build_catalogue(product_features)
     return evaluate(
-        interactions,
+        bound_evaluation_interactions(interactions, bounds),
         catalogue,
         cooccurrence,
         k=k,
@@ -111,12 +120,20 @@ def build_session_evaluation(
 
 
 def build_embeddings(
-    interactions: ArrowData, product_features: ArrowData, *, seed: int, params: LightFMParams
+    interactions: ArrowData,
+    product_features: ArrowData,
+    *,
+    seed: int,
+    params: LightFMParams,
+    bounds: TrainingBounds = NO_BOUNDS,
 ) -> pa.Table:
-    """Train step: LightFM fitted on the serving split, as item and user rows (empty when the
-    serving split has fewer than MIN_TRAIN_INTERACTIONS interactions)."""
+    """Train step: LightFM fitted on the serving split (cut by the window and the row cap of
+    ``bounds``), as item and user rows (empty when the serving split has fewer than
+    MIN_TRAIN_INTERACTIONS interactions)."""
     catalogue = build_catalogue(product_features)
-    data = build_training_data(interactions, catalogue, None, "serving")
+    data = build_training_data(
+        bound_split(interactions, "serving", bounds), catalogue, None, "serving"
+    )
     if data.weights.nnz < MIN_TRAIN_INTERACTIONS:
         logger.warning(
             "recommender_embeddings empty: %d serving interactions, at least %d needed",
@@ -155,9 +172,14 @@ def build_recommendations(
     k: int,
     seed: int,
     active_days: int,
+    window_days: int = 0,
 ) -> pa.Table:
-    """Top k per active customer (last event within ``active_days``) by the selected model;
-    opt-outs get the non-personalised popularity list, flagged."""
+    """Top k per active customer (last event within ``active_days``) by the selected model,
+    from the serving pairs of the last ``window_days`` days (0 = all, the training window of
+    the evaluation); opt-outs get the non-personalised popularity list, flagged."""
+    interactions = bound_split(
+        interactions, "serving", TrainingBounds(window_days=window_days, seed=seed)
+    )
     customers = as_table(customers)
     require_columns(customers, CUSTOMER_COLUMNS, "customer_features")
     recency = pc.fill_null(customers.column("recency_days"), 10**9)

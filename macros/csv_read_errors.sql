@@ -1,17 +1,17 @@
 {#-
     DuckDB keeps the lines that read_csv(..., store_rejects=true) could not parse in two
     temporary tables of the connection (reject_scans, reject_errors), replaced by every such
-    read. Run as the post-hook of the model that reads the source, this macro copies them,
-    one row per rejected line, into a persistent table that base_events_rejected_lines exposes.
+    read. This macro is the select of the last scan's rejected lines, one row per line; the
+    post-hook of the model that reads the source (incremental_event_files_post_hook) inserts
+    them into the persistent table `<model>__read_errors` that base_events_rejected_lines
+    exposes, in place of the rows of the files' earlier versions.
 
     GDPR: a rejected line that contains the id of a user on the erasure list (as any field) keeps
     no content: only its file and the fact that it was erased are kept, so it is still counted.
     A line older than the retention period (var retention_months) keeps no content either.
 -#}
-{% macro persist_csv_read_errors(target_relation) %}
-{#- quoted part by part: database and schema names need not be bare identifiers -#}
-{%- set read_errors = target_relation.incorporate(path={'identifier': target_relation.identifier ~ '__read_errors'}).quote(database=true, schema=true, identifier=true) %}
-create or replace table {{ read_errors }} as
+{% macro csv_read_errors_sql() %}
+{%- set structural_last = "(error_type not in ('MISSING COLUMNS', 'TOO MANY COLUMNS', 'UNQUOTED VALUE', 'LINE SIZE OVER MAXIMUM', 'INVALID UNICODE'))::int * 100 + column_idx" %}
 with scans as (
     select scan_id, file_id, file_path
     from reject_scans
@@ -40,28 +40,22 @@ per_line as (
         source_file,
         line_number,
         any_value(raw_line) as raw_line,
-        arg_min(
-            error_type,
-            (error_type not in ('MISSING COLUMNS', 'TOO MANY COLUMNS', 'UNQUOTED VALUE', 'LINE SIZE OVER MAXIMUM', 'INVALID UNICODE'))::int * 100 + column_idx
-        ) as error_type,
-        arg_min(
-            column_name,
-            (error_type not in ('MISSING COLUMNS', 'TOO MANY COLUMNS', 'UNQUOTED VALUE', 'LINE SIZE OVER MAXIMUM', 'INVALID UNICODE'))::int * 100 + column_idx
-        ) as column_name,
+        {{ value_at_min('error_type', structural_last) }} as error_type,
+        {{ value_at_min('column_name', structural_last) }} as column_name,
         string_agg(error_message, ' | ' order by column_idx) as error_message
     from errors
     group by source_file, line_number
 ),
 
 erased_ids as (
-    select list(distinct cast(user_id as varchar)) as ids
+    select {{ distinct_list('cast(user_id as varchar)') }} as ids
     from {{ ref('gdpr_erasure_requests') }}
 ),
 
 flagged as (
     select
         per_line.*,
-        coalesce(list_has_any(string_split(per_line.raw_line, ','), erased_ids.ids), false) as is_gdpr_erased
+        coalesce({{ csv_fields_overlap('per_line.raw_line', 'erased_ids.ids') }}, false) as is_gdpr_erased
     from per_line
     cross join erased_ids
 ),
@@ -71,7 +65,7 @@ aged as (
     select
         *,
         not is_gdpr_erased
-            and {{ retention_expired("try_strptime(split_part(raw_line, ',', 1), '%Y-%m-%d %H:%M:%S UTC')") }}
+            and {{ retention_expired(try_parse_event_time("split_part(raw_line, ',', 1)")) }}
             as is_retention_dropped
     from flagged
 )

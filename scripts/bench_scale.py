@@ -1,0 +1,404 @@
+"""Growth curve of the whole build, stage by stage (issue 14 §3). A benchmark, not a test.
+
+    make bench-scale SCALE_SIZES="1000000 3000000"
+
+For each size: generates the seven demo months with the generator's monthly volumes (cached
+under bench/scale/data/<events>-<seed>), times a raw DuckDB load of the same files (the same
+read_csv options as the source, no cleaning), then one `dbt build` into a fresh warehouse while a
+sampler reads the resident memory of the dbt process tree from /proc every 0.2 s. The build's
+target/run_results.json gives each node's execution window; nodes are grouped into stages by
+their folder (STAGES), a stage's wall time is the sum of its nodes' execution times and its peak
+RSS the highest sample inside those windows. With --incremental-month, a second warehouse is
+built from the first six months, then the seventh month is landed and the incremental build
+timed (the "one new month" row).
+
+Writes bench/scale/results.json and the PNG given by --plot (docs/benchmarks_scale.png), and
+prints a Markdown table for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+# (stage, test on the node's original_file_path and name), first match wins.
+STAGES: tuple[tuple[str, object], ...] = (
+    ("read", lambda path, name: name == "base_events_parsed"),
+    ("sessions", lambda path, name: name in {"base_events_derived_sessions", "sessions"}),
+    ("classification", lambda path, name: path.startswith("models/staging/")),
+    (
+        "customer ML",
+        lambda path, name: path.startswith(
+            (
+                "python_models/segmentation/",
+                "python_models/propensity/",
+                "python_models/monitoring/",
+            )
+        ),
+    ),
+    ("recommenders", lambda path, name: "recommendations/" in path),
+    ("forecasting", lambda path, name: path.startswith("python_models/forecasting/")),
+    ("exports", lambda path, name: path.startswith("python_models/exports/")),
+    ("bundle", lambda path, name: path.startswith("python_models/serving/")),
+    ("decisions", lambda path, name: path.startswith("python_models/decisions/")),
+    ("marts", lambda path, name: path.startswith("models/")),
+)
+
+
+def stage_of(resource_type: str, path: str, name: str) -> str:
+    if resource_type == "test" or resource_type == "unit_test":
+        return "tests"
+    if resource_type == "seed":
+        return "seeds"
+    for stage, matches in STAGES:
+        if matches(path, name):  # type: ignore[operator]
+            return stage
+    return "other"
+
+
+def _tree_rss(root: int) -> int:
+    """Resident bytes of a process and all its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry)
+        children.setdefault(int(fields[1]), []).append(pid)
+        rss[pid] = int(fields[21]) * PAGE
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_gb: float
+    samples: list[tuple[float, int]] = field(default_factory=list)
+    output: str = ""
+
+
+def run_sampled(command: list[str], env: dict[str, str] | None = None) -> Measured:
+    """Wall time, peak RSS of the process tree, the (unix time, bytes) samples, the output."""
+    samples: list[tuple[float, int]] = []
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench_scale_{os.getpid()}.log"
+    with log.open("w") as output:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT, text=True
+        )
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                samples.append((time.time(), _tree_rss(process.pid)))
+                done.wait(0.2)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        process.wait()
+        done.set()
+        sampler.join()
+        seconds = time.perf_counter() - start
+    text = log.read_text()
+    log.unlink()
+    if process.returncode != 0:
+        sys.stderr.write(text[-6000:])
+        raise SystemExit(f"failed: {' '.join(command)}")
+    peak = max((value for _, value in samples), default=0)
+    return Measured(seconds, peak / 1024**3, samples, text)
+
+
+def _epoch(stamp: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def stage_table(run_results: Path, manifest: Path, samples: list[tuple[float, int]]) -> dict:
+    """Per stage: summed execution seconds, peak RSS (GB) inside its nodes' windows, node count."""
+    nodes = json.loads(manifest.read_text())["nodes"]
+    stages: dict[str, dict] = {}
+    for result in json.loads(run_results.read_text())["results"]:
+        node = nodes.get(result["unique_id"], {})
+        stage = stage_of(
+            node.get("resource_type", ""), node.get("original_file_path", ""), node.get("name", "")
+        )
+        execute = [t for t in result.get("timing", []) if t["name"] == "execute"]
+        entry = stages.setdefault(stage, {"seconds": 0.0, "peak_gb": 0.0, "nodes": 0})
+        entry["seconds"] += result.get("execution_time") or 0.0
+        entry["nodes"] += 1
+        if execute and execute[0].get("started_at") and execute[0].get("completed_at"):
+            first, last = _epoch(execute[0]["started_at"]), _epoch(execute[0]["completed_at"])
+            inside = [value for stamp, value in samples if first - 0.2 <= stamp <= last + 0.2]
+            if inside:
+                entry["peak_gb"] = max(entry["peak_gb"], max(inside) / 1024**3)
+    return {
+        stage: {
+            "seconds": round(value["seconds"], 1),
+            "peak_gb": round(value["peak_gb"], 2),
+            "nodes": value["nodes"],
+        }
+        for stage, value in stages.items()
+    }
+
+
+def raw_load(events_glob: str, database: Path) -> Measured:
+    """DuckDB reading the files with the source's own read_csv options into a table."""
+    database.unlink(missing_ok=True)
+    location = (
+        "read_csv(?, columns=struct_pack(event_time := 'TIMESTAMP', event_type := 'VARCHAR', "
+        "product_id := 'BIGINT', category_id := 'VARCHAR', category_code := 'VARCHAR', "
+        "brand := 'VARCHAR', price := 'VARCHAR', user_id := 'BIGINT', user_session := 'VARCHAR'), "
+        "header=true, auto_detect=false, delim=',', quote='', escape='', "
+        "timestampformat='%Y-%m-%d %H:%M:%S UTC', encoding='latin-1', filename=true, "
+        "strict_mode=true, null_padding=false, ignore_errors=true, store_rejects=true)"
+    )
+    script = (
+        "import duckdb,os,sys; con=duckdb.connect(sys.argv[1]); "
+        "con.execute(\"set memory_limit='\" + os.environ.get('AMAZING_MEMORY_LIMIT', '3GB') + \"'\"); "
+        "con.execute('set preserve_insertion_order=false'); "
+        f'con.execute("create table events as select * from {location}", [sys.argv[2]]); '
+        "print(con.execute('select count(*) from events').fetchone()[0])"
+    )
+    measured = run_sampled([sys.executable, "-c", script, str(database), events_glob])
+    database.unlink(missing_ok=True)
+    return measured
+
+
+def dbt_build(
+    events_glob: str, warehouse: Path, target: Path, *extra: str
+) -> tuple[Measured, dict]:
+    env = {
+        **os.environ,
+        "AMAZING_WAREHOUSE": str(warehouse),
+        "AMAZING_EVENTS_PATH": events_glob,
+        "DBT_PROFILES_DIR": str(REPO),
+        "DBT_USE_COLORS": "false",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(BIN / "dbt"),
+        "build",
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target / "logs"),
+        *extra,
+    ]
+    measured = run_sampled(command, env=env)
+    stages = stage_table(target / "run_results.json", target / "manifest.json", measured.samples)
+    return measured, stages
+
+
+def generate(events: int, seed: int, data: Path) -> None:
+    if (data / "2020-Apr.csv.gz").exists():
+        return
+    print(f"generating {events:,} events into {data} ...", flush=True)
+    measured = run_sampled(
+        [
+            str(BIN / "amazing"),
+            "generate",
+            "--events",
+            str(events),
+            "--seed",
+            str(seed),
+            "--out",
+            str(data),
+        ]
+    )
+    print(f"  generated in {measured.seconds:.0f} s", flush=True)
+
+
+def plot(results: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = [entry["events"] / 1e6 for entry in results]
+    stages = sorted({stage for entry in results for stage in entry["stages"]})
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for stage in stages:
+        left.plot(
+            sizes,
+            [entry["stages"].get(stage, {}).get("seconds", 0) for entry in results],
+            marker="o",
+            label=stage,
+        )
+        right.plot(
+            sizes,
+            [entry["stages"].get(stage, {}).get("peak_gb", 0) for entry in results],
+            marker="o",
+            label=stage,
+        )
+    left.plot(
+        sizes, [entry["build_seconds"] for entry in results], "k--", marker="s", label="whole build"
+    )
+    right.plot(
+        sizes, [entry["build_peak_gb"] for entry in results], "k--", marker="s", label="whole build"
+    )
+    left.set(xlabel="events (millions)", ylabel="seconds", title="wall time per stage (measured)")
+    right.set(xlabel="events (millions)", ylabel="GB", title="peak RSS per stage (measured)")
+    left.legend(fontsize=7, ncol=2)
+    for axis in (left, right):
+        axis.grid(alpha=0.3)
+    figure.suptitle("make bench-scale on the shared 2-core machine (loaded by other jobs)")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+
+
+def markdown(results: list[dict]) -> str:
+    stages = sorted({stage for entry in results for stage in entry["stages"]})
+    header = (
+        "| stage | "
+        + " | ".join(
+            f"{entry['events'] / 1e6:g}M s | {entry['events'] / 1e6:g}M GB" for entry in results
+        )
+        + " |"
+    )
+    lines = [header, "|---|" + "---|---|" * len(results)]
+    for stage in stages:
+        cells = []
+        for entry in results:
+            value = entry["stages"].get(stage, {"seconds": 0, "peak_gb": 0})
+            cells.append(f"{value['seconds']:.1f} | {value['peak_gb']:.2f}")
+        lines.append(f"| {stage} | " + " | ".join(cells) + " |")
+    lines.append(
+        "| **whole build** | "
+        + " | ".join(
+            f"{entry['build_seconds']:.1f} | {entry['build_peak_gb']:.2f}" for entry in results
+        )
+        + " |"
+    )
+    lines.append(
+        "| raw DuckDB load | "
+        + " | ".join(
+            f"{entry['raw_load_seconds']:.1f} | {entry['raw_load_peak_gb']:.2f}"
+            for entry in results
+        )
+        + " |"
+    )
+    lines.append(
+        "| staging / raw load | "
+        + " | ".join(f"{entry['staging_over_raw']:.2f} | " for entry in results)
+        + " |"
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 3_000_000])
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "scale")
+    parser.add_argument("--plot", type=Path, default=REPO / "docs" / "benchmarks_scale.png")
+    parser.add_argument(
+        "--incremental-month",
+        action="store_true",
+        help="also time one new month landed on the first six",
+    )
+    args = parser.parse_args()
+
+    results: list[dict] = []
+    for events in args.sizes:
+        data = args.out / "data" / f"{events}-{args.seed}"
+        generate(events, args.seed, data)
+        events_glob = str(data / "*.csv.gz")
+        raw = raw_load(events_glob, args.out / "raw.duckdb")
+        rows = int(raw.output.strip().splitlines()[-1])
+        print(
+            f"{events:,}: raw DuckDB load {raw.seconds:.1f} s, {rows:,} rows, peak {raw.peak_gb:.2f} GB",
+            flush=True,
+        )
+        warehouse = args.out / f"warehouse-{events}" / "amazing.duckdb"
+        shutil.rmtree(warehouse.parent, ignore_errors=True)
+        build, stages = dbt_build(events_glob, warehouse, args.out / f"target-{events}")
+        staging = sum(
+            stages.get(stage, {}).get("seconds", 0) for stage in ("read", "classification")
+        )
+        entry = {
+            "events": events,
+            "rows": rows,
+            "cores": os.cpu_count(),
+            "load_average": os.getloadavg(),
+            "raw_load_seconds": round(raw.seconds, 1),
+            "raw_load_peak_gb": round(raw.peak_gb, 2),
+            "build_seconds": round(build.seconds, 1),
+            "build_peak_gb": round(build.peak_gb, 2),
+            "staging_seconds": round(staging, 1),
+            "staging_over_raw": round(staging / raw.seconds, 2),
+            "stages": stages,
+        }
+        print(
+            f"{events:,}: dbt build {build.seconds:.1f} s, peak {build.peak_gb:.2f} GB; stages {json.dumps(stages)}",
+            flush=True,
+        )
+        if args.incremental_month:
+            landing = args.out / f"landing-{events}"
+            shutil.rmtree(landing, ignore_errors=True)
+            landing.mkdir(parents=True)
+            ordered = sorted(data.glob("*.csv.gz"), key=lambda path: _month_key(path.name))
+            for path in ordered[:-1]:
+                os.link(path, landing / path.name)
+            incremental = args.out / f"incremental-{events}" / "amazing.duckdb"
+            shutil.rmtree(incremental.parent, ignore_errors=True)
+            dbt_build(str(landing / "*.csv.gz"), incremental, args.out / f"target-{events}-six")
+            os.link(ordered[-1], landing / ordered[-1].name)
+            month, month_stages = dbt_build(
+                str(landing / "*.csv.gz"), incremental, args.out / f"target-{events}-month"
+            )
+            entry["new_month"] = {
+                "file": ordered[-1].name,
+                "file_share_of_bytes": round(
+                    ordered[-1].stat().st_size / sum(p.stat().st_size for p in ordered), 3
+                ),
+                "build_seconds": round(month.seconds, 1),
+                "build_peak_gb": round(month.peak_gb, 2),
+                "stages": month_stages,
+            }
+            print(
+                f"{events:,}: one new month incremental {month.seconds:.1f} s; stages {json.dumps(month_stages)}",
+                flush=True,
+            )
+        results.append(entry)
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "results.json").write_text(json.dumps(results, indent=2))
+        plot(results, args.plot)  # after every size: a stopped run still leaves its curve
+    print(markdown(results))
+    print(f"results: {args.out / 'results.json'}; plot: {args.plot}")
+
+
+def _month_key(name: str) -> tuple[int, int]:
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    year, month = name.split(".")[0].split("-")[:2]
+    return int(year), months.index(month)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+"""Incremental loads of the event layer (issue 14 §1): the demo months built in two steps equal
+one full build of the same files, table by table.
+
+Step 1 lands the first three months. Step 2 lands the other four, a corrected re-delivery of
+October (some lines removed, one price changed), a late file with October events, and puts an
+October shopper, loaded in step 1, on the erasure list. A full build of the final files with the
+same list must give the same rows in every event-layer and SQL table; the Python (ML) marts are
+compared too and may differ only in the tables listed in ML_ORDER_SENSITIVE (docs/scaling.md).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import Build, copy_project, run_dbt
+
+# Python models whose output depends on the physical order of their input rows (DuckDB gives
+# no order without ORDER BY; an incremental table stores its rows in load order). Their
+# differences are reported by the test, never hidden: see docs/scaling.md.
+ML_ORDER_SENSITIVE: frozenset[str] = frozenset()
+
+FIRST_MONTHS = ("2019-Oct.csv.gz", "2019-Nov.csv.gz", "2019-Dec.csv.gz")
+
+
+def _lines(path: Path) -> tuple[str, list[str]]:
+    with gzip.open(path, "rt", encoding="latin-1") as handle:
+        header, *body = handle.read().splitlines()
+    return header, body
+
+
+def _write(path: Path, header: str, lines: list[str]) -> None:
+    with gzip.open(path, "wt", encoding="latin-1") as handle:
+        handle.write("\n".join([header, *lines]) + "\n")
+
+
+def _erased_shopper(october: list[str]) -> int:
+    """The first purchasing user of October (step 1's data), to erase in step 2."""
+    for line in october:
+        fields = line.split(",")
+        if fields[1] == "purchase":
+            return int(fields[7])
+    raise AssertionError("the generated October has no purchase")
+
+
+def _erase(project: Path, user_id: int) -> None:
+    seed = project / "seeds" / "gdpr_erasure_requests.csv"
+    seed.write_text(seed.read_text() + f"{user_id},2020-05-01,TEST-1\n")
+
+
+def _compare(left: Path, right: Path, manifest: Path) -> dict[str, tuple[int, int]]:
+    """Rows only in left and only in right, per relation that either warehouse holds."""
+    nodes = json.loads(manifest.read_text())["nodes"]
+    python = {node["alias"] for node in nodes.values() if node.get("language") == "python"}
+    differences: dict[str, tuple[int, int]] = {}
+    with duckdb.connect() as con:
+        con.execute(f"attach '{left}' as l (read_only)")
+        con.execute(f"attach '{right}' as r (read_only)")
+        tables = {
+            (schema, name)
+            for catalog in ("l", "r")
+            for schema, name in con.execute(
+                "select schema_name, table_name from duckdb_tables() where database_name = ? "
+                "union select schema_name, view_name from duckdb_views() "
+                "where database_name = ? and not internal",
+                [catalog, catalog],
+            ).fetchall()
+        }
+        for schema, name in sorted(tables):
+            if name.endswith("__files"):
+                continue  # the load record: it holds the same files, checked by the test
+            columns = ", ".join(
+                f'"{column}"'
+                for (column,) in con.execute(
+                    "select column_name from duckdb_columns() where database_name = 'r' "
+                    "and schema_name = ? and table_name = ? order by column_index",
+                    [schema, name],
+                ).fetchall()
+            )
+            only_left = con.execute(
+                f'select count(*) from (select {columns} from l."{schema}"."{name}" '
+                f'except all select {columns} from r."{schema}"."{name}")'
+            ).fetchone()[0]
+            only_right = con.execute(
+                f'select count(*) from (select {columns} from r."{schema}"."{name}" '
+                f'except all select {columns} from l."{schema}"."{name}")'
+            ).fetchone()[0]
+            if only_left or only_right:
+                key = f"{schema}.{name}" + (" (python)" if name in python else "")
+                differences[key] = (only_left, only_right)
+    return differences
+
+
+@pytest.fixture(scope="module")
+def two_step_and_full(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    from amazing_analytics.generate import generate_events
+
+    root = tmp_path_factory.mktemp("incremental")
+    generate_events(40_000, 7, root / "generated")
+    landing = root / "landing"
+    landing.mkdir()
+    events_glob = str(landing / "*.csv.gz")
+    months = sorted(path.name for path in (root / "generated").glob("*.csv.gz"))
+    assert set(FIRST_MONTHS) < set(months)
+
+    two_step = copy_project(root / "two_step")
+    for name in FIRST_MONTHS:
+        shutil.copy2(root / "generated" / name, landing / name)
+    first = run_dbt(two_step, events_glob, "build")
+    assert first.returncode == 0, first.output[-6000:]
+    first_lines = first.scalar("select count(*) from staging.base_events_parsed")
+
+    # step 2: the remaining months, October corrected and its late events, an erasure
+    for name in months:
+        if name not in FIRST_MONTHS:
+            shutil.copy2(root / "generated" / name, landing / name)
+    header, october = _lines(root / "generated" / "2019-Oct.csv.gz")
+    late, kept = october[-300:], october[:-300]
+    fields = kept[10].split(",")
+    fields[6] = "123.45"
+    kept[10] = ",".join(fields)
+    _write(landing / "2019-Oct.csv.gz", header, kept)
+    _write(landing / "2019-Oct-late.csv.gz", header, late)
+    erased = _erased_shopper(october[:-300])
+    _erase(two_step, erased)
+    second = run_dbt(two_step, events_glob, "build")
+    assert second.returncode == 0, second.output[-6000:]
+
+    full = copy_project(root / "full")
+    _erase(full, erased)
+    complete = run_dbt(full, events_glob, "build")
+    assert complete.returncode == 0, complete.output[-6000:]
+    return {
+        "landing": landing,
+        "glob": events_glob,
+        "two_step": second,
+        "full": complete,
+        "first_lines": first_lines,
+        "erased": erased,
+        "october_lines": len(kept),
+    }
+
+
+def test_two_steps_equal_one_full_build_in_every_table(two_step_and_full: dict) -> None:
+    two_step: Build = two_step_and_full["two_step"]
+    full: Build = two_step_and_full["full"]
+    differences = _compare(
+        two_step.warehouse, full.warehouse, full.project / "target" / "manifest.json"
+    )
+    unexpected = {
+        table: counts
+        for table, counts in differences.items()
+        if table.removesuffix(" (python)").split(".")[1] not in ML_ORDER_SENSITIVE
+    }
+    assert unexpected == {}
+    # the same files are recorded, with the same fingerprints
+    assert two_step.query(
+        "select * from staging.base_events_parsed__files order by 1"
+    ) == full.query("select * from staging.base_events_parsed__files order by 1")
+
+
+def test_the_audit_reconciles_every_file_after_the_second_load(two_step_and_full: dict) -> None:
+    build: Build = two_step_and_full["two_step"]
+    per_file = dict(
+        build.query(
+            "select regexp_extract(source_file, '[^/]+$'), input_rows - clean_rows - "
+            "quarantined_rows - duplicate_rows - gdpr_erased_rows - retention_dropped_rows "
+            "from marts.data_quality_by_file"
+        )
+    )
+    assert set(per_file) >= {"2019-Oct.csv.gz", "2019-Oct-late.csv.gz", "2020-Apr.csv.gz"}
+    assert set(per_file.values()) == {0}
+    assert build.checks()["unreconciled_rows"] == 0
+    # the corrected October replaced its first version: its input lines are the new file's
+    rows = build.scalar(
+        "select input_rows from marts.data_quality_by_file where source_file like '%/2019-Oct.csv.gz'"
+    )
+    assert rows == two_step_and_full["october_lines"]
+
+
+def test_erasure_reaches_rows_loaded_by_the_first_step(two_step_and_full: dict) -> None:
+    build: Build = two_step_and_full["two_step"]
+    erased = two_step_and_full["erased"]
+    assert build.scalar("select count(*) from staging.stg_events where user_id = ?", [erased]) == 0
+    assert (
+        build.scalar("select count(*) from staging.base_events_parsed where user_id = ?", [erased])
+        == 0
+    )
+    assert build.checks()["gdpr_erased_rows"] > 0
+
+
+def test_late_events_land_in_their_day(two_step_and_full: dict) -> None:
+    build: Build = two_step_and_full["two_step"]
+    late_days = build.query(
+        "select distinct month(event_date) from staging.stg_events "
+        "where source_file like '%/2019-Oct-late.csv.gz'"
+    )
+    assert late_days == [(10,)]
+
+
+def test_rerun_on_unchanged_files_reads_nothing_and_full_refresh_equals(
+    two_step_and_full: dict,
+) -> None:
+    build: Build = two_step_and_full["two_step"]
+    full: Build = two_step_and_full["full"]
+    landing: Path = two_step_and_full["landing"]
+    before = build.query("select * from staging.base_events_parsed order by all")
+    # Unreadable bytes of the same size and modification time as a loaded file: a build that
+    # read the file again would quarantine its lines; an unchanged fingerprint is not read.
+    target = landing / "2020-Jan.csv.gz"
+    original, stat = target.read_bytes(), target.stat()
+    target.write_bytes(b"x" * len(original))
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    try:
+        rerun = run_dbt(
+            build.project, two_step_and_full["glob"], "run", "--select", "base_events_parsed"
+        )
+        assert rerun.returncode == 0, rerun.output[-4000:]
+        assert build.query("select * from staging.base_events_parsed order by all") == before
+    finally:
+        target.write_bytes(original)
+        os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    refreshed = run_dbt(
+        build.project,
+        two_step_and_full["glob"],
+        "run",
+        "--full-refresh",
+        "--select",
+        "base_events_parsed",
+    )
+    assert refreshed.returncode == 0, refreshed.output[-4000:]
+    assert build.query("select * from staging.base_events_parsed order by all") == full.query(
+        "select * from staging.base_events_parsed order by all"
+    )
+    assert (
+        build.scalar("select count(*) from staging.base_events_parsed")
+        > (two_step_and_full["first_lines"])
+    )
