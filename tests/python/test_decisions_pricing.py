@@ -158,7 +158,8 @@ def test_best_change_within_the_guardrails() -> None:
 
 
 def _performance() -> pa.Table:
-    return pa.table({
+    """product_performance's columns; revenue a DECIMAL as in the warehouse."""
+    table = pa.table({
         "product_id": [1, 2, 3, 4, 5, 6],
         "brand": ["amazingbasics"] * 5 + ["other"],
         "category_code": ["a.b.c", "a.b.c", "x.y", "a.b.c", "a.b.c", "a.b.c"],
@@ -167,14 +168,17 @@ def _performance() -> pa.Table:
         "purchases": [10, 0, 5, 50, 4, 3],
         "revenue": [1000.0, 0.0, 100.0, 5000.0, 400.0, 30.0],
     })  # fmt: skip
+    return table.set_column(5, "revenue", table["revenue"].cast(pa.decimal128(38, 2)))
 
 
 def _products() -> pa.Table:
-    return pa.table({
+    """products' columns; median_price a DECIMAL as in the warehouse."""
+    table = pa.table({
         "product_id": [1, 2, 3, 4, 5, 6], "median_price": [100.0, 50.0, 20.0, 100.0, 100.0, 10.0],
         "category_level_1": ["a", "a", "x", "a", "a", "a"],
         "category_level_2": ["b", "b", "y", "b", "b", "b"],
     })  # fmt: skip
+    return table.set_column(1, "median_price", table["median_price"].cast(pa.decimal128(18, 2)))
 
 
 def _elasticity(slope: float, low: float, high: float) -> pa.Table:
@@ -207,6 +211,7 @@ def test_price_suggestions_known_answers(caplog: pytest.LogCaptureFixture) -> No
         "Lower the price 10% (100.00 to 90.00)"
     )
     assert by[2]["status"] == "no_sales" and by[2]["suggested_change"] == pytest.approx(-0.1)
+    assert by[2]["expected_revenue_delta"] is None and by[2]["expected_units_change"] is not None
     assert by[3]["status"] == "no_elasticity" and by[3]["suggested_change"] == 0.0
     assert "barely moved" in by[3]["reason"]
     assert "WARN price_suggestions 3: no_elasticity" in caplog.text

@@ -16,6 +16,11 @@ from amazing_analytics.dashboard.texts import text
 ALL_SEGMENTS = "All segments"
 
 
+def table_height(rows: int) -> int | None:
+    """A scrolling table past 10 rows, else just its rows (no empty lines below them)."""
+    return 390 if rows > 10 else None
+
+
 def stock_table(plan: pd.DataFrame, backtest: pd.DataFrame | None) -> pd.DataFrame:
     """The stock plan per series, with the service level its backtest achieved beside it."""
     columns = ["series_id", "expected_units_horizon", "safety_stock", "reorder_point",
@@ -44,7 +49,7 @@ def _interval_chart(
     """One row per ``label``: the estimate as a point, its interval as a rule, and a dashed
     reference line (``estimate`` = point, low and high columns)."""
     point, low, high = estimate
-    y = alt.Y(f"{label}:N", title=y_title, sort="x")
+    y = alt.Y(f"{label}:N", title=y_title, sort="x", axis=alt.Axis(labelLimit=220))
     bars = alt.Chart(rows).mark_rule(strokeWidth=2, color=colours[0])
     dots = alt.Chart(rows).mark_point(filled=True, size=60, color=colours[1])
     line = alt.Chart(pd.DataFrame({"reference": [reference]})).mark_rule(
@@ -63,7 +68,7 @@ def service_level_chart(backtest: pd.DataFrame, language: Language) -> alt.Layer
     rows["series"] = rows["series_id"].map(lambda s: s.split(":", 1)[-1])
     target = float(rows["service_level"].iloc[0]) if not rows.empty else 0.95
     x_axis = alt.X("achieved_ci_low:Q", title=text("decisions.stock.axis", language),
-                   axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]))  # fmt: skip
+                   axis=alt.Axis(format="%"), scale=alt.Scale(zero=False))  # fmt: skip
     tooltip = [alt.Tooltip("series:N"), alt.Tooltip("achieved_service_level:Q", format=".0%"),
                alt.Tooltip("days:Q")]  # fmt: skip
     return _interval_chart(
@@ -137,7 +142,8 @@ def click_through_by_rank_chart(performance: pd.DataFrame, language: Language) -
         alt.Chart(sums)
         .mark_line(point=True)
         .encode(
-            x=alt.X("rank:O", title=text("decisions.reco.axis.rank", language)),
+            x=alt.X("rank:O", title=text("decisions.reco.axis.rank", language),
+                    axis=alt.Axis(labelAngle=0)),
             y=alt.Y("click_through_rate:Q", title=text("decisions.reco.axis.ctr", language),
                     axis=alt.Axis(format="%")),
             color=alt.Color("model:N", title=text("axis.model", language)),

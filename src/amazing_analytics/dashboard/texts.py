@@ -150,6 +150,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "taux de clic (clics / affichages).",
     ),
     "decisions.reco.chart": ("Click-through by rank", "Taux de clic par rang"),
+    "decisions.reco.chart_caption": (
+        "Clicks / impressions at each position of the list: how much the first places carry.",
+        "Clics / affichages à chaque position de la liste : le poids des premières places.",
+    ),
     "decisions.reco.axis.rank": ("Rank in the list", "Rang dans la liste"),
     "decisions.reco.axis.ctr": ("Click-through (%)", "Taux de clic (%)"),
     # --- overview ----------------------------------------------------------------------------

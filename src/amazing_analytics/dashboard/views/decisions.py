@@ -36,7 +36,7 @@ if plan is not None:
             "achieved_service_level": "percent",
             "lead_time_service_level": "percent",
         },  # fmt: skip
-        height=300,
+        height=decisions.table_height(len(stock)),
     )
     st.caption(tr("decisions.stock.caption"))
     if backtest is not None and backtest["achieved_service_level"].notna().any():
@@ -55,7 +55,7 @@ if suggestions is not None:
             "expected_revenue_delta_low": "money",
             "expected_revenue_delta_high": "money",
         },  # fmt: skip
-        height=300,
+        height=decisions.table_height(len(suggestions)),
     )
     st.caption(tr("decisions.price.caption"))
 elasticity = table_or_notice("price_elasticity")
@@ -118,4 +118,7 @@ else:
         },  # fmt: skip
     )
     st.caption(tr("decisions.reco.caption"))
-    chart(decisions.click_through_by_rank_chart(performance, language()), "decisions.reco.caption")
+    chart(
+        decisions.click_through_by_rank_chart(performance, language()),
+        "decisions.reco.chart_caption",
+    )

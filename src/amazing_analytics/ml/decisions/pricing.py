@@ -372,7 +372,7 @@ def _suggestion(
     objective: str,
     window: int,
 ) -> dict:
-    price = product.get("median_price")
+    price = None if product.get("median_price") is None else float(product["median_price"])
     units = int(row["purchases"] or 0)
     revenue = float(row["revenue"] or 0.0)
     base = {"current_price": price, "baseline_units": units, "baseline_revenue": revenue}
@@ -409,8 +409,10 @@ def _suggestion(
     if objective == "margin":
         reason += f"; this change maximises the margin at a cost of {cost:.0%} of the price"
     if units == 0:
-        return values | {"status": "no_sales", "reason": reason + ". It sold nothing in the "
-                         "window, so the effect in money cannot be sized."}  # fmt: skip
+        unsized = dict.fromkeys(("expected_revenue_delta", "expected_revenue_delta_low",
+                                 "expected_revenue_delta_high"))  # fmt: skip
+        return values | unsized | {"status": "no_sales", "reason": reason + ". It sold nothing "
+                                   "in the window, so the effect in money cannot be sized."}  # fmt: skip
     reason += (
         f": {delta[0]:+.2f} of revenue over {window} days like the last ({revenue:.2f}), "
         f"{min(delta):+.2f} to {max(delta):+.2f}"
