@@ -156,14 +156,25 @@ def test_decisions_page_with_click_through(
     assert "kids.carriage" in "\n".join(c.value for c in app.caption)
 
 
-@pytest.mark.parametrize("exported", ["missing", "empty"])
+NOT_MEASURED = pd.DataFrame({
+    "day": [None], "model": [None], "rank": [None], "segment": [None], "impressions": [None],
+    "clicks": [None], "carts": [None], "purchases": [None], "click_through_rate": [None],
+    "conversion_rate": [None], "status": ["no_impressions"],
+    "message": ["no impressions logged yet"],
+})  # fmt: skip
+
+
+@pytest.mark.parametrize("exported", ["missing", "empty", "not_measured"])
 def test_decisions_page_says_plainly_when_there_is_no_click_through(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exported: str
 ) -> None:
-    performance = None if exported == "missing" else _performance().iloc[0:0]
+    performance = {"missing": None, "empty": _performance().iloc[0:0],
+                   "not_measured": NOT_MEASURED}[exported]  # fmt: skip
     app = _run(monkeypatch, _exports(tmp_path, performance))
     assert [i.value for i in app.info] == [text("decisions.reco.missing", "en")]
     assert len(app.dataframe) == 4  # the other sections still show
+    captions = [c.value for c in app.caption]
+    assert ("no impressions logged yet" in captions) == (exported == "not_measured")
 
 
 def test_decisions_tables_and_charts() -> None:
@@ -173,6 +184,11 @@ def test_decisions_tables_and_charts() -> None:
     assert stock["achieved_service_level"].tolist() == [0.875, 0.964]
     no_backtest = decisions.stock_table(frames["stock_plan"], None)
     assert no_backtest["achieved_service_level"].isna().all()
+    mixed = pd.concat([_performance(), NOT_MEASURED], ignore_index=True)
+    measured, message = decisions.measured_performance(mixed)
+    assert measured is not None and len(measured) == 4 and message is None
+    assert decisions.measured_performance(NOT_MEASURED) == (None, "no impressions logged yet")
+    assert decisions.measured_performance(None) == (None, None)
     by_model = decisions.click_through_by_model(_performance())
     assert by_model["click_through_rate"].tolist() == pytest.approx([25 / 300, 2 / 50])
     assert by_model["conversion_rate"].tolist() == pytest.approx([4 / 300, 0.0])

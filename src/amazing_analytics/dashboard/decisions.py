@@ -121,6 +121,22 @@ def test_plan_table(plan: pd.DataFrame) -> pd.DataFrame:
     return rows[[c for c in columns if c in rows.columns]].reset_index(drop=True)
 
 
+def measured_performance(
+    performance: pd.DataFrame | None,
+) -> tuple[pd.DataFrame | None, str | None]:
+    """The measured rows of recommendation_performance (status ok, or no status column) and
+    the mart's own message when it has none (None when it is missing or empty)."""
+    if performance is None or performance.empty:
+        return None, None
+    if "status" not in performance.columns:
+        return performance, None
+    measured = performance[performance["status"].fillna("ok") == "ok"]
+    if not measured.empty:
+        return measured, None
+    messages = performance.get("message", pd.Series(dtype=str)).dropna().astype(str)
+    return None, "; ".join(sorted({m for m in messages if m.strip()})) or None
+
+
 def click_through_by_model(performance: pd.DataFrame) -> pd.DataFrame:
     """Impressions, clicks, purchases and the pooled click-through per model (summed over days,
     ranks and segments: the ratio of the sums, not the mean of the daily ratios)."""

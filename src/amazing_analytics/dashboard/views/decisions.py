@@ -103,9 +103,11 @@ if test_plan is not None:
     st.caption(tr("decisions.campaigns.plan_caption"))
 
 st.subheader(tr("decisions.reco.title"))
-performance = data.load("recommendation_performance")
-if performance is None or performance.empty:
+performance, message = decisions.measured_performance(data.load("recommendation_performance"))
+if performance is None:
     st.info(tr("decisions.reco.missing"))
+    if message:
+        st.caption(message)
 else:
     show_table(
         decisions.click_through_by_model(performance),
