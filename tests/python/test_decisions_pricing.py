@@ -129,6 +129,18 @@ def test_price_elasticity_statuses(caplog: pytest.LogCaptureFixture) -> None:
     assert "WARN price_elasticity c.tiny: insufficient_data" in caplog.text
 
 
+def test_price_that_moves_only_with_the_calendar_is_not_identifiable() -> None:
+    rng = np.random.default_rng(4)
+    weekend = _synthetic_category(rng, -1.0, 120, 15.0, 0.1)
+    weekend["log_price"] = np.where(weekend["weekday"] >= 6, -0.1, 0.0)  # = two weekday dummies
+    out = build_price_elasticity(
+        _daily_table({"a.weekend": weekend}), min_log_price_sd=0.02, min_days=56, min_units=30,
+        interval_level=0.9,
+    ).to_pylist()  # fmt: skip
+    assert out[0]["status"] == "not_identifiable" and out[0]["elasticity"] is None
+    assert "calendar" in out[0]["reason"]
+
+
 def test_price_elasticity_degrades_and_refuses_bad_input(caplog: pytest.LogCaptureFixture) -> None:
     empty = _daily_table({"a": _synthetic_category(np.random.default_rng(0), -1, 10, 1, 0.1)})
     with caplog.at_level(logging.WARNING):

@@ -245,15 +245,22 @@ def _category_row(
             f"needs {min_log_price_sd:.3f}): units cannot be told apart from price, so no "
             "elasticity is guessed.",
         }
-    slope, error, low, high, p_value = estimate_elasticity(
-        units,
-        log_price,
-        np.log(sessions[keep]),
-        shop_sum[keep] / shop_views[keep],
-        _column(part, "day_of_week")[keep],
-        _column(part, "is_holiday")[keep],
-        level,
-    )
+    try:
+        slope, error, low, high, p_value = estimate_elasticity(
+            units,
+            log_price,
+            np.log(sessions[keep]),
+            shop_sum[keep] / shop_views[keep],
+            _column(part, "day_of_week")[keep],
+            _column(part, "is_holiday")[keep],
+            level,
+        )
+    except np.linalg.LinAlgError:
+        return row | {
+            "status": "not_identifiable",
+            "reason": "the price moved only together with the calendar or the shop's traffic "
+            "(the model cannot tell them apart), so no elasticity is guessed.",
+        }
     kind = "elastic" if high < -1 else "inelastic" if low > -1 else "not clearly (in)elastic"
     return row | {
         "elasticity": slope, "std_error": error, "elasticity_ci_low": low,
