@@ -46,6 +46,8 @@ def model(dbt, session):
         "model_fairness_audit": dbt.ref("model_fairness_audit"),
         "orders": dbt.ref("orders"),
         "popular_products": dbt.ref("popular_products"),
+        "price_elasticity": dbt.ref("price_elasticity"),
+        "price_suggestions": dbt.ref("price_suggestions"),
         "processing_register": dbt.ref("processing_register"),
         "product_performance": dbt.ref("product_performance"),
         "products": dbt.ref("products"),
@@ -65,6 +67,7 @@ def model(dbt, session):
         "sessions": dbt.ref("sessions"),
         "similar_products": dbt.ref("similar_products"),
         "stock_plan": dbt.ref("stock_plan"),
+        "stock_plan_backtest": dbt.ref("stock_plan_backtest"),
         "user_embeddings": dbt.ref("user_embeddings"),
     }
     marts[QUARANTINE_SAMPLE] = quarantine_sample(dbt.ref("events_quarantine"))

@@ -29,6 +29,9 @@ MAIN_MARTS: tuple[str, ...] = (
     "marts.customer_rfm",
     "marts.segment_profiles",
     "marts.campaign_audiences",
+    "marts.price_elasticity",
+    "marts.price_suggestions",
+    "marts.stock_plan_backtest",
 )
 
 #: The ML marts (segmentation, propensity, recommendations, forecasting) built on top of them.

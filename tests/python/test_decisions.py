@@ -333,7 +333,7 @@ def test_safety_stock_on_a_known_distribution() -> None:
         280 + NormalDist().inv_cdf(0.9) * 2.0 * math.sqrt(28)
     )
     assert row["backtest_interval_coverage"] == 0.75 and row["status"] == "ok"
-    assert "not measured" in row["reason"]
+    assert "stock_plan_backtest" in row["reason"]
     # Monte Carlo: lead-time demand of that distribution stays within the reorder point in 95 %.
     demand = np.random.default_rng(1).normal(10.0, 2.0, size=(200_000, 9)).sum(axis=1)
     assert (demand <= 10 * 9 + 9.869124).mean() == pytest.approx(0.95, abs=0.003)

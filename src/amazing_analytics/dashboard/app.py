@@ -1,4 +1,4 @@
-"""The dashboard's entry point: the language switch and the eight pages.
+"""The dashboard's entry point: the language switch and the pages.
 
 Run with ``amazing dashboard`` (or ``streamlit run`` on this file). Each page is a file of
 ``views/``; this script only builds the navigation and the sidebar.

@@ -29,6 +29,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("campaigns.py", "nav.campaigns", "campaigns.title", ":material/mail:"),
     PageSpec("recommendations.py", "nav.recommendations", "reco.title", ":material/recommend:"),
     PageSpec("forecasts.py", "nav.forecasts", "forecasts.title", ":material/show_chart:"),
+    PageSpec("decisions.py", "nav.decisions", "decisions.title", ":material/rule:"),
     PageSpec("data_quality.py", "nav.quality", "quality.title", ":material/fact_check:"),
     PageSpec("models_privacy.py", "nav.privacy", "privacy.title", ":material/shield:"),
 )

@@ -38,6 +38,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "nav.forecasts": ("Forecasts", "Prévisions"),
     "nav.quality": ("Data quality", "Qualité des données"),
     "nav.privacy": ("Models and privacy", "Modèles et vie privée"),
+    "nav.decisions": ("Decisions", "Décisions"),
     "axis.week": ("Week (starting Monday)", "Semaine (début le lundi)"),
     "axis.month": ("Month", "Mois"),
     "axis.date": ("Date", "Date"),
@@ -53,6 +54,108 @@ TEXTS: dict[str, tuple[str, str]] = {
     "legend.met": ("Objective met", "Objectif atteint"),
     "yes": ("yes", "oui"),
     "no": ("no", "non"),
+    # --- decisions ---------------------------------------------------------------------------
+    "decisions.title": (
+        "Decisions: stock, prices, campaign tests, recommendations",
+        "Décisions : stocks, prix, tests de campagnes, recommandations",
+    ),
+    "decisions.intro": (
+        "Suggestions built from the forecasts, the price history and the tests, each with its "
+        "evidence. **Nothing here is applied automatically**: buyers and marketing decide.",
+        "Des suggestions tirées des prévisions, de l'historique des prix et des tests, chacune "
+        "avec ses preuves. **Rien n'est appliqué automatiquement** : les acheteurs et le "
+        "marketing décident.",
+    ),
+    "decisions.stock.title": ("Stock plan", "Plan de stock"),
+    "decisions.stock.caption": (
+        "Per series: units expected over the forecast horizon, the safety stock and reorder point "
+        "for the lead time at the target service level, and the service level the same plan "
+        "achieved on the past forecasts (share of lead-time days on which demand stayed within "
+        "it).",
+        "Par série : unités attendues sur l'horizon de prévision, stock de sécurité et point de "
+        "commande pour le délai d'approvisionnement au niveau de service visé, et le niveau de "
+        "service que le même plan a atteint sur les prévisions passées (part des jours du délai "
+        "où la demande est restée dans le plan).",
+    ),
+    "decisions.stock.chart": (
+        "Service level achieved on past forecasts (target {target}, dashed)",
+        "Niveau de service atteint sur les prévisions passées (cible {target}, en pointillés)",
+    ),
+    "decisions.stock.axis": (
+        "Days within the plan (%, 95 % interval)",
+        "Jours dans le plan (%, intervalle à 95 %)",
+    ),
+    "decisions.stock.chart_caption": (
+        "Below the dashed line the forecast intervals are too narrow and the safety stock too "
+        "small; above it the stock is larger than needed.",
+        "Sous la ligne en pointillés, les intervalles de prévision sont trop étroits et le stock "
+        "de sécurité trop faible ; au-dessus, le stock est plus grand que nécessaire.",
+    ),
+    "decisions.price.title": ("Price suggestions", "Suggestions de prix"),
+    "decisions.price.caption": (
+        "For the focus brand's underperforming and high-potential products: the price change "
+        "within the guardrails that maximises expected revenue at its category's elasticity, "
+        "with the expected effect over four weeks and its interval. For marketing to decide; "
+        "never applied automatically.",
+        "Pour les produits de la marque suivie en sous-performance ou à fort potentiel : la "
+        "variation de prix, dans les garde-fous, qui maximise le chiffre d'affaires attendu à "
+        "l'élasticité de leur catégorie, avec l'effet attendu sur quatre semaines et son "
+        "intervalle. Au marketing de décider ; jamais appliqué automatiquement.",
+    ),
+    "decisions.price.chart": (
+        "Evidence: elasticity of units to price per category (interval; -1 dashed)",
+        "Preuves : élasticité des unités au prix par catégorie (intervalle ; -1 en pointillés)",
+    ),
+    "decisions.price.axis": (
+        "Elasticity (% units for +1 % price)",
+        "Élasticité (% d'unités pour +1 % de prix)",
+    ),
+    "decisions.price.axis_category": ("Category (level 2)", "Catégorie (niveau 2)"),
+    "decisions.price.chart_caption": (
+        "Left of -1 (elastic) a lower price raises revenue; right of it (inelastic) a higher "
+        "price does. Categories whose price barely moved are not estimated: {not_identifiable}.",
+        "À gauche de -1 (élastique), une baisse de prix augmente le chiffre d'affaires ; à "
+        "droite (inélastique), une hausse. Catégories dont le prix a trop peu bougé, non "
+        "estimées : {not_identifiable}.",
+    ),
+    "decisions.none": ("none", "aucune"),
+    "decisions.campaigns.title": ("Campaign tests", "Tests de campagnes"),
+    "decisions.campaigns.caption": (
+        "Each recorded campaign against its control group (customers held out by a hash, who "
+        "received nothing): conversion in the window after the send, the uplift and its "
+        "interval. An interval containing 0 means the test cannot tell the effect from chance.",
+        "Chaque campagne enregistrée face à son groupe témoin (clients tenus à l'écart par un "
+        "hachage, qui n'ont rien reçu) : conversion dans la fenêtre après l'envoi, l'uplift et "
+        "son intervalle. Un intervalle contenant 0 signifie que le test ne distingue pas l'effet "
+        "du hasard.",
+    ),
+    "decisions.campaigns.plan_caption": (
+        "Before sending: the smallest effect each campaign's test could detect at the holdout "
+        "share (minimum detectable effect).",
+        "Avant l'envoi : le plus petit effet que le test de chaque campagne pourrait détecter à "
+        "la part de témoins choisie (effet minimal détectable).",
+    ),
+    "decisions.reco.title": ("Recommendation click-through", "Clics sur les recommandations"),
+    "decisions.reco.missing": (
+        "No recommendation feedback yet: the click-through appears once the API has logged "
+        "impressions and feedback and a build has read them (recommendation_performance).",
+        "Pas encore de retours sur les recommandations : les clics apparaissent quand l'API a "
+        "enregistré des affichages et des retours et qu'un build les a lus "
+        "(recommendation_performance).",
+    ),
+    "decisions.reco.caption": (
+        "Per model, over every day, rank and segment: impressions, clicks and purchases, and the "
+        "click-through (clicks / impressions).",
+        "Par modèle, sur tous les jours, rangs et segments : affichages, clics et achats, et le "
+        "taux de clic (clics / affichages).",
+    ),
+    "decisions.reco.chart": ("Click-through by rank", "Taux de clic par rang"),
+    "decisions.reco.chart_caption": (
+        "Clicks / impressions at each position of the list: how much the first places carry.",
+        "Clics / affichages à chaque position de la liste : le poids des premières places.",
+    ),
+    "decisions.reco.axis.rank": ("Rank in the list", "Rang dans la liste"),
+    "decisions.reco.axis.ctr": ("Click-through (%)", "Taux de clic (%)"),
     # --- overview ----------------------------------------------------------------------------
     "overview.title": (
         "Overview: are we meeting our objectives?",
@@ -528,6 +631,42 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "model": ("Model", "Modèle"),
     "series_id": ("Series", "Série"),
     "measure": ("Measure", "Mesure"),
+    "expected_units_horizon": ("Units expected (horizon)", "Unités attendues (horizon)"),
+    "safety_stock": ("Safety stock", "Stock de sécurité"),
+    "reorder_point": ("Reorder point", "Point de commande"),
+    "reorder_quantity": ("Reorder quantity", "Quantité à commander"),
+    "service_level": ("Target service level", "Niveau de service visé"),
+    "achieved_service_level": ("Achieved (days)", "Atteint (jours)"),
+    "lead_time_service_level": ("Achieved (lead times)", "Atteint (délais)"),
+    "current_price": ("Price now", "Prix actuel"),
+    "suggested_change": ("Suggested change", "Variation suggérée"),
+    "suggested_price": ("Suggested price", "Prix suggéré"),
+    "expected_revenue_delta": ("Expected revenue effect", "Effet attendu sur le CA"),
+    "expected_revenue_delta_low": ("Effect, low", "Effet, bas"),
+    "expected_revenue_delta_high": ("Effect, high", "Effet, haut"),
+    "status": ("Status", "Statut"),
+    "campaign_id": ("Campaign", "Campagne"),
+    "campaign_type": ("Campaign", "Campagne"),
+    "send_date": ("Sent on", "Envoyée le"),
+    "treatment_users": ("Treated", "Traités"),
+    "control_users": ("Control", "Témoins"),
+    "treatment_conversion": ("Conversion, treated", "Conversion, traités"),
+    "control_conversion": ("Conversion, control", "Conversion, témoins"),
+    "uplift_absolute": ("Uplift", "Uplift"),
+    "uplift_ci_low": ("Uplift, low", "Uplift, bas"),
+    "uplift_ci_high": ("Uplift, high", "Uplift, haut"),
+    "conversion_ratio": ("Ratio", "Ratio"),
+    "ratio_ci_low": ("Ratio, low", "Ratio, bas"),
+    "ratio_ci_high": ("Ratio, high", "Ratio, haut"),
+    "p_value": ("p-value", "p-valeur"),
+    "audience_users": ("Audience", "Audience"),
+    "baseline_conversion": ("Expected conversion", "Conversion attendue"),
+    "mde_absolute": ("Detectable effect (points)", "Effet détectable (points)"),
+    "mde_relative": ("Detectable effect (relative)", "Effet détectable (relatif)"),
+    "impressions": ("Impressions", "Affichages"),
+    "clicks": ("Clicks", "Clics"),
+    "purchases": ("Purchases", "Achats"),
+    "click_through_rate": ("Click-through", "Taux de clic"),
     "mase": (
         "Error (MASE, lower is better; 1 = as good as naive)",
         "Erreur (MASE, plus bas = mieux ; 1 = comme la méthode naïve)",

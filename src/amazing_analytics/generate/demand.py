@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from amazing_analytics.generate import seasonality
+from amazing_analytics.generate import pricing, seasonality
 from amazing_analytics.generate.sessions import (
     COMPLEMENT_LAG_PMF,
     FOLLOWUP_PURCHASE_RATE,
@@ -39,19 +39,24 @@ def _lagged(source: np.ndarray, pmf: np.ndarray) -> np.ndarray:
     return result
 
 
-def expected_units(model: ShopModel) -> np.ndarray:
-    """Expected purchase events per (day, persona, category)."""
+def expected_units(model: ShopModel, price_response: np.ndarray | None = None) -> np.ndarray:
+    """Expected purchase events per (day, persona, category); ``price_response`` (day x
+    category, default the model's) multiplies the base sessions' purchase probability."""
     choice = model.choice
+    response = model.price_response if price_response is None else price_response
     buy_probability = np.minimum(
-        1.0, choice.purchase_rate[None, :] * model.calendar.conversion[:, None]
-    )  # (D, P)
+        1.0,
+        choice.purchase_rate[None, :, None]
+        * model.calendar.conversion[:, None, None]
+        * response[:, None, :],
+    )  # (D, P, C)
     carting = (
         model.expected_base_sessions[:, None, None]
         * model.persona_session_share[None, :, None]
         * choice.affinity[None]
         * choice.cart_probability[None]
     )
-    buying = carting * buy_probability[:, :, None]
+    buying = carting * buy_probability
     units = buying * (1.0 + P_SECOND_ITEM)
     units += _lagged((carting - buying) * RETURN_PURCHASE_RATE, RETURN_LAG_PMF)
     for anchor, accessory, probability in model.complement_rules:  # loop over rules only
@@ -72,7 +77,8 @@ def expected_demand(
     """
     choice = model.choice
     weight = in_house_weight[:, None, None]
-    factor = model.calendar.price_factor[:, None, None]
+    steps = np.array(pricing.PRICE_STEPS)[model.price_step]
+    factor = model.calendar.price_factor[:, None, None] * steps[:, None, :]
     denominator = weight * choice.in_house_den[None] + choice.other_den[None]
     in_house_price = weight * choice.in_house_num[None] / denominator
     price = in_house_price + choice.other_num[None] / denominator

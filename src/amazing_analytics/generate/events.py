@@ -176,9 +176,10 @@ def generate_events(
     report = progress or (lambda stage, done, total: None)
 
     report("model", 0, 1)
-    # The fourth child seeds the planted campaign (the first three are unchanged by it).
-    seeds = np.random.SeedSequence(int(seed) % 2**128).spawn(4)
-    model = ShopModel(events, start, end, seeds[:2])
+    # The fourth child seeds the planted campaign, the fifth the category price moves (the
+    # first three are unchanged by them).
+    seeds = np.random.SeedSequence(int(seed) % 2**128).spawn(5)
+    model = ShopModel(events, start, end, [seeds[0], seeds[1], seeds[4]])
     month_seeds = seeds[2].spawn(len(model.calendar.months))
     campaign = PlantedCampaign(model, np.random.default_rng(seeds[3]))
     report("model", 1, 1)

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from amazing_analytics.generate import catalogue as catalogue_data
-from amazing_analytics.generate import defects, demand, sessions
+from amazing_analytics.generate import defects, demand, pricing, sessions
 from amazing_analytics.generate.choice import CART_RATE_SCALE
 from amazing_analytics.generate.personas import PERSONA_NAMES, PERSONAS, persona_array
 
@@ -110,6 +110,39 @@ def write_in_house_share(model: ShopModel, share: np.ndarray, path: Path) -> Non
     _write_csv(pa.table(table), path)
 
 
+def write_price_elasticity(model: ShopModel, path: Path) -> None:
+    """``category_price_elasticity.csv``: per second-level category, the purchase elasticity,
+    whether its price moves, the spread of its log price and the true elasticity of its units
+    (weighted least squares of log(expected units / expected units at constant price) on the
+    log price step, over the days)."""
+    keys = sorted(pricing.CATEGORY_PRICING)
+    column = np.array([keys.index(pricing.level_2(c)) for c in catalogue_data.CATEGORY_CODES])
+    flat = demand.expected_units(model, np.ones_like(model.price_response)).sum(axis=1)
+    rows: dict[str, list] = {k: [] for k in ("category_level_2", "purchase_elasticity",
+                                             "price_moves", "log_price_sd",
+                                             "true_elasticity")}  # fmt: skip
+    for index, key in enumerate(keys):  # loop over the 28 keys only
+        members = column == index
+        log_price = np.log(np.array(pricing.PRICE_STEPS)[model.price_step[:, members][:, 0]])
+        with_response = model.expected_units[:, members].sum(axis=1)
+        without = flat[:, members].sum(axis=1)
+        weight = without / without.sum()
+        centred = log_price - (weight * log_price).sum()
+        spread = float((weight * centred**2).sum())
+        slope = (
+            float((weight * centred * np.log(with_response / without)).sum() / spread)
+            if spread > 0
+            else None
+        )
+        elasticity, moves = pricing.CATEGORY_PRICING[key]
+        rows["category_level_2"].append(key)
+        rows["purchase_elasticity"].append(elasticity)
+        rows["price_moves"].append(moves)
+        rows["log_price_sd"].append(round(float(log_price.std()), 6))
+        rows["true_elasticity"].append(None if slope is None else round(slope, 6))
+    _write_csv(pa.table(rows), path)
+
+
 def write_ground_truth(model: ShopModel, directory: Path, seen: np.ndarray) -> None:
     """Write the ground-truth files and their README into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -120,6 +153,7 @@ def write_ground_truth(model: ShopModel, directory: Path, seen: np.ndarray) -> N
         model, model.expected_revenue, model.expected_in_house_revenue
     )
     write_in_house_share(model, share, directory / "expected_in_house_share.csv")
+    write_price_elasticity(model, directory / "category_price_elasticity.csv")
     (directory / "README.md").write_text(readme(model, share), encoding="utf-8")
 
 
@@ -205,6 +239,14 @@ from; they are not part of the logs (keep them out of the `*.csv.gz` glob). See 
   for the code: before {defects.RECODE_DATE}), `category_id_after_recode` and
   `category_code_in_logs_after_recode` (from {defects.RECODE_DATE}, when the category tree was
   extended: some products get a code and a new category_id).
+* `category_price_elasticity.csv`: per second-level category (`category_level_2`, the first two
+  levels of the code), `purchase_elasticity` (the exponent of the base sessions' purchase
+  response `m^elasticity` to the category's price step `m`), `price_moves` (False: the price
+  never moves, the elasticity cannot be identified from the logs), `log_price_sd` (spread of
+  the log price step over the days) and `true_elasticity` (the slope of the log expected units
+  on the log price step: the elasticity of all the category's purchases, later purchases of
+  abandoned carts and accessories included, which the warehouse's `price_elasticity` should
+  recover; empty when the price does not move).
 * `expected_in_house_share.csv`: per month, the mean choice weight of the in-house brand and
   its expected share of revenue in the categories of the families {families}.
 

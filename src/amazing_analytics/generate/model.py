@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 
 from amazing_analytics.generate import catalogue as catalogue_data
-from amazing_analytics.generate import demand, population, seasonality
+from amazing_analytics.generate import demand, population, pricing, seasonality
 from amazing_analytics.generate.choice import ChoiceModel
 from amazing_analytics.generate.personas import category_affinity, persona_array
 from amazing_analytics.generate.sessions import (
@@ -27,6 +27,11 @@ class ShopModel:
         self.start = start
         self.end = end
         self.calendar = seasonality.build_calendar(start, end)
+        # the third seed drives the category price moves only (see pricing)
+        self.price_step = pricing.plan_price_steps(
+            self.calendar.n_days, np.random.default_rng(seeds[2])
+        )
+        self.price_response = pricing.price_response(self.price_step)
         shares = persona_array("share") * persona_array("visit_rate")
         self.persona_session_share = shares / shares.sum()
         self.catalogue = catalogue_data.build_catalogue(
@@ -52,8 +57,14 @@ class ShopModel:
         self.user_cumulative_weight = np.cumsum(self.users.weight)
         drawn = np.bincount(self.users.persona, weights=self.users.weight, minlength=len(shares))
         self.persona_session_share = drawn / drawn.sum()
-        self.level_cents = np.round(
-            self.catalogue.price_cents[None, :] * np.array(seasonality.PRICE_LEVELS)[:, None]
+        # price level = shop level (Black Friday) x category step, index level * steps + step;
+        # a raised price stays within the category's price range (max_price), as the base does
+        levels = np.outer(seasonality.PRICE_LEVELS, pricing.PRICE_STEPS).ravel()
+        base = self.catalogue.price_cents
+        ceiling = np.array([round(c.max_price * 100) for c in catalogue_data.CATEGORIES])
+        self.level_cents = np.minimum(
+            np.round(base[None, :] * levels[:, None]),
+            np.maximum(base, ceiling[self.catalogue.category])[None, :],
         ).astype(np.int64)
         hourly = seasonality.HOURLY_PROFILE_UTC
         self.hour_cumulative = np.cumsum(hourly / hourly.sum())

@@ -14,6 +14,7 @@ from amazing_analytics.generate.browsing import (
     session_views,
 )
 from amazing_analytics.generate.csvout import MonthRows
+from amazing_analytics.generate.pricing import PRICE_STEPS
 from amazing_analytics.generate.timeline import event_times, session_ids
 
 if TYPE_CHECKING:
@@ -138,7 +139,9 @@ def _timed_events(
     defects.share_sessions_between_users(event_user, first, model.users.size, rng)
     high, low = session_ids(table.size, rng)
     valid = defects.empty_sessions(event_session.shape[0], rng)
-    level = model.calendar.price_level[table.day[event_session]]
+    event_day = table.day[event_session]
+    step = model.price_step[event_day, model.catalogue.category[product]]
+    level = model.calendar.price_level[event_day].astype(np.int64) * len(PRICE_STEPS) + step
     cents = defects.price_defects(model.level_cents[level, product], rng)
     return MonthEvents(
         times,

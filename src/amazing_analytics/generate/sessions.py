@@ -122,7 +122,10 @@ def plan_base_sessions(model: ShopModel, month: int, rng: np.random.Generator) -
     ).astype(np.int16)
     cart = rng.random(count) < model.choice.cart_probability[persona, category]
     buy_probability = np.minimum(
-        1.0, model.choice.purchase_rate[persona] * calendar.conversion[day]
+        1.0,
+        model.choice.purchase_rate[persona]
+        * calendar.conversion[day]
+        * model.price_response[day, category],
     )
     buy = cart & (rng.random(count) < buy_probability)
     return Sessions(

@@ -9,9 +9,9 @@ the shelf; the lower bound is clipped at 0). Days are taken as independent, so o
 ``reorder_point = sum yhat_t + safety_stock``; the reorder quantity is the expected demand of the
 review period that follows (days ``L+1 .. L+R``). Units are rounded up.
 
-The backtest of sales_forecast (forecast_evaluation) gives the interval's coverage per series, not
-the daily actuals, so the service level the plan would have achieved is not measured; the
-coverage is reported beside the plan with that caveat.
+The interval's backtest coverage per series (forecast_evaluation) is reported beside the plan;
+the service level the same plan achieved on the backtest's past origins is measured by
+:mod:`.stock_backtest` (mart stock_plan_backtest).
 """
 
 from __future__ import annotations
@@ -162,8 +162,8 @@ def build_stock_plan(
             reason += " (the forecast has no interval: safety stock cannot be sized, set to 0)"
         reason += (
             f". Backtest: the forecast's {interval_level:.0%} interval held "
-            f"{covered:.0%} of days; the plan's own service level is not measured (the backtest "
-            "keeps coverage only, not the daily actuals)"
+            f"{covered:.0%} of days; the service level the plan achieved on past forecasts is in "
+            "stock_plan_backtest"
             if covered is not None
             else ". No backtest coverage for this series"
         )
