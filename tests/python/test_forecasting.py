@@ -106,9 +106,10 @@ def mixed_backtest(mixed: pa.Table) -> pa.Table:
 def test_backtest_rows_and_columns(mixed_backtest: pa.Table) -> None:
     assert mixed_backtest.schema == BACKTEST_SCHEMA
     models = set(pc.unique(mixed_backtest.column("model")).to_pylist())
-    assert models == {*FAST, "auto_ets", "xgboost", "combination_mean", "combination_median"}
-    # 7 models x 4 series x 4 weekly origins x 14 days
-    assert mixed_backtest.num_rows == 7 * 4 * 4 * HORIZON
+    combined = {"combination_mean", "combination_median", "reconciled_best", "reconciled_median"}
+    assert models == {*FAST, "auto_ets", "xgboost", *combined}
+    # 9 models x 4 series x 4 weekly origins x 14 days
+    assert mixed_backtest.num_rows == 9 * 4 * 4 * HORIZON
     origins = sorted(set(mixed_backtest.column("origin_date").to_pylist()))
     assert origins == [LAST - dt.timedelta(days=HORIZON + 7 * k) for k in (3, 2, 1, 0)]
 
@@ -435,3 +436,96 @@ def test_the_95_interval_always_contains_the_80_interval() -> None:
     np.testing.assert_array_equal(nested[0.8][0], narrow[0])
     np.testing.assert_array_equal(nested[0.95][0], [[0.0, 1.0, np.nan]])
     np.testing.assert_array_equal(nested[0.95][1], [[2.7, 3.5, np.nan]])
+
+
+def test_intervals_use_only_errors_known_at_the_origin() -> None:
+    """No leakage: an interval at origin 14 reads only errors whose target day is <= 14."""
+    rng = np.random.default_rng(8)
+    horizon, n_series = 14, 3
+    scale, yhat = np.ones(n_series), np.full((n_series, horizon), 50.0)
+    errors = {o: rng.normal(0.0, 2.0, (n_series, horizon)) for o in (0, 7, 14)}
+
+    def bank_with(errs: dict[int, np.ndarray]) -> ErrorBank:
+        bank = ErrorBank(horizon, window=None)
+        for o, e in errs.items():
+            bank.add(o, yhat + e, yhat, scale)
+        return bank
+
+    changed = {o: e.copy() for o, e in errors.items()}
+    changed[7][:, 7:] *= 100.0  # origin 7's days 15..21: after 14
+    changed[14] *= 100.0  # every day of origin 14 is after it
+    for level in (0.8, 0.95):
+        a = bank_with(errors).interval(14, yhat, scale, level)
+        b = bank_with(changed).interval(14, yhat, scale, level)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+    known = bank_with(errors).known_matrix(14)
+    assert known.shape == (n_series, horizon + 7)  # origin 0: 14 days, origin 7: 7 days
+
+
+def test_intervals_follow_the_recent_window_and_pool_by_band() -> None:
+    """Old, wide errors (a peak) leave the window; a series with too few errors in a band uses
+    its own errors of the earlier bands before other series'."""
+    rng = np.random.default_rng(9)
+    horizon, n_series = 7, 2
+    scale, yhat = np.ones(n_series), np.full((n_series, horizon), 100.0)
+    bank = ErrorBank(horizon, window=8)
+    for k in range(30):
+        sigma = 50.0 if k < 15 else 1.0  # the first 15 weeks are a noisy peak
+        bank.add(7 * k, yhat + rng.normal(0.0, sigma, (n_series, horizon)), yhat, scale)
+    low, high = bank.interval(7 * 30, yhat, scale, 0.8)
+    width = float(np.mean(high - low))
+    assert width == pytest.approx(2 * 1.2816 * 1.0, rel=0.35)  # the recent sigma, not 50
+    wide_low, wide_high = ErrorBank(horizon, bank.origins, bank.errors, window=None).interval(
+        7 * 30, yhat, scale, 0.8
+    )
+    assert float(np.mean(wide_high - wide_low)) > 10 * width  # every origin: the peak's width
+    # band pooling: at origin 14, band 2 (days 8-14) has only origin 0's 7 errors (< 9)
+    horizon = 14
+    yhat = np.full((n_series, horizon), 100.0)
+    pooled = ErrorBank(horizon, window=8)
+    for o in (0, 7):
+        noise = rng.normal(0.0, 1.0, (n_series, horizon)) * np.array([[1.0], [100.0]])
+        pooled.add(o, yhat + noise, yhat, scale)
+    low, high = pooled.interval(14, yhat, scale, 0.8)
+    assert np.isfinite(high).all()
+    assert float(np.max(high[0, 7:] - yhat[0, 7:])) < 5.0  # its own errors, not series 1's
+    assert float(np.min(high[1, 7:] - yhat[1, 7:])) > 20.0
+
+
+def test_reconciled_candidates_add_up_at_every_origin_and_compete() -> None:
+    rng = np.random.default_rng(12)
+    a, b = weekly(84, 4.0) + rng.poisson(3, 84), weekly(84, 1.0) + rng.poisson(2, 84)
+    c = rng.poisson(5, 84).astype(float)
+    table = daily_table(
+        {
+            "category:x.a": a,
+            "category:x.b": b,
+            "family:x": a + b,
+            "family:y": c,
+            "all": a + b + c,
+            "brand:z": c,
+        }
+    )
+    bt = backtest(table, "revenue", horizon=7, origins=6, step=7, models=FAST)
+    for name in ("reconciled_best", "reconciled_median"):
+        rows = [r for r in bt.to_pylist() if r["model"] == name]
+        brand = [r for r in rows if r["series_id"] == "brand:z"]
+        assert {r["status"] for r in brand} == {"skipped"}
+        assert "not in the coherent hierarchy" in brand[0]["reason"]
+        node = {
+            (r["series_id"], r["origin_date"], r["forecast_date"]): r["yhat"]
+            for r in rows
+            if r["status"] == "ok"
+        }
+        keys = {(o, d) for _, o, d in node}
+        assert len(keys) == 6 * 7
+        for o, d in keys:
+            fam = node[("category:x.a", o, d)] + node[("category:x.b", o, d)]
+            assert node[("family:x", o, d)] == pytest.approx(fam, rel=1e-9, abs=1e-9)
+            total = node[("family:x", o, d)] + node[("family:y", o, d)]
+            assert node[("all", o, d)] == pytest.approx(total, rel=1e-9, abs=1e-9)
+    ev = evaluate(bt)
+    assert {"reconciled_best", "reconciled_median"} <= set(ev.column("model").to_pylist())
+    chosen = [r for r in ev.to_pylist() if r["is_selected"] and r["metric"] == "mae"]
+    assert len(chosen) == 6  # one per series; a reconciled one only if it clearly wins

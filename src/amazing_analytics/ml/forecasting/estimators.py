@@ -34,7 +34,7 @@ from amazing_analytics.ml.forecasting.features import (
     FeatureSet,
     features_at,
 )
-from amazing_analytics.ml.forecasting.panel import Panel, window_scale
+from amazing_analytics.ml.forecasting.panel import Panel, recent_scale
 
 BASELINE_MODELS: tuple[str, ...] = ("seasonal_naive", "moving_average")
 STAT_MODELS: tuple[str, ...] = ("auto_ets", "auto_theta", "auto_arima", "mstl")
@@ -366,6 +366,11 @@ def fit_prophet(panel: Panel, measure: str, origin: int, horizon: int, seed: int
     return fit
 
 
+#: Days of the level the conformal errors are relative to (the recent level, not since start).
+SCALE_DAYS = 28
+
+
 def scale_at(panel: Panel, measure: str, origin: int) -> np.ndarray:
-    """Each series' mean level up to ``origin`` (1 when 0), the unit of the conformal errors."""
-    return window_scale(panel.values[measure], origin)
+    """Each series' mean level over the :data:`SCALE_DAYS` days up to ``origin`` (1 when 0),
+    the unit of the conformal errors and of the combinations' member ranking."""
+    return recent_scale(panel.values[measure], origin, SCALE_DAYS)

@@ -1,12 +1,15 @@
 """Conformal prediction intervals (80 % and 95 %) from a model's own past backtest errors.
 
-Errors are ``(actual - yhat) / level``, the level being the series' mean up to the origin the
-forecast was made at, so errors of one series at different times (and of different series)
-are comparable. A forecast from origin ``o`` for horizon ``h`` (band ``(h - 1) // 7``: days
-1-7, 8-14, ...) uses the errors of earlier forecasts of the same model and band whose target day
-is at or before ``o`` (known at ``o``, so no look-ahead): the series' own errors when there are
-at least :func:`min_errors` of them, else the errors of every series of the same group (the
-hierarchy level) pooled for that band, else of every series.
+Errors are ``(actual - yhat) / level``, the level being the series' recent mean at the origin
+the forecast was made at (see :func:`~.panel.recent_scale`), so errors of one series at
+different times (and of different series) are comparable. A forecast from origin ``o`` for
+horizon ``h`` (band ``(h - 1) // 7``: days 1-7, 8-14, ...) uses the errors of earlier forecasts
+of the same model whose target day is at or before ``o`` (known at ``o``, so no look-ahead),
+from the latest :data:`WINDOW_ORIGINS` origins that have such errors (a rolling window: the
+errors of a December peak do not set the width in April). Pooling, first that has at least
+:func:`min_errors` errors: the series' own errors of that band; the series' own errors of every
+band up to ``h``'s (pooled by horizon band); the errors of that band of every series of the
+same group (the hierarchy level); of every series.
 The bounds are the split-conformal finite-sample ranks: with ``n`` errors and level ``1 - a``,
 the ``floor((n + 1) a / 2)``-th and the ``ceil((n + 1) (1 - a / 2))``-th smallest error.
 Without any calibration error the interval is missing (NaN), never a made-up width.
@@ -21,6 +24,8 @@ import numpy as np
 
 LEVELS: tuple[float, ...] = (0.8, 0.95)
 BAND_DAYS = 7
+#: The latest origins with known errors an interval is calibrated on (a rolling window).
+WINDOW_ORIGINS = 8
 
 
 def min_errors(level: float) -> int:
@@ -48,30 +53,54 @@ def band_of(horizon: int) -> np.ndarray:
 
 @dataclass
 class ErrorBank:
-    """The scaled backtest errors of one model, per origin (n_series x horizon, NaN = none)."""
+    """The scaled backtest errors of one model, per origin (n_series x horizon, NaN = none).
+
+    ``window``: the latest origins (with errors known at the asking origin) an interval is
+    calibrated on; None = every earlier origin."""
 
     horizon: int
     origins: list[int] = field(default_factory=list)
     errors: list[np.ndarray] = field(default_factory=list)
+    window: int | None = WINDOW_ORIGINS
+    _cache: dict = field(default_factory=dict, repr=False)
 
     def add(self, origin: int, actual: np.ndarray, yhat: np.ndarray, scale: np.ndarray) -> None:
         """Record the errors of a forecast from ``origin`` (only days that are in the data)."""
         self.origins.append(origin)
         self.errors.append((actual - yhat) / scale[:, None])
+        self._cache.clear()
 
-    def known_at(self, origin: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Per band: errors known at ``origin``, as (per-series list, pooled) arrays."""
-        n_bands = int(band_of(self.horizon).max()) + 1
+    def known_at(self, origin: int) -> tuple[list[np.ndarray | None], list[np.ndarray]]:
+        """Per band: the errors known at ``origin`` from the latest ``window`` origins that have
+        any in that band, as (n_series x k, or None) and the finite ones of every series pooled."""
+        key = ("known", origin)
+        if key not in self._cache:
+            bands = band_of(self.horizon)
+            n_bands = int(bands.max()) + 1
+            days = np.arange(1, self.horizon + 1)
+            own: list[list[np.ndarray]] = [[] for _ in range(n_bands)]
+            for o, err in sorted(zip(self.origins, self.errors, strict=True), key=lambda p: -p[0]):
+                known = o + days <= origin
+                for b in range(n_bands):
+                    if self.window is not None and len(own[b]) >= self.window:
+                        continue
+                    pick = known & (bands == b)
+                    if pick.any():
+                        own[b].append(err[:, pick])
+            stacked = [np.concatenate(parts, axis=1) if parts else None for parts in own]
+            pooled = [s[np.isfinite(s)] if s is not None else np.zeros(0) for s in stacked]
+            self._cache[key] = (stacked, pooled)
+        return self._cache[key]
+
+    def known_matrix(self, origin: int) -> np.ndarray:
+        """Every error known at ``origin`` (all earlier origins, no window), n_series x k, the
+        columns in (origin, day) order: the same columns in every bank of one backtest."""
         days = np.arange(1, self.horizon + 1)
-        own: list[list[np.ndarray]] = [[] for _ in range(n_bands)]
-        for o, err in zip(self.origins, self.errors, strict=True):
-            known = o + days <= origin
-            for b in range(n_bands):
-                pick = known & (band_of(self.horizon) == b)
-                if pick.any():
-                    own[b].append(err[:, pick])
-        stacked = [np.concatenate(parts, axis=1) if parts else None for parts in own]
-        return stacked, [s[np.isfinite(s)] if s is not None else np.zeros(0) for s in stacked]
+        parts = [
+            err[:, o + days <= origin] for o, err in zip(self.origins, self.errors, strict=True)
+        ]
+        n_series = self.errors[0].shape[0] if self.errors else 0
+        return np.concatenate(parts, axis=1) if parts else np.zeros((n_series, 0))
 
     def series_mae(self, origin: int) -> np.ndarray:
         """Per series: the mean absolute scaled error over every band known at ``origin``."""
@@ -83,6 +112,35 @@ class ErrorBank:
         count = np.isfinite(block).sum(axis=1)
         total = np.nansum(block, axis=1)
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+    def calibration_sets(
+        self, origin: int, n_series: int, level: float, groups: np.ndarray
+    ) -> list[list[np.ndarray]]:
+        """Per band, per series: the calibration errors (see the module docstring)."""
+        per_series, pooled = self.known_at(origin)
+        need = min_errors(level)
+        out: list[list[np.ndarray]] = []
+        empty = np.zeros(0)
+        for b, block in enumerate(per_series):
+            if block is None:
+                out.append([empty] * n_series)
+                continue
+            earlier = [p for p in per_series[: b + 1] if p is not None]
+            across = np.concatenate(earlier, axis=1)
+            by_group = {}
+            for g in np.unique(groups):
+                rows = block[groups == g]
+                rows = rows[np.isfinite(rows)]
+                by_group[g] = rows if rows.size >= need else pooled[b]
+            sets = []
+            for s in range(n_series):
+                own = block[s][np.isfinite(block[s])]
+                if own.size < need:
+                    wider = across[s][np.isfinite(across[s])]
+                    own = wider if wider.size >= need else by_group[groups[s]]
+                sets.append(own)
+            out.append(sets)
+        return out
 
     def interval(
         self,
@@ -100,20 +158,11 @@ class ErrorBank:
         bands = band_of(horizon)
         lower = np.full(yhat.shape, np.nan)
         upper = np.full(yhat.shape, np.nan)
-        per_series, pooled = self.known_at(origin)
-        need = min_errors(level)
-        for b in range(int(bands.max()) + 1):
-            if per_series[b] is None:
-                continue
-            fallback = {}
-            for g in np.unique(groups):
-                block = per_series[b][groups == g]
-                block = block[np.isfinite(block)]
-                fallback[g] = conformal_bounds(block if block.size >= need else pooled[b], level)
+        sets = self.calibration_sets(origin, n_series, level, groups)
+        for b in range(min(int(bands.max()) + 1, len(sets))):
             cols = bands == b
             for s in range(n_series):
-                own = per_series[b][s][np.isfinite(per_series[b][s])]
-                lo, hi = conformal_bounds(own, level) if own.size >= need else fallback[groups[s]]
+                lo, hi = conformal_bounds(sets[b][s], level)
                 if math.isnan(lo):
                     continue
                 lower[s, cols] = yhat[s, cols] + min(lo, 0.0) * scale[s]

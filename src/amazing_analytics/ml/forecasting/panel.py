@@ -199,6 +199,12 @@ def window_scale(grid: np.ndarray, origin: int) -> np.ndarray:
     return np.where((count > 0) & np.isfinite(scale) & (scale > 0), scale, 1.0)
 
 
+def recent_scale(grid: np.ndarray, origin: int, days: int) -> np.ndarray:
+    """Per-series mean over the ``days`` days up to ``origin`` (the series' days only); 1 where
+    it is 0 or undefined: the level the conformal errors are relative to."""
+    return window_scale(grid[:, max(origin + 1 - days, 0) :], origin - max(origin + 1 - days, 0))
+
+
 def check_measure(measure: str) -> None:
     if measure not in MEASURES:
         raise ValueError(f"Unknown measure {measure!r}; choose one of {', '.join(MEASURES)}.")

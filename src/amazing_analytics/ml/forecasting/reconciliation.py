@@ -20,8 +20,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from amazing_analytics.ml.forecasting.backtest import BACKTEST_SCHEMA
-
 COHERENCE_TOLERANCE = 1e-6
 
 
@@ -123,6 +121,8 @@ def _rows_of(backtest: pa.Table, measure: str, picks: Mapping[str, str]) -> pa.T
 def reconcile_backtest(backtest: pa.Table, selected: Mapping[tuple[str, str], str]) -> pa.Table:
     """Backtest rows of the models ``selected`` (renamed 'selected') and their MinT-reconciled
     forecasts at every origin (model 'reconciled', no intervals), for the hierarchy's series."""
+    from amazing_analytics.ml.forecasting.backtest import BACKTEST_SCHEMA  # (import cycle)
+
     parts = []
     for measure in sorted({m for m, _ in selected}):
         picks = {s: model for (m, s), model in selected.items() if m == measure}

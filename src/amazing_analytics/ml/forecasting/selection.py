@@ -10,7 +10,8 @@ Selection (per series and measure, on the backtest's per-day errors):
 
 1. the *statistical incumbent*: the lowest MAE among the baselines and the statsforecast
    models (cheap, well-understood; ties to the simpler, :data:`COMPLEXITY_ORDER`);
-2. a combination or a learned model (XGBoost, Random Forest, Prophet) replaces it only when it
+2. a combination, a learned model (XGBoost, Random Forest, Prophet) or a reconciled forecast
+   (``reconciled_best``, ``reconciled_median``) replaces it only when it
    *clearly* beats it: the upper bound of the 95 % bootstrap interval (resampling whole
    origins, paired on the same days) of its MAE minus the incumbent's is below 0. Among those
    that pass, the lowest MAE wins (ties to the simpler).
@@ -29,6 +30,9 @@ import numpy as np
 from amazing_analytics.ml.forecasting.estimators import BASELINE_MODELS, STAT_MODELS
 
 COMBINATIONS: tuple[str, ...] = ("combination_median", "combination_mean")
+#: MinT-reconciled candidates (see :mod:`.backtest`): of each node's best model known at the
+#: origin, and of the median combination.
+RECONCILED: tuple[str, ...] = ("reconciled_best", "reconciled_median")
 COMBINE_TOP = 3
 #: Simplest first: ties (and "not clearly better") go to the earlier model.
 COMPLEXITY_ORDER: tuple[str, ...] = (
@@ -43,6 +47,8 @@ COMPLEXITY_ORDER: tuple[str, ...] = (
     "xgboost",
     "random_forest",
     "prophet",
+    "reconciled_median",
+    "reconciled_best",
 )
 STATISTICAL: tuple[str, ...] = BASELINE_MODELS + STAT_MODELS
 BOOTSTRAP_REPLICATES = 1000
