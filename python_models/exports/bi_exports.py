@@ -46,6 +46,7 @@ def model(dbt, session):
         "model_fairness_audit": dbt.ref("model_fairness_audit"),
         "orders": dbt.ref("orders"),
         "popular_products": dbt.ref("popular_products"),
+        "prediction_drift": dbt.ref("prediction_drift"),
         "processing_register": dbt.ref("processing_register"),
         "product_performance": dbt.ref("product_performance"),
         "products": dbt.ref("products"),

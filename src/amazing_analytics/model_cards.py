@@ -1,7 +1,7 @@
 """Model cards (docs/model_cards/<model>.md), generated from the evaluation marts of a build.
 
 One card per model: its purpose and data, its metrics against its baselines with intervals,
-its worst slices (model_fairness_audit), its drift (feature_drift), its limitations and the
+its worst slices (model_fairness_audit), its drift (feature_drift, prediction_drift), its limitations and the
 date it was last trained. Every number comes from the warehouse; nothing is written by hand,
 so ``amazing model-cards`` after a build keeps the cards true. The cards carry no personal
 data (evaluation marts are aggregates).
@@ -135,6 +135,30 @@ def _drift_section(warehouse: _Warehouse, model: str) -> str:
     )
 
 
+def _prediction_drift_section(warehouse: _Warehouse, model: str) -> str:
+    """The prediction drift over time: one line per window (its PSI against the reference)."""
+    if not warehouse.has("marts.prediction_drift"):
+        return "_Prediction drift (prediction_drift) is not in this build._\n"
+    rows = warehouse.rows(
+        "select window_start_date, window_end_date, is_reference, rows, mean, p50, psi, status "
+        "from marts.prediction_drift where model = ? and category = 'all' "
+        "order by is_reference desc, window_end_date",
+        [model],
+    )
+    scores = model == "purchase_propensity"
+    header = ["window", "rows", "mean score", "median score"] if scores else ["window", "shoppers"]
+    lines = []
+    for start, end, reference, count, mean, median, psi, status in rows:
+        window = f"{end}" if start == end else f"{start} to {end}"
+        if reference:
+            window += " (reference)"
+        cells = [window, _count(count)]
+        if scores:
+            cells += [_number(mean), _number(median)]
+        lines.append([*cells, _number(psi), status])
+    return _table([*header, "PSI", "status"], lines)
+
+
 def _propensity(warehouse: _Warehouse) -> Card | None:
     if not warehouse.has("marts.propensity_evaluation"):
         return None
@@ -220,6 +244,8 @@ AUC interval: Hanley & McNeil; precision interval: Wilson.
 {_slices_section(warehouse, "propensity")}
 ## Drift (training snapshot vs the latest)
 {_drift_section(warehouse, "purchase_propensity")}
+## Prediction drift over time (the served model's scores at each cut-off)
+{_prediction_drift_section(warehouse, "purchase_propensity")}
 ## Limitations
 {_bullets(limitations)}"""
     return Card("purchase_propensity", text)
@@ -300,6 +326,8 @@ silhouette and ARI, lower Davies-Bouldin are better.
 {_slices_section(warehouse, "segmentation")}
 ## Drift (segment shares at fitting vs now)
 {_drift_section(warehouse, "customer_segmentation")}
+## Segment shares over time (the shoppers active in each window)
+{_prediction_drift_section(warehouse, "customer_segmentation")}
 ## Limitations
 {_bullets(limitations)}"""
     return Card("customer_segmentation", text)
@@ -410,8 +438,8 @@ def _forecasting(warehouse: _Warehouse) -> Card | None:
         else None
     )
     limitations = [
-        "Backtest errors are stored as totals per series, not per day, so they have no interval; "
-        "the 80 % prediction intervals' coverage is reported instead.",
+        "The whole-shop table has no interval on MASE; the worst slices' intervals resample the "
+        "backtest origins (weekly blocks of days), so with few origins they are wide.",
         "MASE < 1 beats the seasonal naive forecast; the naive models are the baselines.",
         "Families with little history are forecast only above var forecast_min_category_units.",
     ]
