@@ -70,6 +70,16 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: How each model family's slice intervals are computed (model_fairness_audit).
+SLICE_INTERVALS = {
+    "propensity": "Hanley & McNeil, over the slice's buyers and non-buyers",
+    "segmentation": "Wilson, over the slice's shoppers",
+    "batch_recommender": "the evaluation's bootstrap over the slice's users",
+    "session_recommender": "the evaluation's bootstrap over the slice's sessions",
+    "forecasting": "a bootstrap over the backtest origins (weekly blocks of days)",
+}
+
+
 def _slices_section(warehouse: _Warehouse, model_family: str, limit: int = 5) -> str:
     if not warehouse.has("marts.model_fairness_audit"):
         return "_The bias audit (model_fairness_audit) is not in this build._\n"
@@ -113,6 +123,8 @@ def _slices_section(warehouse: _Warehouse, model_family: str, limit: int = 5) ->
             for model, metric, slice_type, slice_name, value, low, high, n, gap, ratio, status in rows
         ],
     )
+    if rows and model_family in SLICE_INTERVALS:
+        text += f"\nIntervals: {SLICE_INTERVALS[model_family]}.\n"
     if unjudged:
         text += (
             f"\n{unjudged} slice(s) too small (or without a value) to judge are left out; "
