@@ -46,6 +46,7 @@ def model(dbt, session):
         "model_fairness_audit": dbt.ref("model_fairness_audit"),
         "orders": dbt.ref("orders"),
         "popular_products": dbt.ref("popular_products"),
+        "prediction_drift": dbt.ref("prediction_drift"),
         "price_elasticity": dbt.ref("price_elasticity"),
         "price_suggestions": dbt.ref("price_suggestions"),
         "processing_register": dbt.ref("processing_register"),

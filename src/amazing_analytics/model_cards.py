@@ -1,7 +1,7 @@
 """Model cards (docs/model_cards/<model>.md), generated from the evaluation marts of a build.
 
 One card per model: its purpose and data, its metrics against its baselines with intervals,
-its worst slices (model_fairness_audit), its drift (feature_drift), its limitations and the
+its worst slices (model_fairness_audit), its drift (feature_drift, prediction_drift), its limitations and the
 date it was last trained. Every number comes from the warehouse; nothing is written by hand,
 so ``amazing model-cards`` after a build keeps the cards true. The cards carry no personal
 data (evaluation marts are aggregates).
@@ -70,6 +70,16 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: How each model family's slice intervals are computed (model_fairness_audit).
+SLICE_INTERVALS = {
+    "propensity": "Hanley & McNeil, over the slice's buyers and non-buyers",
+    "segmentation": "Wilson, over the slice's shoppers",
+    "batch_recommender": "the evaluation's bootstrap over the slice's users",
+    "session_recommender": "the evaluation's bootstrap over the slice's sessions",
+    "forecasting": "a bootstrap over the backtest origins (weekly blocks of days)",
+}
+
+
 def _slices_section(warehouse: _Warehouse, model_family: str, limit: int = 5) -> str:
     if not warehouse.has("marts.model_fairness_audit"):
         return "_The bias audit (model_fairness_audit) is not in this build._\n"
@@ -113,6 +123,8 @@ def _slices_section(warehouse: _Warehouse, model_family: str, limit: int = 5) ->
             for model, metric, slice_type, slice_name, value, low, high, n, gap, ratio, status in rows
         ],
     )
+    if rows and model_family in SLICE_INTERVALS:
+        text += f"\nIntervals: {SLICE_INTERVALS[model_family]}.\n"
     if unjudged:
         text += (
             f"\n{unjudged} slice(s) too small (or without a value) to judge are left out; "
@@ -133,6 +145,30 @@ def _drift_section(warehouse: _Warehouse, model: str) -> str:
         ["type", "variable", "PSI", "status"],
         [[kind, variable, _number(psi), status] for kind, variable, psi, status in rows],
     )
+
+
+def _prediction_drift_section(warehouse: _Warehouse, model: str) -> str:
+    """The prediction drift over time: one line per window (its PSI against the reference)."""
+    if not warehouse.has("marts.prediction_drift"):
+        return "_Prediction drift (prediction_drift) is not in this build._\n"
+    rows = warehouse.rows(
+        "select window_start_date, window_end_date, is_reference, rows, mean, p50, psi, status "
+        "from marts.prediction_drift where model = ? and category = 'all' "
+        "order by is_reference desc, window_end_date",
+        [model],
+    )
+    scores = model == "purchase_propensity"
+    header = ["window", "rows", "mean score", "median score"] if scores else ["window", "shoppers"]
+    lines = []
+    for start, end, reference, count, mean, median, psi, status in rows:
+        window = f"{end}" if start == end else f"{start} to {end}"
+        if reference:
+            window += " (reference)"
+        cells = [window, _count(count)]
+        if scores:
+            cells += [_number(mean), _number(median)]
+        lines.append([*cells, _number(psi), status])
+    return _table([*header, "PSI", "status"], lines)
 
 
 def _propensity(warehouse: _Warehouse) -> Card | None:
@@ -220,6 +256,8 @@ AUC interval: Hanley & McNeil; precision interval: Wilson.
 {_slices_section(warehouse, "propensity")}
 ## Drift (training snapshot vs the latest)
 {_drift_section(warehouse, "purchase_propensity")}
+## Prediction drift over time (the served model's scores at each cut-off)
+{_prediction_drift_section(warehouse, "purchase_propensity")}
 ## Limitations
 {_bullets(limitations)}"""
     return Card("purchase_propensity", text)
@@ -300,6 +338,8 @@ silhouette and ARI, lower Davies-Bouldin are better.
 {_slices_section(warehouse, "segmentation")}
 ## Drift (segment shares at fitting vs now)
 {_drift_section(warehouse, "customer_segmentation")}
+## Segment shares over time (the shoppers active in each window)
+{_prediction_drift_section(warehouse, "customer_segmentation")}
 ## Limitations
 {_bullets(limitations)}"""
     return Card("customer_segmentation", text)
@@ -410,8 +450,8 @@ def _forecasting(warehouse: _Warehouse) -> Card | None:
         else None
     )
     limitations = [
-        "Backtest errors are stored as totals per series, not per day, so they have no interval; "
-        "the 80 % prediction intervals' coverage is reported instead.",
+        "The whole-shop table has no interval on MASE; the worst slices' intervals resample the "
+        "backtest origins (weekly blocks of days), so with few origins they are wide.",
         "MASE < 1 beats the seasonal naive forecast; the naive models are the baselines.",
         "Families with little history are forecast only above var forecast_min_category_units.",
     ]

@@ -11,20 +11,26 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from amazing_analytics.ml import propensity
 from amazing_analytics.ml.monitoring import (
     DRIFT_SCHEMA,
+    PREDICTION_DRIFT_SCHEMA,
     SLICE_COLUMNS,
+    DriftSettings,
     auc_interval,
     audit_slices,
     build_feature_drift,
+    build_prediction_drift,
     build_segment_reassignment,
     build_window_scores,
     feature_psi,
     match_labels,
     population_stability_index,
+    unit_bootstrap_interval,
     wilson_interval,
 )
 from amazing_analytics.ml.propensity import PROPENSITY_FEATURES
+from amazing_analytics.ml.recommend.selection import resample_indices
 from amazing_analytics.model_cards import ModelCardError, build_model_cards, write_model_cards
 from conftest import Build
 
@@ -333,6 +339,182 @@ def test_an_auc_slice_is_judged_on_its_rarer_outcome() -> None:
     )
 
 
+def test_unit_bootstrap_interval_known_answers() -> None:
+    # every origin has the same scaled error per day: every resample gives 1.5
+    assert unit_bootstrap_interval([3.0, 1.5, 6.0], [2.0, 1.0, 4.0], 200, 1) == pytest.approx(
+        (1.5, 1.5)
+    )
+    # the percentile interval of the ratio of resampled sums, by hand with the same draws
+    sums, counts = np.array([0.0, 2.0, 4.0, 10.0]), np.array([1.0, 1.0, 2.0, 2.0])
+    draws = resample_indices(4, 500, 9)
+    ratios = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
+    expected = tuple(np.quantile(ratios, [0.025, 0.975]))
+    assert unit_bootstrap_interval(sums, counts, 500, 9) == pytest.approx(expected)
+    assert expected[0] < 16 / 6 < expected[1]
+    # fewer than 3 units, or no samples: no interval
+    assert unit_bootstrap_interval([1.0, 2.0], [1.0, 1.0], 500, 9) == (None, None)
+    assert unit_bootstrap_interval(sums, counts, 0, 9) == (None, None)
+    with pytest.raises(ValueError):
+        unit_bootstrap_interval([1.0, 2.0, 3.0], [1.0, 1.0], 10, 1)
+
+
+def test_audit_bootstraps_forecast_rows_over_their_origins_and_gives_the_gap() -> None:
+    base = slices(
+        [
+            {
+                "model_family": "forecasting",
+                "model": "selected",
+                "metric": "mase_revenue",
+                "higher_is_better": False,
+                "slice_type": slice_type,
+                "slice": name,
+                "value": value,
+                "n": 12,
+                "interval_method": "bootstrap",
+            }
+            for slice_type, name, value in (
+                ("all", "all", 1.0),
+                ("category_family", "auto", 2.0),
+                ("category_family", "kids", 0.5),
+                ("category_family", "sport", 0.5),
+            )
+        ]
+    )
+    units = {
+        "all": ([3.0, 4.0, 5.0], [4.0, 4.0, 4.0]),
+        "auto": ([8.0, 8.0, 8.0], [4.0, 4.0, 4.0]),
+        "kids": ([1.0, 2.0, 3.0], [4.0, 4.0, 4.0]),
+        "sport": ([1.0, 5.0], [4.0, 8.0]),
+    }
+    names = base.column("slice").to_pylist()
+    table = base.append_column(
+        "unit_sums", pa.array([units[n][0] for n in names], pa.list_(pa.float64()))
+    ).append_column("unit_counts", pa.array([units[n][1] for n in names], pa.list_(pa.float64())))
+    audit = {
+        r["slice"]: r
+        for r in audit_slices(
+            table, min_ratio=0.8, min_slice_size=10, bootstrap_samples=300, seed=3
+        ).to_pylist()
+    }
+    assert (audit["all"]["ci_low"], audit["all"]["ci_high"]) == pytest.approx(
+        unit_bootstrap_interval(*units["all"], 300, 3)
+    )
+    # a constant error per origin: a point interval; two origins: none
+    assert (audit["auto"]["ci_low"], audit["auto"]["ci_high"]) == pytest.approx((2.0, 2.0))
+    assert audit["sport"]["ci_low"] is None and audit["sport"]["ci_high"] is None
+    # an error: auto is the worst (best / worst = 0.5 / 2.0), 1.0 above the overall
+    assert audit["auto"]["is_flagged"] and audit["auto"]["worst_to_best_ratio"] == 0.25
+    assert audit["auto"]["gap_to_overall"] == pytest.approx(1.0)
+    assert audit["kids"]["gap_to_overall"] == pytest.approx(-0.5)
+    assert "category_family 'auto'" in audit["auto"]["message"]
+    with pytest.raises(ValueError):
+        audit_slices(table, min_ratio=0.8, min_slice_size=10, bootstrap_samples=-1)
+
+
+def drift_features(dates: list[dt.date], n: int, shift_last: float) -> pa.Table:
+    parts = []
+    for position, date in enumerate(dates):
+        table = snapshot_table("window", n, 0.0, None).drop(["snapshot", "label"])
+        table = table.set_column(0, "as_of_date", pa.array([date] * n, pa.date32()))
+        if position == len(dates) - 1 and shift_last:
+            # every shopper the same: the scores collapse into one bin
+            for column, feature in enumerate(PROPENSITY_FEATURES, start=2):
+                table = table.set_column(column, feature, pa.array(np.full(n, shift_last)))
+        parts.append(table)
+    return pa.concat_tables(parts)
+
+
+def test_prediction_drift_over_windows_known_answers() -> None:
+    training = snapshot_table("final_train", 400, 0.0, True)
+    model = propensity.train_propensity(training, seed=1)
+    dates = [dt.date(2020, 4, 16), dt.date(2020, 4, 23), dt.date(2020, 4, 30)]
+    features = drift_features(dates, 400, shift_last=500.0)
+    # the same generator as the training snapshot: the first two windows score exactly alike
+    activity = pa.table(
+        {
+            "user_id": pa.array([1, 2, 3, 1, 2, 3, 4, 4], pa.int64()),
+            "activity_date": pa.array(
+                [dt.date(2020, 4, d) for d in (10, 12, 16, 17, 23, 23, 24, 30)], pa.date32()
+            ),
+        }
+    )
+    segments = pa.table({"user_id": [1, 2, 3, 4], "segment_name": ["A", "A", "B", "B"]})
+    settings = DriftSettings(window_days=7, bins=10, psi_threshold=0.25, min_rows=2)
+    drift = build_prediction_drift(
+        features, training, propensity.model_to_table(model), activity, segments, settings
+    )
+    assert drift.schema == PREDICTION_DRIFT_SCHEMA
+    rows = drift.to_pylist()
+    scores = [r for r in rows if r["model"] == "purchase_propensity"]
+    reference = [r for r in scores if r["is_reference"]]
+    assert len(reference) == 1 and reference[0]["window_end_date"] == dt.date(2020, 3, 31)
+    assert reference[0]["psi"] == 0.0 and reference[0]["rows"] == 400
+    by_date = {r["window_end_date"]: r for r in scores if not r["is_reference"]}
+    assert sorted(by_date) == dates
+    expected = propensity.predict_proba(model, training)
+    assert by_date[dates[0]]["mean"] == pytest.approx(float(expected.mean()))
+    assert by_date[dates[0]]["p50"] == pytest.approx(float(np.median(expected)))
+    assert by_date[dates[0]]["psi"] == pytest.approx(0.0)
+    assert by_date[dates[0]]["status"] == "ok" and not by_date[dates[0]]["is_drifted"]
+    last = by_date[dates[-1]]
+    assert last["status"] == "drifted" and last["psi"] > 0.25
+    assert "as of 2020-04-30 vs the training snapshot of 2020-03-31" in last["message"]
+    # segment shares of each week's active shoppers: weeks end 16, 23, 30 April
+    shares = {
+        (r["window_end_date"], r["category"]): r
+        for r in rows
+        if r["model"] == "customer_segmentation"
+    }
+    first = shares[(dates[0], "all")]
+    assert first["is_reference"] and first["rows"] == 3  # users 1, 2, 3 (10, 12, 16 April)
+    assert first["window_start_date"] == dt.date(2020, 4, 10)
+    assert shares[(dates[0], "A")]["share"] == pytest.approx(2 / 3)
+    # 17-23 April: users 1, 2, 3 again -> same shares, PSI 0
+    assert shares[(dates[1], "all")]["psi"] == pytest.approx(0.0)
+    # 24-30 April: only user 4 (B): PSI of (2/3, 1/3) -> (1e-4, 1)
+    psi = (1e-4 - 2 / 3) * math.log(1e-4 / (2 / 3)) + (1 - 1 / 3) * math.log(1 / (1 / 3))
+    third = shares[(dates[2], "all")]
+    assert third["rows"] == 1 and third["status"] == "too_small" and third["psi"] is None
+    settings_one = DriftSettings(window_days=7, bins=10, psi_threshold=0.25, min_rows=1)
+    again = build_prediction_drift(
+        features, training, propensity.model_to_table(model), activity, segments, settings_one
+    ).to_pylist()
+    third = next(
+        r
+        for r in again
+        if r["model"] == "customer_segmentation"
+        and r["category"] == "all"
+        and r["window_end_date"] == dates[2]
+    )
+    assert third["psi"] == pytest.approx(psi) and third["is_drifted"]
+    assert shares[(dates[2], "B")]["share"] == 1.0
+
+
+def test_prediction_drift_without_a_model_or_data_says_so() -> None:
+    dates = [dt.date(2020, 4, 30)]
+    features = drift_features(dates, 5, shift_last=0.0)
+    empty_activity = pa.table(
+        {"user_id": pa.array([], pa.int64()), "activity_date": pa.array([], pa.date32())}
+    )
+    segments = pa.table({"user_id": [1], "segment_name": ["A"]})
+    settings = DriftSettings(window_days=7, bins=10, psi_threshold=0.25, min_rows=100)
+    rows = build_prediction_drift(
+        features,
+        snapshot_table("final_train", 5, 0.0, True),
+        pa.table({"status": ["not_trained"], "booster_json": [None]}),
+        empty_activity,
+        segments,
+        settings,
+    ).to_pylist()
+    scores = [r for r in rows if r["model"] == "purchase_propensity"]
+    assert [(r["status"], r["rows"]) for r in scores] == [("not_evaluated", 5)]
+    assert "no trained propensity model" in scores[0]["message"]
+    summary = [r for r in rows if r["model"] == "customer_segmentation" and r["category"] == "all"]
+    assert [r["status"] for r in summary] == ["too_small"]
+    with pytest.raises(ValueError, match="window_days"):
+        DriftSettings(window_days=0, bins=10, psi_threshold=0.25, min_rows=1)
+
+
 # -- on a real build of the dirty files: too little data degrades to WARNs, never a crash ------
 
 
@@ -351,6 +533,13 @@ def test_governance_on_too_little_data_warns_and_builds(dirty_build: Build, tmp_
     statuses = dict(dirty_build.query("select variable, status from marts.feature_drift"))
     assert set(statuses) == {*PROPENSITY_FEATURES, "purchase_probability", "segment_share"}
     assert set(statuses.values()) <= {"too_small", "not_evaluated"}
+    # prediction drift over time: no window can be measured, and the WARN says so
+    assert "warn_prediction_drift_not_measured" in output
+    measured = dirty_build.query(
+        "select count(*) from marts.prediction_drift "
+        "where category = 'all' and not is_reference and status in ('ok', 'drifted')"
+    )
+    assert measured == [(0,)]
     # three days of data: no day has enough history to be judged
     assert dirty_build.query("select distinct status from marts.data_quality_anomalies") == [
         ("too_little_history",)
@@ -399,3 +588,36 @@ def test_model_cards_report_the_marts_numbers(tmp_path: Path) -> None:
     duckdb.connect(str(empty)).close()
     with pytest.raises(ModelCardError, match="no evaluation mart"):
         build_model_cards(empty)
+
+
+def test_model_cards_show_the_prediction_drift_windows_and_forecast_slice_intervals() -> None:
+    from amazing_analytics.model_cards import _prediction_drift_section, _slices_section, _Warehouse
+
+    with duckdb.connect() as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.prediction_drift as select * from (values "
+            "('purchase_propensity', date '2020-03-31', date '2020-03-31', true, 'all', 400, 0.2, 0.15, 0.0, 'ok'), "
+            "('purchase_propensity', date '2020-04-30', date '2020-04-30', false, 'all', 410, 0.1, 0.05, 0.31, 'drifted'), "
+            "('customer_segmentation', date '2020-04-24', date '2020-04-30', false, 'all', 90, null, null, 0.02, 'ok'), "
+            "('customer_segmentation', date '2020-04-24', date '2020-04-30', false, 'A', 45, null, null, null, 'ok')) "
+            "as t(model, window_start_date, window_end_date, is_reference, category, rows, mean, p50, psi, status)"
+        )
+        con.execute(
+            "create table marts.model_fairness_audit as select * from (values "
+            "('forecasting', 'selected', 'mase_revenue', 'category_family', 'auto', 1.5, 1.2, 1.9, 336, 0.6, 0.4, 'flagged', true, false)) "
+            "as t(model_family, model, metric, slice_type, slice, value, ci_low, ci_high, n, gap_to_overall, "
+            "worst_to_best_ratio, status, is_flagged, higher_is_better)"
+        )
+        warehouse = _Warehouse(con)
+        scores = _prediction_drift_section(warehouse, "purchase_propensity")
+        segments = _prediction_drift_section(warehouse, "customer_segmentation")
+        slices_text = _slices_section(warehouse, "forecasting")
+    assert "| 2020-03-31 (reference) | 400 | 0.200 | 0.150 | 0.000 | ok |" in scores
+    assert scores.index("(reference)") < scores.index("2020-04-30")
+    assert "| 2020-04-30 | 410 | 0.100 | 0.050 | 0.310 | drifted |" in scores
+    assert "| 2020-04-24 to 2020-04-30 | 90 | 0.020 | ok |" in segments
+    assert (
+        "| selected | mase_revenue | category_family: auto | 1.500 | [1.200, 1.900] | 336 |"
+        in slices_text
+    )

@@ -1089,3 +1089,47 @@ def test_buy_again_lists_bought_products_of_repeat_purchase_categories_only():
     # 104 is not in a repeat category: excluded, popularity instead
     assert ids[recs.items[1]].tolist() == [106, 103]
     assert recs.source[1].tolist() == [md.SOURCE_POPULAR, md.SOURCE_POPULAR]
+
+
+def test_category_family_slices_keep_only_the_family_products_relevant():
+    families = np.array(["kids", "kids", "auto", "unknown"], dtype=object)
+    catalogue = d.Catalogue(
+        item_ids=np.arange(4),
+        category_id=np.arange(4),
+        category_code=families,
+        category_level_1=families,
+        category_level_2_code=families,
+        brand=np.array(["b"] * 4, dtype=object),
+        price_band=np.array(["budget"] * 4, dtype=object),
+        is_repeat_purchase=np.zeros(4, bool),
+    )
+    # user 0: a kids and an auto product; user 1: kids only; user 2: an unknown product
+    relevant = sp.csr_matrix(np.array([[1, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]], dtype=np.float32))
+    out = {
+        name: (mask, rel) for _, name, mask, rel in ev.category_family_slices(relevant, catalogue)
+    }
+    assert sorted(out) == ["auto", "kids", "unknown"]
+    kids_mask, kids = out["kids"]
+    assert kids_mask.tolist() == [True, True, False]
+    assert kids.toarray().tolist() == [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0]]
+    assert out["auto"][0].tolist() == [True, False, False]
+    assert out["auto"][1].toarray()[0].tolist() == [0, 0, 1, 0]
+
+
+def test_evaluate_category_family_slices_count_the_family_buyers(shop_result):
+    _, _, result = shop_result
+    # user u carts a product of family cat(u % 4); the cold product is in cat3 like its
+    # buyers (3, 7, 11); the two new users cart product 1000 (cat0)
+    for name in ("popularity", "item_knn"):
+        counts = {
+            r["slice"]: r["user_count"]
+            for r in result.table.to_pylist()
+            if r["model"] == name
+            and r["slice_type"] == "category_family"
+            and r["metric"] == "hit_rate"
+        }
+        assert counts == {"cat0": 15 + 2, "cat1": 15, "cat2": 15, "cat3": 15}
+    # the cold buyers' family: their own product or the cold one counts, so hit rate >= the
+    # cold-start slice's 0 for popularity
+    cat3 = _value(result.table, "popularity", "category_family", "cat3", "hit_rate")
+    assert cat3["ci_low"] <= cat3["value"] <= cat3["ci_high"]

@@ -243,3 +243,21 @@ def test_select_by_evidence_walks_the_complexity_order():
         )[0]
         == "popularity"
     )
+
+
+def test_category_family_slices_count_only_the_predictions_of_the_family():
+    # targets: s1 -> 2 (x), 3 (y); s2 -> 4 (y). covisitation hits 2 and 3, misses 4;
+    # popularity (5, 4) misses 2 and 3, finds 4 at rank 2.
+    families = pa.table(
+        {"product_id": pa.array([1, 2, 3, 4], pa.int64()), "category_level_1": ["x", "x", "y", "y"]}
+    )
+    seqs = sequences([("s1", 7, True, [1, 2, 3]), ("s2", 9, False, [1, 4])])
+    out = evaluate_sessions(seqs, NEIGHBOURS, TRAIN, families, settings=SETTINGS, models=MODELS)
+    x = metric(out, "covisitation", "hit_rate", "category_family", "x")
+    assert x["value"] == 1.0 and x["session_count"] == 1 and x["prediction_count"] == 1
+    y = metric(out, "covisitation", "hit_rate", "category_family", "y")
+    assert y["value"] == 0.5 and y["session_count"] == 2 and y["prediction_count"] == 2
+    assert metric(out, "popularity", "hit_rate", "category_family", "x")["value"] == 0.0
+    assert metric(out, "popularity", "mrr", "category_family", "y")["value"] == 0.25
+    # the other slices are unchanged by the family slices
+    assert metric(out, "covisitation", "hit_rate")["value"] == pytest.approx(2 / 3)

@@ -2,7 +2,9 @@
     The bias audit's input: one quality metric per model, slice type and slice, with what its
     interval needs (model_fairness_audit computes the intervals, gaps and flags). Slice types:
     segment, price_band, customer_type (new = no order yet, returning = at least one), and
-    category_family (the shopper's preferred family), plus the overall row (slice_type 'all').
+    category_family (the shopper's preferred family; for the recommenders the family of the
+    product to be recommended; for the forecasts the family series), plus the overall row
+    (slice_type 'all'). Families are the first level of category_code, as everywhere else.
     One CTE per model family, unioned at the end: a new evaluated model is one more CTE.
     Shoppers are sliced by their current profile (customer_features, customer_segments).
 -#}
@@ -133,7 +135,11 @@ segmentation as (
 
 ),
 
-{#- Batch recommenders: the serving model's hit rate at k on the temporal split, per the evaluation's own slices. -#}
+{#-
+    Batch recommenders: the serving model's hit rate at k on the temporal split, per the
+    evaluation's own slices (category_family: the family of the user's test products), with
+    the evaluation's bootstrap interval over users.
+-#}
 batch_recommenders as (
 
     select
@@ -145,18 +151,22 @@ batch_recommenders as (
         true as higher_is_better,
         value,
         user_count as n,
-        round(value * user_count) as successes,
+        null::double as successes,
         null::bigint as positives,
         null::bigint as negatives,
-        null::double as ci_low,
-        null::double as ci_high,
-        'wilson' as interval_method
+        ci_low,
+        ci_high,
+        'given' as interval_method
     from {{ ref('recommender_evaluation') }}
     where metric = 'hit_rate' and status = 'ok' and user_count > 0 and is_selected
 
 ),
 
-{#- Session recommenders: the served session model's hit rate at k on the next-item protocol, per session length and new vs returning, with the evaluation's bootstrap interval. -#}
+{#-
+    Session recommenders: the served session model's hit rate at k on the next-item protocol,
+    per session length, new vs returning and category family (of the item to predict), with the
+    evaluation's bootstrap interval over sessions.
+-#}
 session_recommenders as (
 
     select
@@ -179,12 +189,39 @@ session_recommenders as (
 
 ),
 
-{#- Forecasts: backtest MASE of the model selected for each series, per category family (lower is better; no interval is stored). -#}
+{#-
+    Forecasts: backtest MASE of the model selected for each series, per category family (lower
+    is better), pooled over the evaluated origins' days as in forecast_evaluation. The interval
+    resamples the origins (each a block of consecutive, correlated days): per origin, the summed
+    scaled errors and the days, in unit_sums / unit_counts.
+-#}
 selected_forecasts as (
 
     select distinct series_id, measure, model
-    from {{ ref('sales_forecast') }}
-    where is_selected
+    from {{ ref('forecast_evaluation') }}
+    where is_selected and model not in ('selected', 'reconciled')
+
+),
+
+forecast_origin_errors as (
+
+    select
+        backtest.series_id,
+        backtest.measure,
+        backtest.origin_date,
+        sum(abs(backtest.actual - backtest.yhat) / backtest.naive_scale) as scaled_error_sum,
+        count(*) as day_count
+    from {{ ref('forecast_backtest') }} as backtest
+    inner join selected_forecasts
+        on backtest.series_id = selected_forecasts.series_id
+        and backtest.measure = selected_forecasts.measure
+        and backtest.model = selected_forecasts.model
+    where backtest.status = 'ok'
+        and not coalesce(backtest.is_calibration, false)
+        and backtest.yhat is not null and isfinite(backtest.yhat)
+        and backtest.naive_scale > 0 and isfinite(backtest.naive_scale)
+        and (backtest.series_id = 'all' or backtest.series_id like 'family:%')
+    group by all
 
 ),
 
@@ -193,28 +230,22 @@ forecasts as (
     select
         'forecasting' as model_family,
         'selected' as model,
-        case when evaluation.series_id = 'all' then 'all' else 'category_family' end as slice_type,
-        case
-            when evaluation.series_id = 'all' then 'all'
-            else substr(evaluation.series_id, length('family:') + 1)
-        end as slice,
-        'mase_' || evaluation.measure as metric,
+        case when series_id = 'all' then 'all' else 'category_family' end as slice_type,
+        case when series_id = 'all' then 'all' else substr(series_id, length('family:') + 1) end as slice,
+        'mase_' || measure as metric,
         false as higher_is_better,
-        evaluation.value,
-        evaluation.n,
+        sum(scaled_error_sum) / sum(day_count) as value,
+        sum(day_count) as n,
         null::double as successes,
         null::bigint as positives,
         null::bigint as negatives,
         null::double as ci_low,
         null::double as ci_high,
-        'none' as interval_method
-    from {{ ref('forecast_evaluation') }} as evaluation
-    inner join selected_forecasts
-        on evaluation.series_id = selected_forecasts.series_id
-        and evaluation.measure = selected_forecasts.measure
-        and evaluation.model = selected_forecasts.model
-    where evaluation.metric = 'mase' and evaluation.status = 'ok'
-        and (evaluation.series_id = 'all' or evaluation.series_id like 'family:%')
+        'bootstrap' as interval_method,
+        list(scaled_error_sum order by origin_date) as unit_sums,
+        list(day_count::double order by origin_date) as unit_counts
+    from forecast_origin_errors
+    group by series_id, measure
 
 ),
 

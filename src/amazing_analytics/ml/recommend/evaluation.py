@@ -9,6 +9,8 @@ Slices (``slice_type`` / ``slice``):
 * ``segment`` - the user's current customer segment (customer_segments; a reporting label,
   not a model input: it is computed from all data);
 * ``price_band`` - the user's price band (customer_features);
+* ``category_family`` - per family (first level of category_code) of the products carted or
+  bought in the test window: the users with such a product, only those products relevant;
 * ``cold_start_products`` - can a model surface products nobody interacted with? Two slices:
   ``products without training interactions`` (products new in the test window: only those
   count as relevant, for the users who engaged with them) and ``simulated new products``: a
@@ -187,6 +189,7 @@ def evaluate(
     relevant = relevant_matrix(table, catalogue, train.user_ids, "evaluation_test")[rows]
     exclude = train.exclusions()
     slices = _slices(train, rows, relevant, user_labels, test_users)
+    slices += category_family_slices(relevant, catalogue)
     info = m.item_self_information(train.users_per_item(), int((train.history_counts() > 0).sum()))
     records: list[dict] = []
     intervals: dict[str, Interval] = {}
@@ -415,6 +418,25 @@ def _row(
         "status": "ok",
         "message": None,
     }
+
+
+def category_family_slices(
+    relevant: sp.csr_matrix, catalogue: Catalogue
+) -> list[tuple[str, str, np.ndarray, sp.csr_matrix]]:
+    """One ``category_family`` slice per family (first level of category_code) of the test
+    products: the users who carted or bought a product of the family in the test window, with
+    only those products counting as relevant (is the family's demand recommended?)."""
+    families = np.asarray(catalogue.category_level_1, dtype=object)
+    out: list[tuple[str, str, np.ndarray, sp.csr_matrix]] = []
+    coo = sp.coo_matrix(relevant)
+    present = sorted({str(f) for f in families[coo.col[coo.data > 0]]})
+    for family in present:
+        in_family = (families == family).astype(np.float32)
+        family_relevant = sp.csr_matrix(relevant.multiply(in_family[None, :]))
+        family_relevant.eliminate_zeros()
+        has = np.diff(family_relevant.indptr) > 0
+        out.append(("category_family", family, has, family_relevant))
+    return out
 
 
 def _slices(

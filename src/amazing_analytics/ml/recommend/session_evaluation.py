@@ -15,7 +15,9 @@ the list (no hit: r = infinity):
 * MRR@k (``mrr``) = 1 / r
 
 averaged over the predictions of a slice: ``all``, ``session_length`` (2, 3-4, 5-9, 10+
-items) and ``user_type`` (``returning``: the shopper has events before the window; ``new``).
+items), ``user_type`` (``returning``: the shopper has events before the window; ``new``) and
+``category_family`` (the family, first level of category_code, of the item to predict: only
+those predictions count, in the sessions that have one).
 Intervals: a seeded percentile bootstrap resampling whole sessions (the same draws for every
 model: a paired comparison). Selection: :func:`~amazing_analytics.ml.recommend.selection.
 select_by_evidence` on HR@k over ``all``, models in
@@ -279,8 +281,11 @@ def session_ranks(
     return ranks, 1000.0 * seconds / max(out, 1)
 
 
-def _per_session(ranks: np.ndarray, sessions: TestSessions) -> dict[str, np.ndarray]:
-    """Per session, the summed metric over its predictions."""
+def _per_session(
+    ranks: np.ndarray, sessions: TestSessions, keep: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Per session, the summed metric over its predictions (only those in ``keep``, a
+    per-prediction mask, when given)."""
     hit = (ranks > 0).astype(np.float64)
     safe = np.where(ranks > 0, ranks, 1).astype(np.float64)
     values = {
@@ -288,21 +293,62 @@ def _per_session(ranks: np.ndarray, sessions: TestSessions) -> dict[str, np.ndar
         "ndcg": np.where(ranks > 0, 1.0 / np.log2(safe + 1.0), 0.0),
         "mrr": np.where(ranks > 0, 1.0 / safe, 0.0),
     }
+    if keep is not None:
+        values = {name: np.where(keep, v, 0.0) for name, v in values.items()}
+    return {name: _session_sums(v, sessions) for name, v in values.items()}
+
+
+def _session_sums(per_prediction: np.ndarray, sessions: TestSessions) -> np.ndarray:
+    """Per session, the sum of a per-prediction array (predictions in session order)."""
     predictions = sessions.lengths() - 1
     bounds = np.r_[0, np.cumsum(predictions)][:-1]
-    return {
-        name: np.add.reduceat(v, bounds) if v.size else np.zeros(sessions.size)
-        for name, v in values.items()
-    }
+    if per_prediction.size == 0:
+        return np.zeros(sessions.size)
+    return np.add.reduceat(np.asarray(per_prediction, np.float64), bounds)
 
 
-def _slices(sessions: TestSessions) -> list[tuple[str, str, np.ndarray]]:
-    out = [("all", "all", np.ones(sessions.size, bool))]
+def prediction_families(
+    sessions: TestSessions, product_features: ArrowData | None
+) -> np.ndarray | None:
+    """The category family (first level of category_code, 'unknown' without one) of the item
+    each prediction must find, predictions in session order; None without product features."""
+    if product_features is None:
+        return None
+    features = as_table(product_features)
+    if not {"product_id", "category_level_1"} <= set(features.column_names):
+        return None
+    family_of = dict(
+        zip(
+            pc.cast(features.column("product_id"), pa.int64()).to_pylist(),
+            pc.fill_null(
+                pc.cast(features.column("category_level_1"), pa.string()), "unknown"
+            ).to_pylist(),
+            strict=True,
+        )
+    )
+    is_target = np.ones(sessions.products.size, bool)
+    is_target[sessions.starts[:-1]] = False
+    return np.array(
+        [family_of.get(int(p), "unknown") for p in sessions.products[is_target]], dtype=object
+    )
+
+
+def _slices(
+    sessions: TestSessions, families: np.ndarray | None = None
+) -> list[tuple[str, str, np.ndarray, np.ndarray | None]]:
+    """(slice type, slice, session mask, per-prediction mask or None = all its predictions)."""
+    out: list[tuple[str, str, np.ndarray, np.ndarray | None]] = [
+        ("all", "all", np.ones(sessions.size, bool), None)
+    ]
     lengths = sessions.lengths()
     for label, shortest, longest in LENGTH_BUCKETS:
-        out.append(("session_length", label, (lengths >= shortest) & (lengths <= longest)))
-    out.append(("user_type", "returning", sessions.is_returning.copy()))
-    out.append(("user_type", "new", ~sessions.is_returning))
+        out.append(("session_length", label, (lengths >= shortest) & (lengths <= longest), None))
+    out.append(("user_type", "returning", sessions.is_returning.copy(), None))
+    out.append(("user_type", "new", ~sessions.is_returning, None))
+    if families is not None:
+        for family in sorted(set(families.tolist())):
+            keep = families == family
+            out.append(("category_family", family, _session_sums(keep, sessions) > 0, keep))
     return out
 
 
@@ -382,10 +428,10 @@ def evaluate_sessions(
             ]
     index = NeighbourIndex.from_arrow(pa.concat_tables(index_parts))
     enough = sessions.total_sessions >= settings.min_sessions
-    slices = _slices(sessions)
+    slices = _slices(sessions, prediction_families(sessions, product_features))
     draws = [
         resample_indices(int(mask.sum()), settings.bootstrap_samples, settings.seed + position)
-        for position, (_, _, mask) in enumerate(slices)
+        for position, (_, _, mask, _) in enumerate(slices)
     ]
     predictions = sessions.lengths() - 1
     records: list[dict] = []
@@ -400,10 +446,11 @@ def evaluate_sessions(
             )
             continue
         ranks, milliseconds = session_ranks(sessions, index, popular, histories, k, name, params)
-        per_session = _per_session(ranks, sessions)
-        for (slice_type, slice_name, mask), draw in zip(slices, draws, strict=True):
+        for (slice_type, slice_name, mask, keep), draw in zip(slices, draws, strict=True):
+            per_session = _per_session(ranks, sessions, keep)
+            counted = predictions if keep is None else _session_sums(keep, sessions)
             for metric in SESSION_METRICS:
-                interval = bootstrap_interval(per_session[metric][mask], predictions[mask], draw)
+                interval = bootstrap_interval(per_session[metric][mask], counted[mask], draw)
                 records.append(
                     _record(
                         name,
@@ -413,7 +460,7 @@ def evaluate_sessions(
                         k,
                         interval,
                         int(mask.sum()),
-                        int(predictions[mask].sum()),
+                        int(counted[mask].sum()),
                     )
                 )
                 if slice_type == "all" and metric == SELECTION_METRIC:

@@ -1,0 +1,27 @@
+"""Prediction drift over time: the served propensity model's score distribution (mean,
+quantiles, PSI against its training snapshot) at every cut-off of
+int_propensity_drift_snapshots, and the served segments' shares of each window's active
+shoppers (PSI against the first window). Thin wrapper over
+amazing_analytics.ml.monitoring.build_prediction_drift.
+"""
+
+from amazing_analytics.dbt_io import config_float, config_int, read_arrow
+from amazing_analytics.ml.monitoring import DriftSettings, build_prediction_drift
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    settings = DriftSettings(
+        window_days=config_int(dbt.config.get("window_days"), "window_days"),
+        bins=config_int(dbt.config.get("bins"), "bins"),
+        psi_threshold=config_float(dbt.config.get("psi_threshold"), "psi_threshold"),
+        min_rows=config_int(dbt.config.get("min_rows"), "min_rows"),
+    )
+    return build_prediction_drift(
+        read_arrow(dbt.ref("int_propensity_drift_snapshots")),
+        read_arrow(dbt.ref("int_customer_propensity_snapshots")),
+        read_arrow(dbt.ref("propensity_model")),
+        read_arrow(dbt.ref("int_customer_daily_activity").select("user_id, activity_date")),
+        read_arrow(dbt.ref("customer_segments").select("user_id, segment_name")),
+        settings,
+    )
