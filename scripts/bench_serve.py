@@ -195,6 +195,107 @@ async def run_rate(
     return results
 
 
+def _asgi_request(raw: bytes) -> tuple[dict, bytes]:
+    """An ASGI scope and body from one raw HTTP/1.1 request of ``load_requests``."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    request_line, *header_lines = head.split(b"\r\n")
+    method, target, _ = request_line.split(b" ")
+    path, _, query = target.partition(b"?")
+    headers = [
+        (name.strip().lower(), value.strip())
+        for name, _, value in (line.partition(b":") for line in header_lines)
+    ]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method.decode(),
+        "scheme": "http",
+        "path": path.decode(),
+        "raw_path": path,
+        "query_string": query,
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    return scope, body
+
+
+async def _time_in_process(app, requests: list[tuple[str, bytes]], count: int) -> dict:
+    prepared = [(kind, *_asgi_request(raw)) for kind, raw in requests]
+    statuses: dict[int, int] = {}
+    by_kind: dict[str, list[float]] = {}
+
+    async def call(scope: dict, body: bytes) -> int:
+        sent = False
+        status = 0
+
+        async def receive() -> dict:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+
+        await app(dict(scope), receive, send)
+        return status
+
+    for _kind, scope, body in prepared[: min(200, len(prepared))]:  # warm-up
+        await call(scope, body)
+    clock = time.perf_counter
+    cpu = time.process_time
+    started, cpu_started = clock(), cpu()
+    for i in range(count):
+        kind, scope, body = prepared[i % len(prepared)]
+        t0 = clock()
+        status = await call(scope, body)
+        by_kind.setdefault(kind, []).append(clock() - t0)
+        statuses[status] = statuses.get(status, 0) + 1
+    wall, used = clock() - started, cpu() - cpu_started
+    return {
+        "requests": count,
+        "distinct_requests": len(prepared),
+        "cpu_us_per_request": round(used / count * 1e6, 1),
+        "wall_us_per_request": round(wall / count * 1e6, 1),
+        "median_us_by_kind": {
+            kind: round(float(np.median(values)) * 1e6, 1)
+            for kind, values in sorted(by_kind.items())
+        },
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+    }
+
+
+def in_process(bundle: Path, requests: list[tuple[str, bytes]], count: int, cache: bool) -> dict:
+    """CPU per request through the ASGI app, without the network and the server (issue 11 §4:
+    where the service's own time goes). ``cache`` False switches the response cache off (every
+    request computed); True keeps it, so the replayed requests seen before are hits."""
+    import tempfile
+
+    from amazing_analytics.serving.app import create_app
+    from amazing_analytics.serving.cache import ResponseCache
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(
+            bundle,
+            Path(tmp) / "gdpr_live",
+            reload_interval=0,
+            feedback_dir=Path(tmp) / "feedback",
+            cache=ResponseCache(size=None if cache else 0),
+        )
+
+        async def run() -> dict:
+            async with app.router.lifespan_context(app):
+                return await _time_in_process(app, requests, count)
+
+        return asyncio.run(run())
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -437,6 +538,12 @@ def main() -> None:
         help="only time the load and memory of a synthetic bundle of this many users",
     )
     parser.add_argument("--synthetic-products", type=int, default=100_000)
+    parser.add_argument(
+        "--in-process",
+        type=int,
+        default=0,
+        help="only time this many requests through the ASGI app in this process (no server)",
+    )
     args = parser.parse_args()
 
     if args.synthetic_users:
@@ -472,6 +579,13 @@ def main() -> None:
     print(
         f"{len(requests):,} requests replayed from {args.events} ({time.perf_counter() - started:.1f} s)"
     )
+    if args.in_process:
+        result = {
+            "without_cache": in_process(args.bundle, requests, args.in_process, cache=False),
+            "with_cache": in_process(args.bundle, requests, args.in_process, cache=True),
+        }
+        print(json.dumps(result, indent=2))
+        return
     server_started = time.perf_counter()
     server = start_server(args.bundle, args.port, args.workers)
     report: dict = {}
