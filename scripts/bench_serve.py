@@ -343,8 +343,12 @@ def tree_rss_mb(pid: int) -> float:
     return total
 
 
-def start_server(bundle: Path, port: int, workers: int = 1) -> subprocess.Popen:
+def start_server(
+    bundle: Path, port: int, workers: int = 1, feedback_dir: Path | None = None
+) -> subprocess.Popen:
     env = {**os.environ, "AMAZING_RELOAD_INTERVAL": "5"}
+    if feedback_dir is not None:  # the bench's impressions are not the shop's
+        env["AMAZING_FEEDBACK_DIR"] = str(feedback_dir)
     return subprocess.Popen(
         [
             sys.executable,
@@ -513,6 +517,72 @@ def measure_load(bundle: Path) -> dict:
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
+def cache_counts(port: int) -> dict:
+    """Cache hits and misses of the worker that answers the scrape (without
+    PROMETHEUS_MULTIPROC_DIR each worker counts its own)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+            text = answer.read().decode()
+    except OSError:
+        return {}
+    counts: dict[str, float] = {"hit": 0.0, "miss": 0.0}
+    for line in text.splitlines():
+        if line.startswith("amazing_api_cache_requests_total{"):
+            labels, value = line.rsplit(" ", 1)
+            counts["hit" if 'result="hit"' in labels else "miss"] += float(value)
+    total = counts["hit"] + counts["miss"]
+    return {**counts, "hit_share": round(counts["hit"] / total, 3) if total else None}
+
+
+DOCS_START = "<!-- bench-serve:start (written by scripts/bench_serve.py --docs) -->"
+DOCS_END = "<!-- bench-serve:end -->"
+
+
+def write_docs_table(path: Path, report: dict, args: argparse.Namespace) -> None:
+    """Replace the table between the markers of docs/benchmarks.md with this run's figures."""
+    target = report["target"]
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load = report.get("target", {}).get("load_average_after") or os.getloadavg()
+    cache = report.get("cache") or {}
+    rows = [
+        f"Last `make bench-serve`: {when}, {args.workers} worker(s), bundle {report['bundle']['build_id']}, "
+        f"load average {load[0]:.1f} after the main run (the generator shares the cores).",
+        "",
+        "| rate | duration | errors | p50 | p90 | p99 | p99.9 | server CPU / request |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| **{target['target_rate']:,.0f} req/s** (achieved {target['achieved_rate']:,.0f}) "
+        f"| {target['seconds']:.0f} s | {target['errors']} | {target.get('p50_ms', '')} ms "
+        f"| {target.get('p90_ms', '')} ms | **{target.get('p99_ms', '')} ms** "
+        f"| {target.get('p99.9_ms', '')} ms | {target.get('server_cpu_us_per_request', '')} µs |",
+    ]
+    for step in report.get("knee_steps", []):
+        rows.append(
+            f"| {step['target_rate']:,.0f} req/s (achieved {step['achieved_rate']:,.0f}) "
+            f"| {step['seconds']:.0f} s | {step['errors']} | {step.get('p50_ms', '')} ms "
+            f"| {step.get('p90_ms', '')} ms | {step.get('p99_ms', '')} ms "
+            f"| {step.get('p99.9_ms', '')} ms | |"
+        )
+    knee = report.get("knee_rate")
+    rows += [
+        "",
+        f"Knee (highest rate with p99 < 10 ms and no error): "
+        f"{f'{knee:,.0f} req/s' if knee else 'not reached'}. "
+        f"Cache (one worker's counts): {cache.get('hit_share')} of answers were hits "
+        "(the bench replays its request list in a loop, so repeats are more common than in "
+        "live traffic). "
+        f"Impressions logged: {report.get('impressions_logged')} for "
+        f"{report.get('answers_200_measured')} answers measured (+ the warm-up).",
+    ]
+    text = path.read_text() if path.exists() else ""
+    block = DOCS_START + "\n" + "\n".join(rows) + "\n" + DOCS_END
+    if DOCS_START in text and DOCS_END in text:
+        head, rest = text.split(DOCS_START, 1)
+        text = head + block + rest.split(DOCS_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", type=Path, default=Path("warehouse/serving"))
@@ -531,6 +601,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=Path("target/bench_serve.json"))
+    parser.add_argument(
+        "--docs",
+        type=Path,
+        default=None,
+        help="write the figures' table into this markdown file (between its bench-serve markers)",
+    )
     parser.add_argument(
         "--synthetic-users",
         type=int,
@@ -586,8 +662,11 @@ def main() -> None:
         }
         print(json.dumps(result, indent=2))
         return
+    import tempfile
+
+    feedback = Path(tempfile.mkdtemp(prefix="bench_serve_feedback_"))
     server_started = time.perf_counter()
-    server = start_server(args.bundle, args.port, args.workers)
+    server = start_server(args.bundle, args.port, args.workers, feedback)
     report: dict = {}
     try:
         ready = wait_ready(args.port, server)
@@ -630,6 +709,7 @@ def main() -> None:
         good = [s["target_rate"] for s in knee if s.get("p99_ms", 1e9) < 10 and s["errors"] == 0]
         report["knee_rate"] = max(good) if good else None
         report["load_average"] = os.getloadavg()
+        report["cache"] = cache_counts(args.port)
         print(f"knee (highest rate with p99 < 10 ms and no error): {report['knee_rate']}")
     finally:
         server.send_signal(signal.SIGTERM)
@@ -637,9 +717,27 @@ def main() -> None:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+    answered = sum(
+        count
+        for step in [report.get("target", {}), *report.get("knee_steps", [])]
+        for status, count in step.get("statuses", {}).items()
+        if status == "200"
+    )
+    logged = sum(
+        len(path.read_bytes().splitlines()) for path in feedback.glob("impressions/*.jsonl")
+    )
+    # every answer of the measured runs (and the warm-up's) is in the impression log
+    report["impressions_logged"] = logged
+    report["answers_200_measured"] = answered
+    import shutil
+
+    shutil.rmtree(feedback, ignore_errors=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(f"written {args.out}")
+    if args.docs and "target" in report:
+        write_docs_table(args.docs, report, args)
+        print(f"table written into {args.docs}")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ def model(dbt, session):
         "propensity_model": dbt.ref("propensity_model"),
         "public_holidays": dbt.ref("public_holidays"),
         "recommendations": dbt.ref("recommendations"),
+        "recommendation_performance": dbt.ref("recommendation_performance"),
         "recommender_embeddings": dbt.ref("recommender_embeddings"),
         "recommender_evaluation": dbt.ref("recommender_evaluation"),
         "rfm_grid": dbt.ref("rfm_grid"),

@@ -567,6 +567,8 @@ def test_the_real_server_over_http(bundle_dir: Path, tmp_path: Path) -> None:
                 str(port),
                 "--gdpr-live",
                 str(tmp_path / "gdpr"),
+                "--feedback-dir",
+                str(tmp_path / "feedback"),
             ],
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -595,12 +597,30 @@ def test_the_real_server_over_http(bundle_dir: Path, tmp_path: Path) -> None:
         assert ids(answer.json()) == [1006, 1004]
         listed = httpx.get(f"{base}/v1/users/876543211/recommendations")
         assert listed.json()["is_personalised"] is False
+        request_id = answer.json()["request_id"]
+        sent = {"request_id": request_id, "product_id": 1006, "action": "click"}
+        assert httpx.post(f"{base}/v1/feedback", json=sent).status_code == 202
         assert httpx.get(f"{base}/docs").status_code == 200
         assert "/v1/sessions/recommendations" in httpx.get(f"{base}/openapi.json").json()["paths"]
         assert "amazing_api_requests_total" in httpx.get(f"{base}/metrics").text
     finally:
         server.terminate()
         server.wait(timeout=30)
+    # the buffered impressions and feedback were written at the graceful shutdown (SIGTERM)
+    logged = {
+        kind: [
+            json.loads(line)
+            for path in (tmp_path / "feedback" / kind).glob("*.jsonl")
+            for line in path.read_text().splitlines()
+        ]
+        for kind in ("impressions", "feedback")
+    }
+    assert [line["request_id"] for line in logged["impressions"]] == [
+        request_id,
+        listed.json()["request_id"],
+    ]
+    assert [line["user_id"] for line in logged["impressions"]] == [876543210, 876543211]
+    assert [line["action"] for line in logged["feedback"]] == ["click"]
     text = log.read_text()
     assert "POST /v1/sessions/recommendations 200" in text
     assert "GET /v1/users/{user_id}/recommendations 200" in text

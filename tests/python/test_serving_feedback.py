@@ -383,3 +383,52 @@ def test_the_cache_is_bounded_and_expires() -> None:
     off = ResponseCache(size=0)
     off.put("a", entry)
     assert len(off) == 0 and not off.enabled
+
+
+@pytest.mark.parametrize(
+    ("fast", "through_fastapi"),
+    [
+        ("/v1/users/1/recommendations?k=3", "/v1/users/1/recommendations?k=3&k=3"),
+        ("/v1/users/999/recommendations", "/v1/users/999/recommendations?k=10&k=10"),
+        (
+            "/v1/products/1001/similar?k=2&method=bought_together",
+            "/v1/products/1001/similar?k=2&k=2&method=bought_together",
+        ),
+    ],
+)
+def test_the_fast_path_answers_as_the_routes_do(
+    client: TestClient, fast: str, through_fastapi: str
+) -> None:
+    """The middleware answers valid requests to the hot routes itself; a query it does not
+    take (a repeated parameter) goes on to FastAPI's route: both give the same answer."""
+    from amazing_analytics.serving.middleware import fast_answer
+
+    state = client.app.state.serving
+    path, _, query = fast.partition("?")
+    assert fast_answer(state, "GET", path, query.encode(), b"") is not None
+    path, _, query = through_fastapi.partition("?")
+    assert fast_answer(state, "GET", path, query.encode(), b"") is None
+    state.cache.size = 0  # both computed
+    one, other = client.get(fast), client.get(through_fastapi)
+    assert one.status_code == other.status_code == 200
+    assert {**one.json(), "request_id": ""} == {**other.json(), "request_id": ""}
+    assert one.headers["content-type"] == other.headers["content-type"] == "application/json"
+
+
+def test_the_fast_path_leaves_every_invalid_request_to_fastapi(client: TestClient) -> None:
+    from amazing_analytics.serving.middleware import fast_answer
+
+    state = client.app.state.serving
+    for method, path, query, body in [
+        ("POST", "/v1/sessions/recommendations", b"", b"{not json"),
+        ("POST", "/v1/sessions/recommendations", b"", b'{"k": 0}'),
+        ("POST", "/v1/sessions/recommendations", b"", b""),
+        ("GET", "/v1/users/1/recommendations", b"k=0", b""),
+        ("GET", "/v1/users/1/recommendations", b"k=abc", b""),
+        ("GET", "/v1/users/99999999999999999999/recommendations", b"", b""),
+        ("GET", "/v1/users/1/recommendations/", b"", b""),
+        ("GET", "/v1/products/42/similar", b"", b""),  # unknown product: the route's 404
+        ("GET", "/v1/products/1001/similar", b"method=cosine", b""),
+        ("PUT", "/v1/users/1/recommendations", b"", b""),
+    ]:
+        assert fast_answer(state, method, path, query, body) is None, (method, path, query)

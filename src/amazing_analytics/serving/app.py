@@ -153,6 +153,9 @@ def create_app(
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # the metrics are Prometheus' (/metrics); FastAPI's OpenTelemetry hooks would look up
+        # their providers at every request
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.serving = state
     _document_session_body(app)

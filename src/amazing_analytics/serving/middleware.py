@@ -3,8 +3,8 @@ the fast path of the two hot routes.
 
 Pure ASGI (not BaseHTTPMiddleware) to keep the per-request cost in microseconds.
 
-Fast path: a *valid* ``POST /v1/sessions/recommendations`` or ``GET /v1/users/{id}/
-recommendations`` is answered here, by the same functions as the routes (``ServingState.
+Fast path: a *valid* ``POST /v1/sessions/recommendations``, ``GET /v1/users/{id}/
+recommendations`` or ``GET /v1/products/{id}/similar`` is answered here, by the same functions as the routes (``ServingState.
 answer_bytes``), without FastAPI's routing and dependency resolution (a third of a request's CPU
 when measured). Anything else (a body or a path that does not validate, no bundle loaded, any
 other route) goes on to FastAPI, which gives the documented answers and errors; the routes stay
@@ -23,11 +23,13 @@ from urllib.parse import parse_qsl
 from pydantic import ValidationError
 
 from amazing_analytics.serving.metrics import record_request
-from amazing_analytics.serving.schemas import DEFAULT_K, MAX_K, SessionRequest
+from amazing_analytics.serving.schemas import DEFAULT_K, MAX_K, SessionRequest, SimilarMethod
 from amazing_analytics.serving.state import (
     SESSIONS_ROUTE,
+    SIMILAR_ROUTE,
     USERS_ROUTE,
     answer_session,
+    answer_similar,
     answer_user,
 )
 
@@ -50,19 +52,37 @@ def _route(scope: Scope) -> str:
 
 
 _USERS_PATH = re.compile(r"/v1/users/(-?[0-9]{1,19})/recommendations")
+_SIMILAR_PATH = re.compile(r"/v1/products/(-?[0-9]{1,19})/similar")
+_METHODS = {method.value: method for method in SimilarMethod}
 _INT64 = (-(2**63), 2**63 - 1)
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
-def _query_k(query: bytes) -> int | None:
-    """k of a query string that holds nothing else, or None (then FastAPI decides)."""
+def _query(query: bytes, allowed: tuple[str, ...]) -> dict[str, str] | None:
+    """The parameters of a query string that names each allowed one at most once and nothing
+    else, or None (then FastAPI decides)."""
     if not query:
-        return DEFAULT_K
+        return {}
     pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
-    if len(pairs) != 1 or pairs[0][0] != "k" or not pairs[0][1].isdigit():
+    found = dict(pairs)
+    if len(found) != len(pairs) or not set(found) <= set(allowed):
         return None
-    k = int(pairs[0][1])
+    return found
+
+
+def _k(params: dict[str, str]) -> int | None:
+    text = params.get("k")
+    if text is None:
+        return DEFAULT_K
+    if not text.isdigit():
+        return None
+    k = int(text)
     return k if 1 <= k <= MAX_K else None
+
+
+def _int64(text: str) -> int | None:
+    value = int(text)
+    return value if _INT64[0] <= value <= _INT64[1] else None
 
 
 def fast_answer(state: ServingState, method: str, path: str, query: bytes, body: bytes):
@@ -76,15 +96,27 @@ def fast_answer(state: ServingState, method: str, path: str, query: bytes, body:
         except ValidationError:
             return None
         return SESSIONS_ROUTE, answer_session(state, bundle, request)
-    if method == "GET" and path.startswith("/v1/users/"):
+    if method != "GET":
+        return None
+    if path.startswith("/v1/users/"):
         match = _USERS_PATH.fullmatch(path)
-        k = _query_k(query) if match else None
-        if match is None or k is None:
-            return None
-        user_id = int(match[1])
-        if not _INT64[0] <= user_id <= _INT64[1]:
+        params = _query(query, ("k",)) if match else None
+        k = _k(params) if params is not None else None
+        user_id = _int64(match[1]) if match else None
+        if k is None or user_id is None:
             return None
         return USERS_ROUTE, answer_user(state, bundle, user_id, k)
+    if path.startswith("/v1/products/"):
+        match = _SIMILAR_PATH.fullmatch(path)
+        params = _query(query, ("k", "method")) if match else None
+        k = _k(params) if params is not None else None
+        product_id = _int64(match[1]) if match else None
+        if k is None or product_id is None or product_id not in bundle.catalogue:
+            return None  # an unknown product: FastAPI's 404
+        similar = _METHODS.get(params.get("method", SimilarMethod.embedding.value))  # type: ignore[union-attr]
+        if similar is None:
+            return None
+        return SIMILAR_ROUTE, answer_similar(state, bundle, product_id, k, similar)
     return None
 
 

@@ -104,7 +104,7 @@ class _Answer:
         return len(self.items) >= self.k
 
     def add(self, product_id: int, score: float, reason: str, source: str) -> None:
-        if self.full or product_id in self.blocked:
+        if len(self.items) >= self.k or product_id in self.blocked:
             return
         self.blocked.add(product_id)
         # plain dicts: the whole answer is validated once, in pydantic's core, at the end
@@ -124,6 +124,8 @@ def _popular(bundle: LoadedBundle, answer: _Answer, contexts: Iterable[tuple[str
         for product, score, reason in zip(
             popular.product_ids, popular.scores, popular.reasons, strict=True
         ):
+            if answer.full:
+                return
             answer.add(product, score, reason, "popularity")
 
 
@@ -197,6 +199,8 @@ def _batch_fill(bundle: LoadedBundle, answer: _Answer, user_id: int) -> None:
         columns["model"][start:end],
         strict=True,
     ):
+        if answer.full:
+            return
         answer.add(product, score, reason, BATCH_SOURCES.get(model, "popularity"))
 
 
