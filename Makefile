@@ -104,8 +104,9 @@ serve: install ## serve recommendations over HTTP from the serving bundle (OpenA
 RATE ?= 1000
 SECONDS_AT_RATE ?= 60
 BENCH_PORT ?= 8150
-bench-serve: install ## load-test the API: RATE req/s for SECONDS_AT_RATE s, then the knee (p99 < 10 ms)
-	$(BIN)/python scripts/bench_serve.py --bundle $(SERVING_DIR) --events '$(DEMO_DIR)/*.csv.gz' --rate $(RATE) --seconds $(SECONDS_AT_RATE) --port $(BENCH_PORT)
+BENCH_WORKERS ?= 2
+bench-serve: install ## load-test the API: RATE req/s for SECONDS_AT_RATE s, then the knee (p99 < 10 ms); table in docs/benchmarks.md
+	$(BIN)/python scripts/bench_serve.py --bundle $(SERVING_DIR) --events '$(DEMO_DIR)/*.csv.gz' --rate $(RATE) --seconds $(SECONDS_AT_RATE) --port $(BENCH_PORT) --workers $(BENCH_WORKERS) --docs docs/benchmarks.md
 .PHONY: model-cards
 model-cards: install ## write docs/model_cards/<model>.md from the built warehouse's evaluation marts
 	$(BIN)/amazing model-cards --warehouse $(AMAZING_WAREHOUSE) --out docs/model_cards
@@ -121,3 +122,12 @@ SCALE_SIZES ?= 1000000 3000000
 .PHONY: bench-scale
 bench-scale: install ## time every build stage (wall, peak RSS) at SCALE_SIZES events, raw load beside staging, one new month (PNG in docs/)
 	$(BIN)/python scripts/bench_scale.py --sizes $(SCALE_SIZES) --incremental-month
+
+# Recommendation feedback loop (issue 15 §4): demo sessions replayed through the API (in
+# process, on the sessions' own clock) with feedback, into the impression/feedback logs beside
+# the warehouse; then the mart that reads them. REPLAY_SESSIONS sessions, seeded.
+.PHONY: replay-feedback
+REPLAY_SESSIONS ?= 2000
+replay-feedback: install ## replay demo sessions through the API with feedback, then build recommendation_performance
+	$(BIN)/python scripts/replay_feedback.py --bundle $(SERVING_DIR) --events '$(DEMO_DIR)/*.csv.gz' --sessions $(REPLAY_SESSIONS)
+	$(BIN)/dbt build --select stg_recommendation_impressions stg_recommendation_feedback int_recommendation_outcomes recommendation_performance warn_recommendation_performance_no_impressions bi_exports

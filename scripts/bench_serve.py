@@ -195,6 +195,107 @@ async def run_rate(
     return results
 
 
+def _asgi_request(raw: bytes) -> tuple[dict, bytes]:
+    """An ASGI scope and body from one raw HTTP/1.1 request of ``load_requests``."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    request_line, *header_lines = head.split(b"\r\n")
+    method, target, _ = request_line.split(b" ")
+    path, _, query = target.partition(b"?")
+    headers = [
+        (name.strip().lower(), value.strip())
+        for name, _, value in (line.partition(b":") for line in header_lines)
+    ]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method.decode(),
+        "scheme": "http",
+        "path": path.decode(),
+        "raw_path": path,
+        "query_string": query,
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    return scope, body
+
+
+async def _time_in_process(app, requests: list[tuple[str, bytes]], count: int) -> dict:
+    prepared = [(kind, *_asgi_request(raw)) for kind, raw in requests]
+    statuses: dict[int, int] = {}
+    by_kind: dict[str, list[float]] = {}
+
+    async def call(scope: dict, body: bytes) -> int:
+        sent = False
+        status = 0
+
+        async def receive() -> dict:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+
+        await app(dict(scope), receive, send)
+        return status
+
+    for _kind, scope, body in prepared[: min(200, len(prepared))]:  # warm-up
+        await call(scope, body)
+    clock = time.perf_counter
+    cpu = time.process_time
+    started, cpu_started = clock(), cpu()
+    for i in range(count):
+        kind, scope, body = prepared[i % len(prepared)]
+        t0 = clock()
+        status = await call(scope, body)
+        by_kind.setdefault(kind, []).append(clock() - t0)
+        statuses[status] = statuses.get(status, 0) + 1
+    wall, used = clock() - started, cpu() - cpu_started
+    return {
+        "requests": count,
+        "distinct_requests": len(prepared),
+        "cpu_us_per_request": round(used / count * 1e6, 1),
+        "wall_us_per_request": round(wall / count * 1e6, 1),
+        "median_us_by_kind": {
+            kind: round(float(np.median(values)) * 1e6, 1)
+            for kind, values in sorted(by_kind.items())
+        },
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+    }
+
+
+def in_process(bundle: Path, requests: list[tuple[str, bytes]], count: int, cache: bool) -> dict:
+    """CPU per request through the ASGI app, without the network and the server (issue 11 §4:
+    where the service's own time goes). ``cache`` False switches the response cache off (every
+    request computed); True keeps it, so the replayed requests seen before are hits."""
+    import tempfile
+
+    from amazing_analytics.serving.app import create_app
+    from amazing_analytics.serving.cache import ResponseCache
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(
+            bundle,
+            Path(tmp) / "gdpr_live",
+            reload_interval=0,
+            feedback_dir=Path(tmp) / "feedback",
+            cache=ResponseCache(size=None if cache else 0),
+        )
+
+        async def run() -> dict:
+            async with app.router.lifespan_context(app):
+                return await _time_in_process(app, requests, count)
+
+        return asyncio.run(run())
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -242,8 +343,12 @@ def tree_rss_mb(pid: int) -> float:
     return total
 
 
-def start_server(bundle: Path, port: int, workers: int = 1) -> subprocess.Popen:
+def start_server(
+    bundle: Path, port: int, workers: int = 1, feedback_dir: Path | None = None
+) -> subprocess.Popen:
     env = {**os.environ, "AMAZING_RELOAD_INTERVAL": "5"}
+    if feedback_dir is not None:  # the bench's impressions are not the shop's
+        env["AMAZING_FEEDBACK_DIR"] = str(feedback_dir)
     return subprocess.Popen(
         [
             sys.executable,
@@ -412,6 +517,77 @@ def measure_load(bundle: Path) -> dict:
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
+def cache_counts(port: int) -> dict:
+    """Cache hits and misses of the worker that answers the scrape (without
+    PROMETHEUS_MULTIPROC_DIR each worker counts its own)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+            text = answer.read().decode()
+    except OSError:
+        return {}
+    counts: dict[str, float] = {"hit": 0.0, "miss": 0.0}
+    for line in text.splitlines():
+        if line.startswith("amazing_api_cache_requests_total{"):
+            labels, value = line.rsplit(" ", 1)
+            counts["hit" if 'result="hit"' in labels else "miss"] += float(value)
+    total = counts["hit"] + counts["miss"]
+    return {**counts, "hit_share": round(counts["hit"] / total, 3) if total else None}
+
+
+DOCS_START = "<!-- bench-serve:start (written by scripts/bench_serve.py --docs) -->"
+DOCS_END = "<!-- bench-serve:end -->"
+
+
+def write_docs_table(path: Path, report: dict, args: argparse.Namespace) -> None:
+    """Replace the table between the markers of docs/benchmarks.md with this run's figures."""
+    target = report["target"]
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load = report.get("target", {}).get("load_average_after") or os.getloadavg()
+    cache = report.get("cache") or {}
+
+    def ms(step: dict, key: str) -> str:
+        value = step.get(key)
+        return f"{value:,.1f} ms" if isinstance(value, int | float) else ""
+
+    rows = [
+        f"Last `make bench-serve`: {when}, {args.workers} worker(s), bundle "
+        f"{report['bundle']['build_id']}, load average {load[0]:.1f} after the main run (the "
+        "generator shares the cores).",
+        "",
+        "| rate | duration | errors | p50 | p90 | p99 | p99.9 | server CPU / request |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| **{target['target_rate']:,.0f} req/s** (achieved {target['achieved_rate']:,.0f}) "
+        f"| {target['seconds']:.0f} s | {target['errors']} | {ms(target, 'p50_ms')} "
+        f"| {ms(target, 'p90_ms')} | **{ms(target, 'p99_ms')}** | {ms(target, 'p99.9_ms')} "
+        f"| {target.get('server_cpu_us_per_request', '')} µs |",
+    ]
+    for step in report.get("knee_steps", []):
+        rows.append(
+            f"| {step['target_rate']:,.0f} req/s (achieved {step['achieved_rate']:,.0f}) "
+            f"| {step['seconds']:.0f} s | {step['errors']} | {ms(step, 'p50_ms')} "
+            f"| {ms(step, 'p90_ms')} | {ms(step, 'p99_ms')} | {ms(step, 'p99.9_ms')} | |"
+        )
+    knee = report.get("knee_rate")
+    rows += [
+        "",
+        f"Knee (highest rate with p99 < 10 ms and no error): "
+        f"{f'{knee:,.0f} req/s' if knee else 'not reached'}. "
+        f"Cache hits (the counts of the worker that answered /metrics): {cache.get('hit_share')} "
+        f"of its answers; the client cycles through {args.sessions:,} distinct requests, more "
+        "than one worker's cache holds, so a least-recently-used cache mostly misses here. "
+        f"Impressions logged: {report.get('impressions_logged'):,} for "
+        f"{report.get('answers_200_measured'):,} answers measured plus the warm-up's.",
+    ]
+    text = path.read_text() if path.exists() else ""
+    block = DOCS_START + "\n" + "\n".join(rows) + "\n" + DOCS_END
+    if DOCS_START in text and DOCS_END in text:
+        head, rest = text.split(DOCS_START, 1)
+        text = head + block + rest.split(DOCS_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", type=Path, default=Path("warehouse/serving"))
@@ -431,12 +607,24 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=Path("target/bench_serve.json"))
     parser.add_argument(
+        "--docs",
+        type=Path,
+        default=None,
+        help="write the figures' table into this markdown file (between its bench-serve markers)",
+    )
+    parser.add_argument(
         "--synthetic-users",
         type=int,
         default=0,
         help="only time the load and memory of a synthetic bundle of this many users",
     )
     parser.add_argument("--synthetic-products", type=int, default=100_000)
+    parser.add_argument(
+        "--in-process",
+        type=int,
+        default=0,
+        help="only time this many requests through the ASGI app in this process (no server)",
+    )
     args = parser.parse_args()
 
     if args.synthetic_users:
@@ -472,8 +660,18 @@ def main() -> None:
     print(
         f"{len(requests):,} requests replayed from {args.events} ({time.perf_counter() - started:.1f} s)"
     )
+    if args.in_process:
+        result = {
+            "without_cache": in_process(args.bundle, requests, args.in_process, cache=False),
+            "with_cache": in_process(args.bundle, requests, args.in_process, cache=True),
+        }
+        print(json.dumps(result, indent=2))
+        return
+    import tempfile
+
+    feedback = Path(tempfile.mkdtemp(prefix="bench_serve_feedback_"))
     server_started = time.perf_counter()
-    server = start_server(args.bundle, args.port, args.workers)
+    server = start_server(args.bundle, args.port, args.workers, feedback)
     report: dict = {}
     try:
         ready = wait_ready(args.port, server)
@@ -516,6 +714,7 @@ def main() -> None:
         good = [s["target_rate"] for s in knee if s.get("p99_ms", 1e9) < 10 and s["errors"] == 0]
         report["knee_rate"] = max(good) if good else None
         report["load_average"] = os.getloadavg()
+        report["cache"] = cache_counts(args.port)
         print(f"knee (highest rate with p99 < 10 ms and no error): {report['knee_rate']}")
     finally:
         server.send_signal(signal.SIGTERM)
@@ -523,9 +722,27 @@ def main() -> None:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+    answered = sum(
+        count
+        for step in [report.get("target", {}), *report.get("knee_steps", [])]
+        for status, count in step.get("statuses", {}).items()
+        if status == "200"
+    )
+    logged = sum(
+        len(path.read_bytes().splitlines()) for path in feedback.glob("impressions/*.jsonl")
+    )
+    # every answer of the measured runs (and the warm-up's) is in the impression log
+    report["impressions_logged"] = logged
+    report["answers_200_measured"] = answered
+    import shutil
+
+    shutil.rmtree(feedback, ignore_errors=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(f"written {args.out}")
+    if args.docs and "target" in report:
+        write_docs_table(args.docs, report, args)
+        print(f"table written into {args.docs}")
 
 
 if __name__ == "__main__":

@@ -109,6 +109,13 @@ def serve(
         Path | None,
         typer.Option(help="The live GDPR lists (default: gdpr_live/ beside the warehouse)."),
     ] = None,
+    feedback_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where the impression and feedback logs go (default: $AMAZING_FEEDBACK_DIR, "
+            "else feedback/ beside the warehouse)."
+        ),
+    ] = None,
     access_log: Annotated[
         bool, typer.Option(help="Log one line per request (route template, never a user id).")
     ] = True,
@@ -132,7 +139,15 @@ def serve(
         f"serving bundle {manifest['build_id']} from {directory} on http://{host}:{port} "
         f"(docs at http://{host}:{port}/docs)"
     )
-    run(directory, host, port, workers=workers, gdpr_live=gdpr_live, access_log=access_log)
+    run(
+        directory,
+        host,
+        port,
+        workers=workers,
+        gdpr_live=gdpr_live,
+        feedback_dir=feedback_dir,
+        access_log=access_log,
+    )
 
 
 @app.command()

@@ -86,7 +86,9 @@ def access(
         )
     }
     with open_warehouse(locations.warehouse) as connection:
-        report = export_access(connection, tables, uid, out, lists=listed)
+        report = export_access(
+            connection, tables, uid, out, lists=listed, feedback_dir=locations.feedback_dir
+        )
     if report.personal_rows == 0:
         note = " (an erasure request is on record)" if report.erasure_requested else ""
         console.print(f"no data held about user {uid}{note}")
@@ -97,6 +99,12 @@ def access(
     table.add_column("purposes")
     for export in report.exports:
         table.add_row(export.table.label, str(export.rows), ", ".join(export.table.purposes))
+    for name, records in (
+        ("API impressions (log files)", report.api_logs.impressions),
+        ("API feedback (log files)", report.api_logs.feedback),
+    ):
+        if records:
+            table.add_row(name, str(len(records)), "recommendations")
     console.print(table)
     for line in report.explanations:
         console.print(line, markup=False)
@@ -134,7 +142,10 @@ def erase(
         for path, rows in result.purged.items():
             console.print(f"purged {rows} row(s) from {path}")
     else:
-        console.print(f"no rows of the user in {locations.exports_dir} or {locations.serving_dir}")
+        console.print(
+            f"no rows of the user in {locations.exports_dir}, {locations.serving_dir} "
+            f"or {locations.feedback_dir}"
+        )
     command = rebuild_command(locations)
     if not rebuild:
         console.print(
@@ -189,7 +200,7 @@ def verify(
         + (f"run `{rebuild_command(locations)}`" if {"warehouse", "docs"} & set(places) else "")
         + (
             " and `amazing gdpr erase` again to purge the files"
-            if {"exports", "serving"} & set(places)
+            if {"exports", "serving", "feedback"} & set(places)
             else ""
         )
     )

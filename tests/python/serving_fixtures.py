@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
 from amazing_analytics.serving.bundle import build_serving_bundle
 
@@ -262,3 +263,11 @@ def write_test_bundle(target: Path, created_at: datetime = CREATED_AT, **overrid
     }
     inputs.update(overrides)
     return build_serving_bundle(target, created_at=created_at, history_size=20, **inputs)
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(tmp_path_factory) -> Path:
+    """The bundle above, written once per test module (import the fixture to use it)."""
+    target = tmp_path_factory.mktemp("bundle") / "serving"
+    write_test_bundle(target)
+    return target

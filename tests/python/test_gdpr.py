@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from amazing_analytics.cli import app
 from amazing_analytics.gdpr import lists
-from amazing_analytics.gdpr.metadata import Locations, personal_tables
+from amazing_analytics.gdpr.metadata import Locations, load_manifest, personal_tables
 from amazing_analytics.gdpr.register import render_register
 from amazing_analytics.gdpr.traces import find_in_files, purge_files, trace_condition
 
@@ -462,3 +462,88 @@ def test_erase_reaches_every_kept_bundle_and_verify_keeps_the_bundles_erasure_li
     proof = verify(locations, ALICE)
     assert not [t for t in proof.traces if t.place == "serving"]
     assert sum(Path(p).name == BUNDLE_ERASURE_LIST for p in proof.kept_by_obligation) == 2
+
+
+def _feedback_logs(directory: Path) -> tuple[str, str]:
+    """Impressions of Alice, Bob and an anonymous visitor, one file per 'process', and feedback
+    on Alice's and Bob's answers; returns Alice's and Bob's request ids."""
+    from datetime import UTC, datetime
+
+    from amazing_analytics.serving.feedback import FeedbackLog
+
+    class Clock:
+        def __call__(self) -> datetime:
+            return datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+
+    first, second = FeedbackLog(directory, Clock()), FeedbackLog(directory, Clock())
+    alice = first.impression(user_id=ALICE, items=[1, 2], model="sknn", build_id="b", route="r")
+    bob = first.impression(user_id=BOB, items=[2, 3], model="sknn", build_id="b", route="r")
+    second.impression(user_id=ALICE, items=[4], model="sknn", build_id="b", route="r")
+    second.impression(user_id=None, items=[5], model="popularity", build_id="b", route="r")
+    first.record_feedback(alice, 2, "click")
+    second.record_feedback(bob, 3, "purchase")
+    second.record_feedback(alice, 1, "cart")
+    first.flush()
+    second.flush()
+    return alice, bob
+
+
+def _lines(directory: Path, kind: str) -> list[dict]:
+    return [
+        json.loads(line)
+        for path in sorted((directory / kind).glob("*.jsonl"))
+        for line in path.read_text().splitlines()
+    ]
+
+
+def test_erase_verify_and_access_cover_the_apis_feedback_logs(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15 §4: the impressions name the shopper, the feedback is theirs through the request
+    id. Access exports both; erase rewrites the files without them (Bob's and the anonymous
+    lines stay, untouched); verify finds them before and not after."""
+    from amazing_analytics.gdpr.access import export_access
+    from amazing_analytics.gdpr.rights import record_erasure, verify
+
+    feedback = project / "warehouse" / "feedback"
+    monkeypatch.delenv("AMAZING_FEEDBACK_DIR", raising=False)
+    locations = Locations.resolve(project=project)
+    assert locations.feedback_dir == feedback  # beside the warehouse by default
+    alice, bob = _feedback_logs(feedback)
+    bob_lines = [line for line in _lines(feedback, "impressions") if line["user_id"] != ALICE]
+
+    before = verify(locations, ALICE)
+    found = {Path(t.location).parent.name: t.rows for t in before.traces if t.place == "feedback"}
+    assert sum(t.rows for t in before.traces if t.place == "feedback") == 4  # 2 + 2
+    assert set(found) == {"impressions", "feedback"}
+
+    out = project / "access"
+    with duckdb.connect(str(locations.warehouse), read_only=True) as con:
+        report = export_access(
+            con,
+            personal_tables(load_manifest(locations.manifest)),
+            ALICE,
+            out,
+            feedback_dir=locations.feedback_dir,
+        )
+    exported = json.loads((out / "api_recommendation_impressions.json").read_text())
+    assert sorted(row["items"] for row in exported) == [[1, 2], [4]]
+    sent = json.loads((out / "api_recommendation_feedback.json").read_text())
+    assert sorted((row["action"], row["request_id"]) for row in sent) == [
+        ("cart", alice),
+        ("click", alice),
+    ]
+    index = json.loads((out / "index.json").read_text())
+    assert index["api_logs"]["impressions"] == 2 and index["api_logs"]["feedback"] == 2
+    assert report.personal_rows >= 4
+
+    result = record_erasure(locations, ALICE)
+    assert sum(rows for path, rows in result.purged.items() if "/feedback/" in path) == 4
+    assert _lines(feedback, "impressions") == bob_lines
+    assert [(line["request_id"], line["action"]) for line in _lines(feedback, "feedback")] == [
+        (bob, "purchase")
+    ]
+    assert not [t for t in verify(locations, ALICE).traces if t.place == "feedback"]
+    assert {t.place for t in verify(locations, BOB).traces} >= {"feedback"}
+    for path in (feedback / "impressions").glob("*.jsonl"):
+        assert path.stat().st_mode & 0o777 == 0o600

@@ -20,21 +20,17 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import serving_fixtures
 from amazing_analytics.ml.recommend.session import SessionItem, recommend_for_session
 from amazing_analytics.serving.app import create_app
 from amazing_analytics.serving.recommend import OPTED_OUT_WARNING, UNKNOWN_USER_WARNING
 from amazing_analytics.serving.store import load_bundle
 from serving_fixtures import write_test_bundle
 
+bundle_dir = serving_fixtures.bundle_dir  # the module-scoped fixture
+
 SESSIONS = "/v1/sessions/recommendations"
 POPULAR_ALL = [1010, 1006, 1004, 1003, 1009, 1005, 1001, 1002]
-
-
-@pytest.fixture(scope="module")
-def bundle_dir(tmp_path_factory) -> Path:
-    target = tmp_path_factory.mktemp("bundle") / "serving"
-    write_test_bundle(target)
-    return target
 
 
 @pytest.fixture()
@@ -46,6 +42,13 @@ def gdpr_dir(tmp_path: Path) -> Path:
 def client(bundle_dir: Path, gdpr_dir: Path) -> Iterator[TestClient]:
     with TestClient(create_app(bundle_dir, gdpr_dir, reload_interval=0)) as test_client:
         yield test_client
+
+
+def without_id(answer: dict) -> dict:
+    """The answer without its request id (a new one for every answer, signed: 4 parts)."""
+    answer = dict(answer)
+    assert len(answer.pop("request_id").split(".")) == 4
+    return answer
 
 
 def ids(answer: dict) -> list[int]:
@@ -69,7 +72,14 @@ def test_every_field_of_a_session_answer(client: TestClient, bundle_dir: Path) -
         k=5,
     )
     bundle = load_bundle(bundle_dir)
-    assert set(answer) == {"items", "model", "build_id", "is_personalised", "warnings"}
+    assert set(answer) == {
+        "request_id",
+        "items",
+        "model",
+        "build_id",
+        "is_personalised",
+        "warnings",
+    }
     assert answer["build_id"] == bundle.build_id
     assert answer["model"] == "vsknn_history"
     assert answer["is_personalised"] is True
@@ -175,7 +185,7 @@ def test_unknown_user_sessions_use_the_session_only(client: TestClient) -> None:
 def test_the_users_nightly_list(client: TestClient, bundle_dir: Path) -> None:
     response = client.get("/v1/users/1/recommendations", params={"k": 4})
     assert response.status_code == 200
-    answer = response.json()
+    answer = without_id(response.json())
     assert answer == {
         "items": [
             {
@@ -216,14 +226,15 @@ def test_the_users_nightly_list(client: TestClient, bundle_dir: Path) -> None:
 
 
 def test_unknown_and_erased_users_get_the_same_popularity(client: TestClient) -> None:
-    unknown = client.get("/v1/users/999/recommendations", params={"k": 3}).json()
-    erased = client.get("/v1/users/3/recommendations", params={"k": 3}).json()
+    unknown = without_id(client.get("/v1/users/999/recommendations", params={"k": 3}).json())
+    erased = without_id(client.get("/v1/users/3/recommendations", params={"k": 3}).json())
     assert unknown == erased
     assert ids(unknown) == POPULAR_ALL[:3]
     assert unknown["is_personalised"] is False
     assert unknown["warnings"] == [UNKNOWN_USER_WARNING]
     body = {"events": [{"product_id": 1005, "event_type": "view"}], "k": 3}
-    assert session(client, user_id=3, **body) == session(client, user_id=999, **body)
+    erased_session = without_id(session(client, user_id=3, **body))
+    assert erased_session == without_id(session(client, user_id=999, **body))
 
 
 def test_opted_out_users_get_popularity_and_their_events_are_not_used(client: TestClient) -> None:
@@ -264,12 +275,13 @@ def test_live_erasure_makes_the_user_unknown(client: TestClient, gdpr_dir: Path)
     before = client.get("/v1/users/5/recommendations", params={"k": 2}).json()
     assert ids(before)[0] == 1004
     _write_live(gdpr_dir, "erasure_requests.csv", "user_id,requested_at", [5])
-    erased = client.get("/v1/users/5/recommendations", params={"k": 2}).json()
-    assert erased == client.get("/v1/users/998/recommendations", params={"k": 2}).json()
+    erased = without_id(client.get("/v1/users/5/recommendations", params={"k": 2}).json())
+    unknown = client.get("/v1/users/998/recommendations", params={"k": 2}).json()
+    assert erased == without_id(unknown)
 
 
 def test_similar_products(client: TestClient) -> None:
-    answer = client.get("/v1/products/1001/similar", params={"k": 1}).json()
+    answer = without_id(client.get("/v1/products/1001/similar", params={"k": 1}).json())
     assert answer == {
         "product_id": 1001,
         "method": "embedding",
@@ -555,6 +567,8 @@ def test_the_real_server_over_http(bundle_dir: Path, tmp_path: Path) -> None:
                 str(port),
                 "--gdpr-live",
                 str(tmp_path / "gdpr"),
+                "--feedback-dir",
+                str(tmp_path / "feedback"),
             ],
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -583,12 +597,30 @@ def test_the_real_server_over_http(bundle_dir: Path, tmp_path: Path) -> None:
         assert ids(answer.json()) == [1006, 1004]
         listed = httpx.get(f"{base}/v1/users/876543211/recommendations")
         assert listed.json()["is_personalised"] is False
+        request_id = answer.json()["request_id"]
+        sent = {"request_id": request_id, "product_id": 1006, "action": "click"}
+        assert httpx.post(f"{base}/v1/feedback", json=sent).status_code == 202
         assert httpx.get(f"{base}/docs").status_code == 200
         assert "/v1/sessions/recommendations" in httpx.get(f"{base}/openapi.json").json()["paths"]
         assert "amazing_api_requests_total" in httpx.get(f"{base}/metrics").text
     finally:
         server.terminate()
         server.wait(timeout=30)
+    # the buffered impressions and feedback were written at the graceful shutdown (SIGTERM)
+    logged = {
+        kind: [
+            json.loads(line)
+            for path in (tmp_path / "feedback" / kind).glob("*.jsonl")
+            for line in path.read_text().splitlines()
+        ]
+        for kind in ("impressions", "feedback")
+    }
+    assert [line["request_id"] for line in logged["impressions"]] == [
+        request_id,
+        listed.json()["request_id"],
+    ]
+    assert [line["user_id"] for line in logged["impressions"]] == [876543210, 876543211]
+    assert [line["action"] for line in logged["feedback"]] == ["click"]
     text = log.read_text()
     assert "POST /v1/sessions/recommendations 200" in text
     assert "GET /v1/users/{user_id}/recommendations 200" in text
@@ -647,4 +679,4 @@ def test_the_gdpr_opt_out_command_reaches_the_api_at_once(
 
     result = CliRunner().invoke(app, ["gdpr", "opt-in", "4", *options], env=env)
     assert result.exit_code == 0, result.output
-    assert client.get(url).json() == personalised
+    assert without_id(client.get(url).json()) == without_id(personalised)

@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from amazing_analytics.gdpr import feedback_logs
 from amazing_analytics.gdpr.metadata import PersonalTable
 from amazing_analytics.gdpr.traces import trace_condition, warehouse_tables
 
@@ -34,11 +35,15 @@ class AccessReport:
     explanations: list[str] = field(default_factory=list)
     #: the person's entries in the erasure and objection lists (file -> listed), for the index
     lists: dict[str, bool] = field(default_factory=dict)
+    #: the recommendation API's log lines about the person (impressions, feedback on them)
+    api_logs: feedback_logs.UserLogRows = field(default_factory=feedback_logs.UserLogRows)
+    api_log_files: list[str] = field(default_factory=list)
 
     @property
     def personal_rows(self) -> int:
         """Rows about the person outside the erasure list (which only says they asked to go)."""
-        return sum(export.rows for export in self.exports if not export.table.is_erasure_list)
+        held = sum(export.rows for export in self.exports if not export.table.is_erasure_list)
+        return held + len(self.api_logs.impressions) + len(self.api_logs.feedback)
 
     @property
     def erasure_requested(self) -> bool:
@@ -197,9 +202,16 @@ def export_access(
     *,
     write: bool = True,
     lists: dict[str, bool] | None = None,
+    feedback_dir: Path | None = None,
 ) -> AccessReport:
-    """Collect (and, with write, save under out_dir) everything held about the user."""
-    report = AccessReport(user_id=user_id, out_dir=out_dir, lists=dict(lists or {}))
+    """Collect (and, with write, save under out_dir) everything held about the user, in the
+    warehouse and in the API's impression and feedback logs under ``feedback_dir``."""
+    report = AccessReport(
+        user_id=user_id,
+        out_dir=out_dir,
+        lists=dict(lists or {}),
+        api_logs=feedback_logs.find_user_rows(feedback_dir, user_id),
+    )
     built = warehouse_tables(connection)
     found: list[tuple[PersonalTable, list[dict[str, Any]]]] = []
     for table in tables:
@@ -213,11 +225,13 @@ def export_access(
         found.append((table, rows))
     report.explanations = explain(connection, user_id, set(built))
     held = [(table, rows) for table, rows in found if rows]
-    if write and any(not table.is_erasure_list for table, _ in held):
+    logged = bool(report.api_logs.impressions or report.api_logs.feedback)
+    if write and (logged or any(not table.is_erasure_list for table, _ in held)):
         out_dir.mkdir(parents=True, exist_ok=True)
         for table, rows in held:
             json_name, csv_name = _write_table(out_dir, table.label, rows)
             report.exports.append(TableExport(table, len(rows), json_name, csv_name))
+        report.api_log_files = feedback_logs.write_access_export(report.api_logs, out_dir)
         _write_index(report)
     else:
         report.exports = [TableExport(table, len(rows), "", "") for table, rows in held]
@@ -247,6 +261,13 @@ def _write_index(report: AccessReport) -> None:
             for export in report.exports
         ],
         "lists": report.lists,
+        "api_logs": {
+            "what": "the recommendations the API showed you and what you did with them "
+            "(purpose: recommendations; legitimate interest, art. 6(1)(f))",
+            "impressions": len(report.api_logs.impressions),
+            "feedback": len(report.api_logs.feedback),
+            "files": report.api_log_files,
+        },
         "explanations": "explanations.md",
     }
     (report.out_dir / "index.json").write_text(json.dumps(index, indent=2) + "\n")
@@ -262,6 +283,16 @@ def _write_index(report: AccessReport) -> None:
         *(
             f"| {e.table.label} | {e.rows} | {e.table.category} | {', '.join(e.table.purposes)} |"
             for e in report.exports
+        ),
+        *(
+            [
+                "",
+                f"The recommendation API showed you products {len(report.api_logs.impressions)} "
+                f"time(s) and recorded {len(report.api_logs.feedback)} click(s), cart(s) or "
+                f"purchase(s) on them: {', '.join(report.api_log_files)}.",
+            ]
+            if report.api_log_files
+            else []
         ),
         "",
         "## In plain words",

@@ -113,6 +113,8 @@ class Locations:
     live_dir: Path
     exports_dir: Path
     serving_dir: Path
+    #: the API's impression and feedback logs (serving/feedback.py)
+    feedback_dir: Path | None = None
 
     @property
     def seeds_dir(self) -> Path:
@@ -151,6 +153,7 @@ class Locations:
             live_dir=env_dir("AMAZING_GDPR_LIVE_DIR", "gdpr_live"),
             exports_dir=env_dir("AMAZING_EXPORTS_DIR", "exports"),
             serving_dir=env_dir("AMAZING_SERVING_DIR", "serving"),
+            feedback_dir=env_dir("AMAZING_FEEDBACK_DIR", "feedback"),
         )
 
 

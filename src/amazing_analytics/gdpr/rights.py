@@ -1,5 +1,6 @@
 """Erasure (art. 17), its proof, and objection (art. 21), over the seeds, the live lists, the
-warehouse, the Parquet exports, the serving bundle and the docs artifacts."""
+warehouse, the Parquet exports, the serving bundle, the API's impression and feedback logs and
+the docs artifacts."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from amazing_analytics.gdpr import lists
+from amazing_analytics.gdpr import feedback_logs, lists
 from amazing_analytics.gdpr.errors import GdprError, WarehouseBusyError
 from amazing_analytics.gdpr.metadata import (
     Locations,
@@ -89,6 +90,7 @@ def record_erasure(
     result.purged.update(purge_files(locations.exports_dir, user_id))
     for root in bundle_roots(locations):
         result.purged.update(purge_files(root, user_id, keep_names=(BUNDLE_ERASURE_LIST,)))
+    result.purged.update(feedback_logs.purge_user(locations.feedback_dir, user_id))
     return result
 
 
@@ -166,6 +168,8 @@ def verify(locations: Locations, user_id: int) -> Verification:
                 kept.append(trace.location)
             else:
                 traces.append(trace)
+    logged = feedback_logs.find_user_rows(locations.feedback_dir, user_id)
+    traces += [Trace("feedback", path, rows) for path, rows in logged.files.items()]
     for artifact in locations.docs_artifacts:
         if artifact.exists():
             found = find_in_text(artifact, user_id)

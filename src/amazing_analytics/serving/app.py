@@ -16,9 +16,17 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from amazing_analytics.serving.bundle import serving_dir
+from amazing_analytics.serving.cache import ResponseCache
+from amazing_analytics.serving.feedback import (
+    FEEDBACK_FLUSH_SECONDS,
+    Clock,
+    FeedbackLog,
+    feedback_dir,
+    utc_now,
+)
 from amazing_analytics.serving.gdpr_live import LiveGdprLists, gdpr_live_dir
 from amazing_analytics.serving.middleware import MAX_BODY_BYTES, ServingMiddleware
-from amazing_analytics.serving.routers import health, products, sessions, users
+from amazing_analytics.serving.routers import feedback, health, products, sessions, users
 from amazing_analytics.serving.schemas import SessionRequest
 from amazing_analytics.serving.state import ServingState
 
@@ -30,6 +38,9 @@ The API never opens the DuckDB file. A new bundle is picked up without a restart
 
 GDPR: erased ids are treated as unknown; opted-out shoppers get non-personalised lists and
 nothing about them is used; the live lists in `gdpr_live/` apply at the next request.
+
+Feedback loop: every answer carries a `request_id` and is logged as an impression (in
+`feedback/` beside the warehouse); `POST /v1/feedback` records what the shopper did with it.
 """
 
 
@@ -102,42 +113,72 @@ def create_app(
     *,
     reload_interval: float = 1.0,
     max_body_bytes: int = MAX_BODY_BYTES,
+    feedback_dir: Path | str | None = None,
+    clock: Clock = utc_now,
+    cache: ResponseCache | None = None,
+    flush_interval: float = FEEDBACK_FLUSH_SECONDS,
 ) -> FastAPI:
+    """The app. ``feedback_dir`` defaults to ``feedback/`` beside the bundle (which is
+    ``$AMAZING_FEEDBACK_DIR``'s default when the bundle is in its default place); ``clock``
+    dates the impressions (the replay passes the sessions' own times)."""
+    bundle_dir = Path(bundle_dir)
     state = ServingState(
-        bundle_dir=Path(bundle_dir), gdpr=LiveGdprLists(gdpr_dir), reload_interval=reload_interval
+        bundle_dir=bundle_dir,
+        gdpr=LiveGdprLists(gdpr_dir),
+        feedback=FeedbackLog(
+            feedback_dir if feedback_dir is not None else bundle_dir.parent / "feedback", clock
+        ),
+        cache=cache if cache is not None else ResponseCache(),
+        reload_interval=reload_interval,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await state.reload()
-        watcher = asyncio.create_task(state.watch()) if reload_interval > 0 else None
+        tasks = [asyncio.create_task(state.feedback.run_flusher(flush_interval))]
+        if reload_interval > 0:
+            tasks.append(asyncio.create_task(state.watch()))
         try:
             yield
         finally:
-            if watcher is not None:
-                watcher.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
+                    await task
+            # the lines still buffered, before the process goes
+            state.feedback.flush()
 
     app = FastAPI(
         title="Amazing analytics recommendations",
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # the metrics are Prometheus' (/metrics); FastAPI's OpenTelemetry hooks would look up
+        # their providers at every request
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.serving = state
     _document_session_body(app)
-    for router in (sessions.router, users.router, products.router, health.router):
+    for router in (
+        sessions.router,
+        users.router,
+        products.router,
+        feedback.router,
+        health.router,
+    ):
         app.include_router(router)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
-    app.add_middleware(ServingMiddleware, max_body_bytes=max_body_bytes)
+    app.add_middleware(ServingMiddleware, max_body_bytes=max_body_bytes, state=state)
     return app
 
 
 def app_from_env() -> FastAPI:
     """uvicorn's factory: the bundle from ``$AMAZING_SERVING_DIR`` (else beside
-    ``$AMAZING_WAREHOUSE``), the live GDPR lists from ``$AMAZING_GDPR_LIVE_DIR``."""
+    ``$AMAZING_WAREHOUSE``), the live GDPR lists from ``$AMAZING_GDPR_LIVE_DIR``, the feedback
+    log in ``$AMAZING_FEEDBACK_DIR``."""
     interval = float(os.environ.get("AMAZING_RELOAD_INTERVAL", "1.0"))
-    return create_app(serving_dir(), gdpr_live_dir(), reload_interval=interval)
+    return create_app(
+        serving_dir(), gdpr_live_dir(), reload_interval=interval, feedback_dir=feedback_dir()
+    )

@@ -128,14 +128,20 @@ class BundleError(ValueError):
     """A bundle cannot be written or read (missing file, wrong columns, bad manifest)."""
 
 
-def serving_dir(warehouse: Path | str | None = None) -> Path:
-    """Where the bundle lives: ``$AMAZING_SERVING_DIR``, else ``serving/`` beside the warehouse
-    file (``$AMAZING_WAREHOUSE``, default ``warehouse/amazing.duckdb``)."""
-    override = os.environ.get("AMAZING_SERVING_DIR", "").strip()
+def beside_warehouse(variable: str, name: str, warehouse: Path | str | None = None) -> Path:
+    """``$<variable>`` when set, else the folder ``name`` beside the warehouse file
+    (``$AMAZING_WAREHOUSE``, default ``warehouse/amazing.duckdb``)."""
+    override = os.environ.get(variable, "").strip()
     if override:
         return Path(override)
     path = Path(warehouse or os.environ.get("AMAZING_WAREHOUSE") or "warehouse/amazing.duckdb")
-    return path.parent / "serving"
+    return path.parent / name
+
+
+def serving_dir(warehouse: Path | str | None = None) -> Path:
+    """Where the bundle lives: ``$AMAZING_SERVING_DIR``, else ``serving/`` beside the warehouse
+    file (``$AMAZING_WAREHOUSE``, default ``warehouse/amazing.duckdb``)."""
+    return beside_warehouse("AMAZING_SERVING_DIR", "serving", warehouse)
 
 
 @dataclass(frozen=True)

@@ -43,16 +43,23 @@ class Serving:
 
     bundle: LoadedBundle
     gdpr: LiveGdprLists
+    state: ServingState
 
 
 async def get_serving(request: Request) -> Serving:
-    return Serving(await get_bundle(request), request.app.state.serving.gdpr)
+    state: ServingState = request.app.state.serving
+    return Serving(await get_bundle(request), state.gdpr, state)
 
 
 Bundle = Annotated[LoadedBundle, Depends(get_bundle)]
 Context = Annotated[Serving, Depends(get_serving)]
 Gdpr = Annotated[LiveGdprLists, Depends(get_gdpr)]
 State = Annotated[ServingState, Depends(get_state)]
+
+
+def json_bytes(content: bytes) -> Response:
+    """An answer already serialised (``ServingState.answer_bytes``)."""
+    return Response(content=content, media_type="application/json")
 
 
 def json_response(model: BaseModel, status_code: int = 200) -> Response:

@@ -24,11 +24,9 @@ log = logging.getLogger("amazing.serving")
 
 def gdpr_live_dir(warehouse: Path | str | None = None) -> Path:
     """``$AMAZING_GDPR_LIVE_DIR``, else ``gdpr_live/`` beside the warehouse file."""
-    override = os.environ.get("AMAZING_GDPR_LIVE_DIR", "").strip()
-    if override:
-        return Path(override)
-    path = Path(warehouse or os.environ.get("AMAZING_WAREHOUSE") or "warehouse/amazing.duckdb")
-    return path.parent / "gdpr_live"
+    from amazing_analytics.serving.bundle import beside_warehouse
+
+    return beside_warehouse("AMAZING_GDPR_LIVE_DIR", "gdpr_live", warehouse)
 
 
 def read_user_ids(path: Path) -> frozenset[int]:
@@ -82,6 +80,20 @@ class _LiveFile:
             return ids
 
 
+@dataclass(frozen=True)
+class GdprSnapshot:
+    """The two live lists as one request sees them (read once: two ``stat`` calls)."""
+
+    opted_out_ids: frozenset[int]
+    erased_ids: frozenset[int]
+
+    def opted_out(self) -> frozenset[int]:
+        return self.opted_out_ids
+
+    def erased(self) -> frozenset[int]:
+        return self.erased_ids
+
+
 class LiveGdprLists:
     """Opt-outs and erasures of the live lists, re-read when their file changes."""
 
@@ -95,3 +107,6 @@ class LiveGdprLists:
 
     def erased(self) -> frozenset[int]:
         return self._erasures.ids()
+
+    def snapshot(self) -> GdprSnapshot:
+        return GdprSnapshot(self._opt_outs.ids(), self._erasures.ids())

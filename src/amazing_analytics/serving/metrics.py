@@ -82,6 +82,12 @@ RELOADS = Counter(
     ["result"],
 )
 
+CACHE = Counter(
+    "amazing_api_cache_requests_total",
+    "Recommendation answers by endpoint and cache result (hit, miss).",
+    ["endpoint", "result"],
+)
+
 
 _children: dict[tuple[str, str, int], tuple] = {}
 
@@ -95,6 +101,17 @@ def record_request(route: str, method: str, status: int, seconds: float) -> None
         _children[key] = children
     children[0].inc()
     children[1].observe(seconds)
+
+
+_cache_children: dict[tuple[str, bool], object] = {}
+
+
+def record_cache(endpoint: str, hit: bool) -> None:
+    child = _cache_children.get((endpoint, hit))
+    if child is None:
+        child = CACHE.labels(endpoint, "hit" if hit else "miss")
+        _cache_children[(endpoint, hit)] = child
+    child.inc()  # type: ignore[attr-defined]
 
 
 def record_fallback(endpoint: str, reason: str) -> None:

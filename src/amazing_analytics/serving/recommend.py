@@ -25,7 +25,7 @@ from enum import StrEnum
 import numpy as np
 
 from amazing_analytics.ml.recommend.session import SessionItem, recommend_for_session
-from amazing_analytics.serving.gdpr_live import LiveGdprLists
+from amazing_analytics.serving.gdpr_live import GdprSnapshot, LiveGdprLists
 from amazing_analytics.serving.metrics import record_fallback
 from amazing_analytics.serving.schemas import (
     RecommendationResponse,
@@ -67,7 +67,10 @@ class Shopper(StrEnum):
     known = "known"
 
 
-def shopper_status(bundle: LoadedBundle, gdpr: LiveGdprLists, user_id: int | None) -> Shopper:
+GdprLists = LiveGdprLists | GdprSnapshot
+
+
+def shopper_status(bundle: LoadedBundle, gdpr: GdprLists, user_id: int | None) -> Shopper:
     if user_id is None:
         return Shopper.anonymous
     if user_id in bundle.erased or user_id in gdpr.erased():
@@ -101,7 +104,7 @@ class _Answer:
         return len(self.items) >= self.k
 
     def add(self, product_id: int, score: float, reason: str, source: str) -> None:
-        if self.full or product_id in self.blocked:
+        if len(self.items) >= self.k or product_id in self.blocked:
             return
         self.blocked.add(product_id)
         # plain dicts: the whole answer is validated once, in pydantic's core, at the end
@@ -121,6 +124,8 @@ def _popular(bundle: LoadedBundle, answer: _Answer, contexts: Iterable[tuple[str
         for product, score, reason in zip(
             popular.product_ids, popular.scores, popular.reasons, strict=True
         ):
+            if answer.full:
+                return
             answer.add(product, score, reason, "popularity")
 
 
@@ -194,6 +199,8 @@ def _batch_fill(bundle: LoadedBundle, answer: _Answer, user_id: int) -> None:
         columns["model"][start:end],
         strict=True,
     ):
+        if answer.full:
+            return
         answer.add(product, score, reason, BATCH_SOURCES.get(model, "popularity"))
 
 
@@ -203,10 +210,23 @@ def _ignored(ids: list[int], what: str) -> str:
     return f"{what} ignored: {named}{more}"
 
 
+MIXED_TIMES_WARNING = "event_time is missing on some events: the events are taken in the order sent"
+
+
+def session_key(request: SessionRequest) -> tuple:
+    """The request as the answer sees it (the cache's key): the user, k, and the events in the
+    order used, without their times; whether some times were missing (it adds a warning)."""
+    warnings: list[str] = []
+    events = _ordered(request, warnings)
+    return (request.user_id, request.k, tuple(events), bool(warnings))
+
+
 def _ordered(request: SessionRequest, warnings: list[str]) -> list[tuple[int, str]]:
     events = request.events
     times = [event.event_time for event in events]
-    if events and all(t is not None for t in times):
+    if not any(t is not None for t in times):
+        return [(event.product_id, event.event_type) for event in events]
+    if all(t is not None for t in times):
 
         def key(index: int) -> datetime:
             t = times[index]
@@ -215,10 +235,8 @@ def _ordered(request: SessionRequest, warnings: list[str]) -> list[tuple[int, st
 
         order = sorted(range(len(events)), key=key)
         events = [events[i] for i in order]
-    elif any(t is not None for t in times):
-        warnings.append(
-            "event_time is missing on some events: the events are taken in the order sent"
-        )
+    else:
+        warnings.append(MIXED_TIMES_WARNING)
     return [(event.product_id, event.event_type) for event in events]
 
 
@@ -231,7 +249,7 @@ def _response(
         model = "popularity"
     if len(answer.items) < answer.k:
         warnings.append(f"only {len(answer.items)} products could be recommended (k={answer.k})")
-    return RecommendationResponse.model_validate(
+    response = RecommendationResponse.model_validate(
         {
             "items": answer.items,
             "model": model,
@@ -240,10 +258,13 @@ def _response(
             "warnings": warnings,
         }
     )
+    if not personal:
+        response._fallback = why
+    return response
 
 
 def session_recommendations(
-    bundle: LoadedBundle, gdpr: LiveGdprLists, request: SessionRequest
+    bundle: LoadedBundle, gdpr: GdprLists, request: SessionRequest
 ) -> RecommendationResponse:
     """``POST /v1/sessions/recommendations``: the live session first, then the shopper."""
     endpoint = "sessions"
@@ -317,7 +338,7 @@ def _reason(bundle: LoadedBundle, item, session: list[SessionItem]) -> str:
 
 
 def user_recommendations(
-    bundle: LoadedBundle, gdpr: LiveGdprLists, user_id: int, k: int
+    bundle: LoadedBundle, gdpr: GdprLists, user_id: int, k: int
 ) -> RecommendationResponse:
     """``GET /v1/users/{user_id}/recommendations``: the nightly list, filled with popularity."""
     status = shopper_status(bundle, gdpr, user_id)

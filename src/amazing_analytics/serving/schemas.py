@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 #: Ids are BIGINT in the warehouse: anything outside int64 is rejected with a 422.
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
@@ -66,6 +66,10 @@ class RecommendedItem(BaseModel):
 
 
 class RecommendationResponse(BaseModel):
+    request_id: str = Field(
+        default="",
+        description="This answer's id (signed): send it back with `POST /v1/feedback`.",
+    )
     items: list[RecommendedItem]
     model: str = Field(
         description="The model that produced the list (popularity when it fell back)."
@@ -77,6 +81,8 @@ class RecommendationResponse(BaseModel):
     warnings: list[str] = Field(
         description="Inputs that were ignored (e.g. unknown products), in plain words."
     )
+    #: why the answer fell back to popularity (for the metrics of a cached answer)
+    _fallback: str | None = PrivateAttr(default=None)
 
 
 class SimilarMethod(StrEnum):
@@ -91,6 +97,10 @@ class SimilarItem(BaseModel):
 
 
 class SimilarResponse(BaseModel):
+    request_id: str = Field(
+        default="",
+        description="This answer's id (signed): send it back with `POST /v1/feedback`.",
+    )
     product_id: int
     method: SimilarMethod
     items: list[SimilarItem]
@@ -110,6 +120,35 @@ class Readiness(BaseModel):
     load_seconds: float | None
     bundle_path: str
     message: str | None = None
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "request_id": "mil2xk1c.5f2c81d0.1.9a1b2c3d4e5f6a7b",
+                    "product_id": 1004856,
+                    "action": "click",
+                }
+            ]
+        },
+    )
+
+    request_id: str = Field(
+        min_length=1, max_length=80, description="The `request_id` of the answer shown."
+    )
+    product_id: Int64 = Field(description="The product of that answer the shopper acted on.")
+    action: Literal["click", "cart", "purchase"] = Field(description="What the shopper did.")
+
+
+class FeedbackReceipt(BaseModel):
+    status: Literal["recorded"]
+    request_id: str
+    product_id: int
+    action: str
+    received_at: datetime
 
 
 class ErrorResponse(BaseModel):

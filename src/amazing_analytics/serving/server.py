@@ -37,6 +37,7 @@ def run(
     *,
     workers: int = 1,
     gdpr_live: Path | None = None,
+    feedback_dir: Path | None = None,
     access_log: bool = True,
 ) -> None:
     import uvicorn
@@ -44,6 +45,8 @@ def run(
     os.environ["AMAZING_SERVING_DIR"] = str(bundle)
     if gdpr_live is not None:
         os.environ["AMAZING_GDPR_LIVE_DIR"] = str(gdpr_live)
+    if feedback_dir is not None:
+        os.environ["AMAZING_FEEDBACK_DIR"] = str(feedback_dir)
     config = {**LOG_CONFIG, "loggers": dict(LOG_CONFIG["loggers"])}
     if not access_log:
         config["loggers"]["amazing.access"] = {

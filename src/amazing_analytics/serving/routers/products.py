@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
-from amazing_analytics.serving.dependencies import Bundle, json_response
-from amazing_analytics.serving.recommend import UnknownProductError, similar_products
+from amazing_analytics.serving.dependencies import Context, json_bytes
+from amazing_analytics.serving.recommend import UnknownProductError
 from amazing_analytics.serving.schemas import (
     DEFAULT_K,
     MAX_K,
@@ -13,6 +13,7 @@ from amazing_analytics.serving.schemas import (
     SimilarMethod,
     SimilarResponse,
 )
+from amazing_analytics.serving.state import answer_similar
 
 router = APIRouter(prefix="/v1/products", tags=["products"])
 
@@ -25,11 +26,11 @@ router = APIRouter(prefix="/v1/products", tags=["products"])
 )
 async def similar(
     product_id: Annotated[int, Path(ge=-(2**63), le=2**63 - 1)],
-    bundle: Bundle,
+    serving: Context,
     k: Annotated[int, Query(ge=1, le=MAX_K)] = DEFAULT_K,
     method: SimilarMethod = SimilarMethod.embedding,
 ) -> Response:
     try:
-        return json_response(similar_products(bundle, product_id, k, method))
+        return json_bytes(answer_similar(serving.state, serving.bundle, product_id, k, method))
     except UnknownProductError as error:
         raise HTTPException(status_code=404, detail=str(error)) from error

@@ -2,12 +2,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from amazing_analytics.serving.dependencies import Context, SessionBody, json_response
-from amazing_analytics.serving.recommend import session_recommendations
-from amazing_analytics.serving.schemas import (
-    ErrorResponse,
-    RecommendationResponse,
-)
+from amazing_analytics.serving.dependencies import Context, SessionBody, json_bytes
+from amazing_analytics.serving.schemas import ErrorResponse, RecommendationResponse
+from amazing_analytics.serving.state import answer_session
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
@@ -27,4 +24,4 @@ router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
     },
 )
 async def recommend_for_session(body: SessionBody, serving: Context) -> Response:
-    return json_response(session_recommendations(serving.bundle, serving.gdpr, body))
+    return json_bytes(answer_session(serving.state, serving.bundle, body))

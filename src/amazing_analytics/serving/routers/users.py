@@ -4,14 +4,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from amazing_analytics.serving.dependencies import Context, json_response
-from amazing_analytics.serving.recommend import user_recommendations
+from amazing_analytics.serving.dependencies import Context, json_bytes
 from amazing_analytics.serving.schemas import (
     DEFAULT_K,
     MAX_K,
     ErrorResponse,
     RecommendationResponse,
 )
+from amazing_analytics.serving.state import answer_user
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
 
@@ -27,4 +27,4 @@ async def recommend_for_user(
     serving: Context,
     k: Annotated[int, Query(ge=1, le=MAX_K)] = DEFAULT_K,
 ) -> Response:
-    return json_response(user_recommendations(serving.bundle, serving.gdpr, user_id, k))
+    return json_bytes(answer_user(serving.state, serving.bundle, user_id, k))
