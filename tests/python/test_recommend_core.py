@@ -1133,3 +1133,27 @@ def test_evaluate_category_family_slices_count_the_family_buyers(shop_result):
     # cold-start slice's 0 for popularity
     cat3 = _value(result.table, "popularity", "category_family", "cat3", "hit_rate")
     assert cat3["ci_low"] <= cat3["value"] <= cat3["ci_high"]
+
+
+def test_evaluate_says_buy_again_is_popularity_when_no_category_is_bought_again():
+    """The synthetic shop has no repeat-purchase category: buy_again's list is popularity's, and
+    its selection row says why instead of silently matching popularity."""
+    products, interactions, cooc = synthetic_shop()
+    catalogue = d.build_catalogue(products)
+    assert not catalogue.is_repeat_purchase.any()
+    result = ev.evaluate(
+        interactions,
+        catalogue,
+        cooc,
+        k=10,
+        seed=1,
+        models=("popularity", "buy_again"),
+        min_test_users=20,
+        bootstrap_samples=50,
+    )
+    metric = ev.SELECTION_METRIC
+    buy_again = _value(result.table, "buy_again", "all", "all", metric)
+    popularity = _value(result.table, "popularity", "all", "all", metric)
+    assert buy_again["value"] == popularity["value"]
+    assert buy_again["message"].startswith(ev.NO_REPEAT_PURCHASE_NOTE)
+    assert ev.NO_REPEAT_PURCHASE_NOTE not in (popularity["message"] or "")

@@ -261,16 +261,25 @@ def evaluate(
             "recommender_min_test_users); popularity serves"
         )
         status = NOT_ENOUGH_EVIDENCE
+    no_repeat = "buy_again" in models and not bool(catalogue.is_repeat_purchase.any())
     for record in records:
         record["is_selected"] = record["model"] == best
         record["status"] = status
         if record["slice_type"] == "all" and record["metric"] == SELECTION_METRIC:
             record["message"] = message
+            if no_repeat and record["model"] == "buy_again":
+                record["message"] = f"{NO_REPEAT_PURCHASE_NOTE}; {message}"
     return EvaluationResult(
         pa.Table.from_pylist(records, schema=EVALUATION_SCHEMA),
         best,
         message if status != "ok" else None,
     )
+
+
+NO_REPEAT_PURCHASE_NOTE = (
+    "no repeat-purchase category in the catalogue (var recommender_repeat_purchase_min_share): "
+    "buy_again has no own-history products to offer and ranks as popularity"
+)
 
 
 def _evaluated(relevant: sp.csr_matrix) -> np.ndarray:
