@@ -742,3 +742,5 @@ def test_real_excerpts_are_exported_and_audited(real_build: Build) -> None:
     assert real_build.scalar("select count(*) from marts.model_fairness_audit") > 0
     assert real_build.scalar("select count(*) from marts.feature_drift") > 0
     assert real_build.scalar("select count(*) from marts.data_quality_anomalies") > 0
+    # a few days of data: prediction drift is not measured, and the build says so
+    assert "warn_prediction_drift_not_measured" in real_build.output
