@@ -259,7 +259,7 @@ def tune_xgboost(
         ok = inner - panel.start + 1 >= TREE_MIN_HISTORY_DAYS
         if inner < 0 or not ok.any():
             continue
-        fs = features_at(panel, measure, inner, horizon, ok)
+        fs = features_at(panel, measure, inner, horizon, ok, True, MAX_TRAIN_ROWS, seed)
         if fs.train_X.shape[0] == 0:
             continue
         X, y = _subsample(fs, seed)
@@ -291,7 +291,7 @@ def fit_tree(
     ok = np.array([st == "ok" for st in fit.status])
     if not ok.any():
         return fit
-    fs = features_at(panel, measure, origin, horizon, ok, with_training=trained is None)
+    fs = features_at(panel, measure, origin, horizon, ok, trained is None, MAX_TRAIN_ROWS, seed)
     if trained is not None:
         pred = (
             _predict_xgboost(trained, fs.future_X)

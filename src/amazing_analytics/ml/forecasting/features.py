@@ -161,12 +161,18 @@ def features_at(
     horizon: int,
     eligible: np.ndarray,
     with_training: bool = True,
+    max_train_rows: int | None = None,
+    seed: int = 42,
 ) -> FeatureSet:
-    """The training examples up to ``origin`` (none unless ``with_training``) and the forecast
-    rows from it."""
+    """The training examples up to ``origin`` (none unless ``with_training``; a seeded sample of
+    ``max_train_rows`` when there are more, drawn before the features are computed: building
+    them for every example was most of XGBoost's time) and the forecast rows from it."""
     y_scale = window_scale(panel.values[measure], origin)
     v_scale = window_scale(panel.values["views"], origin)
     ts, to, th = _training_rows(panel, origin, horizon, eligible & with_training)
+    if max_train_rows is not None and ts.size > max_train_rows:
+        pick = np.sort(np.random.default_rng(seed).choice(ts.size, max_train_rows, False))
+        ts, to, th = ts[pick], to[pick], th[pick]
     train_X = feature_matrix(panel, measure, (ts, to, th), y_scale, v_scale)
     train_y = np.nan_to_num(panel.values[measure])[ts, to + th] / y_scale[ts]
     fs = np.repeat(np.flatnonzero(eligible), horizon)
