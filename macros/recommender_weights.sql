@@ -32,9 +32,7 @@
     event_at, event_date, event_weight and reference_date; the caller groups by user_id and
     product_id (and split). -#}
 {% macro interaction_aggregates() -%}
-        count(*) filter (where event_type = 'view') as view_count,
-        count(*) filter (where event_type = 'cart') as cart_count,
-        count(*) filter (where event_type = 'purchase') as purchase_count,
+        {{ funnel_counts() }}
         min(event_at) as first_event_at,
         max(event_at) as last_event_at,
         min(date_diff('day', event_date, reference_date)) as days_since_last_event,

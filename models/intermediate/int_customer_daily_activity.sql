@@ -10,9 +10,7 @@ with events as (
 select
     user_id,
     event_date as activity_date,
-    count(*) filter (where event_type = 'view') as view_count,
-    count(*) filter (where event_type = 'cart') as cart_count,
-    count(*) filter (where event_type = 'purchase') as purchase_count,
-    coalesce(sum(price) filter (where event_type = 'purchase'), 0) as purchase_revenue
+    {{ funnel_counts() }}
+    {{ purchase_revenue() }} as purchase_revenue
 from events
 group by all

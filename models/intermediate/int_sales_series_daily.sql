@@ -56,18 +56,18 @@ rest_categories as (
 series_days as (
 
     select 'all' as series_id, 'all' as series_level, event_date as activity_date,
-        count(*) filter (where event_type = 'view') as views,
-        count(*) filter (where event_type = 'purchase') as units,
-        coalesce(sum(price) filter (where event_type = 'purchase'), 0) as revenue
+        {{ event_count('view') }} as views,
+        {{ event_count('purchase') }} as units,
+        {{ purchase_revenue() }} as revenue
     from events
     group by all
 
     union all
 
     select 'brand:{{ var("focus_brand") }}', 'brand', event_date,
-        count(*) filter (where event_type = 'view'),
-        count(*) filter (where event_type = 'purchase'),
-        coalesce(sum(price) filter (where event_type = 'purchase'), 0)
+        {{ event_count('view') }},
+        {{ event_count('purchase') }},
+        {{ purchase_revenue() }}
     from events
     where brand = '{{ var("focus_brand") }}'
     group by all

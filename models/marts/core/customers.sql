@@ -32,9 +32,9 @@ activity as (
         min(event_at) as first_seen_at,
         max(event_at) as last_seen_at,
         count(*) as event_count,
-        count(*) filter (where event_type = 'view') as view_count,
-        count(*) filter (where event_type = 'cart') as cart_count,
-        count(*) filter (where event_type = 'purchase') as purchased_item_count
+        {{ event_count('view') }} as view_count,
+        {{ event_count('cart') }} as cart_count,
+        {{ event_count('purchase') }} as purchased_item_count
     from events
     group by user_id
 

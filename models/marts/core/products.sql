@@ -22,12 +22,9 @@ funnel as (
         max(event_at) as last_seen_at,
         min(price) as min_price,
         max(price) as max_price,
-        count(*) filter (where event_type = 'view') as view_count,
-        count(*) filter (where event_type = 'cart') as cart_count,
-        count(*) filter (where event_type = 'remove_from_cart') as remove_from_cart_count,
-        count(*) filter (where event_type = 'purchase') as purchase_count,
-        count(distinct user_id) filter (where event_type = 'purchase') as buyer_count,
-        coalesce(sum(price) filter (where event_type = 'purchase'), 0) as revenue
+        {{ funnel_counts(('view', 'cart', 'remove_from_cart', 'purchase')) }}
+        {{ distinct_event_count('user_id', 'purchase') }} as buyer_count,
+        {{ purchase_revenue() }} as revenue
     from events
     group by product_id
 

@@ -17,11 +17,8 @@ aggregated as (
         min(event_at) as started_at,
         max(event_at) as ended_at,
         count(*) as event_count,
-        count(*) filter (where event_type = 'view') as view_count,
-        count(*) filter (where event_type = 'cart') as cart_count,
-        count(*) filter (where event_type = 'remove_from_cart') as remove_from_cart_count,
-        count(*) filter (where event_type = 'purchase') as purchase_count,
-        coalesce(sum(price) filter (where event_type = 'purchase'), 0) as purchase_value,
+        {{ funnel_counts(('view', 'cart', 'remove_from_cart', 'purchase')) }}
+        {{ purchase_revenue() }} as purchase_value,
         min(event_at) filter (where event_type = 'cart') as first_cart_at,
         min(event_at) filter (where event_type = 'purchase') as first_purchase_at,
         bool_or(is_session_derived) as is_session_derived

@@ -6,6 +6,7 @@
     (category_code = 'all brand categories'). The view marketing needs for the Amazing Basics
     decline.
 -#}
+{%- set focus_brand_is = "brand = '" ~ var('focus_brand') ~ "'" %}
 
 with events as (
 
@@ -23,12 +24,12 @@ monthly as (
     select
         month_start,
         coalesce(category_code, 'all brand categories') as category_code,
-        coalesce(sum(price) filter (where event_type = 'purchase' and brand = '{{ var("focus_brand") }}'), 0) as brand_revenue,
-        coalesce(sum(price) filter (where event_type = 'purchase'), 0) as category_revenue,
-        count(*) filter (where event_type = 'purchase' and brand = '{{ var("focus_brand") }}') as brand_units,
-        count(*) filter (where event_type = 'purchase') as category_units,
-        count(*) filter (where event_type = 'view' and brand = '{{ var("focus_brand") }}') as brand_views,
-        count(*) filter (where event_type = 'view') as category_views
+        {{ purchase_revenue(condition=focus_brand_is) }} as brand_revenue,
+        {{ purchase_revenue() }} as category_revenue,
+        {{ event_count('purchase', condition=focus_brand_is) }} as brand_units,
+        {{ event_count('purchase') }} as category_units,
+        {{ event_count('view', condition=focus_brand_is) }} as brand_views,
+        {{ event_count('view') }} as category_views
     from events
     group by grouping sets ((month_start, category_code), (month_start))
 

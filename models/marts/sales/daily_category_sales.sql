@@ -12,12 +12,12 @@ aggregated as (
     select
         event_date as sales_date,
         coalesce(category_code, 'unknown') as category_code,
-        count(*) filter (where event_type = 'view') as view_count,
-        count(*) filter (where event_type = 'cart') as cart_count,
-        count(distinct session_id) filter (where event_type = 'purchase') as order_count,
-        count(*) filter (where event_type = 'purchase') as units,
-        count(distinct user_id) filter (where event_type = 'purchase') as buyer_count,
-        coalesce(sum(price) filter (where event_type = 'purchase'), 0) as revenue
+        {{ event_count('view') }} as view_count,
+        {{ event_count('cart') }} as cart_count,
+        {{ distinct_event_count('session_id', 'purchase') }} as order_count,
+        {{ event_count('purchase') }} as units,
+        {{ distinct_event_count('user_id', 'purchase') }} as buyer_count,
+        {{ purchase_revenue() }} as revenue
     from events
     group by all
 

@@ -61,7 +61,7 @@ order_totals as (
 
 ),
 
-final as (
+daily_totals as (
 
     select
         days.kpi_date,
@@ -71,15 +71,20 @@ final as (
         coalesce(session_totals.bounced_session_count, 0) as bounced_session_count,
         coalesce(order_totals.order_count, 0) as order_count,
         coalesce(order_totals.units, 0) as units,
-        coalesce(order_totals.revenue, 0) as revenue,
-        session_totals.converted_session_count / nullif(session_totals.session_count, 0) as conversion_rate,
-        session_totals.bounced_session_count / nullif(session_totals.session_count, 0) as bounce_rate,
-        order_totals.revenue / nullif(order_totals.order_count, 0) as average_basket,
-        coalesce(order_totals.revenue, 0) / nullif(visitors.visitor_count, 0) as revenue_per_visitor
+        coalesce(order_totals.revenue, 0) as revenue
     from days
     left join visitors on days.kpi_date = visitors.kpi_date
     left join session_totals on days.kpi_date = session_totals.kpi_date
     left join order_totals on days.kpi_date = order_totals.kpi_date
+
+),
+
+final as (
+
+    select
+        daily_totals.*,
+        {{ kpi_ratios('daily_totals') }}
+    from daily_totals
 
 )
 

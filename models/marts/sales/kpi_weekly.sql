@@ -39,7 +39,7 @@ weekly_totals as (
 
 ),
 
-final as (
+weeks as (
 
     select
         weekly_totals.week_start,
@@ -51,13 +51,18 @@ final as (
         weekly_totals.bounced_session_count,
         weekly_totals.order_count,
         weekly_totals.units,
-        weekly_totals.revenue,
-        weekly_totals.converted_session_count / nullif(weekly_totals.session_count, 0) as conversion_rate,
-        weekly_totals.bounced_session_count / nullif(weekly_totals.session_count, 0) as bounce_rate,
-        weekly_totals.revenue / nullif(weekly_totals.order_count, 0) as average_basket,
-        weekly_totals.revenue / nullif(weekly_visitors.visitor_count, 0) as revenue_per_visitor
+        weekly_totals.revenue
     from weekly_totals
     left join weekly_visitors on weekly_totals.week_start = weekly_visitors.week_start
+
+),
+
+final as (
+
+    select
+        weeks.*,
+        {{ kpi_ratios('weeks') }}
+    from weeks
 
 )
 

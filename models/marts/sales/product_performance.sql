@@ -13,6 +13,8 @@
 -#}
 
 {%- set window = var('performance_window_days') %}
+{%- set in_window = 'event_date > last_date - ' ~ window %}
+{%- set before_window = 'event_date <= last_date - ' ~ window %}
 
 with events as (
 
@@ -39,14 +41,14 @@ windows as (
 
     select
         events.product_id,
-        count(*) filter (where event_type = 'view' and event_date > last_date - {{ window }}) as views,
-        count(*) filter (where event_type = 'cart' and event_date > last_date - {{ window }}) as carts,
-        count(*) filter (where event_type = 'purchase' and event_date > last_date - {{ window }}) as purchases,
-        coalesce(sum(price) filter (where event_type = 'purchase' and event_date > last_date - {{ window }}), 0) as revenue,
-        count(*) filter (where event_type = 'view' and event_date <= last_date - {{ window }}) as previous_views,
-        count(*) filter (where event_type = 'cart' and event_date <= last_date - {{ window }}) as previous_carts,
-        count(*) filter (where event_type = 'purchase' and event_date <= last_date - {{ window }}) as previous_purchases,
-        coalesce(sum(price) filter (where event_type = 'purchase' and event_date <= last_date - {{ window }}), 0) as previous_revenue
+        {{ event_count('view', condition=in_window) }} as views,
+        {{ event_count('cart', condition=in_window) }} as carts,
+        {{ event_count('purchase', condition=in_window) }} as purchases,
+        {{ purchase_revenue(condition=in_window) }} as revenue,
+        {{ event_count('view', condition=before_window) }} as previous_views,
+        {{ event_count('cart', condition=before_window) }} as previous_carts,
+        {{ event_count('purchase', condition=before_window) }} as previous_purchases,
+        {{ purchase_revenue(condition=before_window) }} as previous_revenue
     from events, last_day
     group by events.product_id
 
