@@ -7,8 +7,8 @@ Marketing asked for a "cluster map". It is computed in the build (dbt Python mod
    share of the sample, and at least ``min_per_segment`` points when it has them), drawn after
    ordering by ``user_id`` so that the row order of the inputs does not matter;
 2. their features scaled exactly as the segmentation scales them, with the scaler stored in
-   ``segment_centroids`` (``scaler_mean_<f>``, ``scaler_std_<f>``, ``scaler_log1p_<f>`` and the
-   group weight ``scaler_weight_<f>`` when the segmentation has one); when
+   ``segment_centroids`` (transform, mean, std, evidence shrinkage and group weight per
+   feature: :func:`~amazing_analytics.ml.segmentation.model_matrix`); when
    the segmentation fell back to RFM (no centroids), the RFM recency, frequency and monetary
    values are scaled on the sample instead (log1p on frequency and monetary, then z-score);
 3. a PCA to two components (scikit-learn), fitted on the sample, with the share of the variance
@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from sklearn.decomposition import PCA
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table, numeric_column
+from amazing_analytics.ml.segmentation.model import model_from_table, model_matrix
 
 __all__ = [
     "SEGMENT_MAP_SCHEMA",
@@ -47,21 +48,6 @@ METHOD_SEGMENTATION_SPACE = "pca_segmentation_space"
 METHOD_RFM_FALLBACK = "pca_rfm_fallback"
 #: Fewer sampled customers than this give an empty map (a PCA of 2 points says nothing).
 MIN_POINTS = 10
-#: Features whose null means "none" (0 before scaling), as in the segmentation; a null in any
-#: other feature means "unknown" and scales to 0 (the population mean).
-NULL_IS_ZERO: frozenset[str] = frozenset(
-    {
-        "session_count",
-        "view_count",
-        "cart_count",
-        "order_count",
-        "revenue",
-        "average_basket",
-        "cart_abandonment_rate",
-        "conversion_rate",
-        "days_active",
-    }
-)
 RFM_FEATURES: tuple[str, ...] = ("recency_days", "frequency", "monetary")
 RFM_LOG1P: frozenset[str] = frozenset({"frequency", "monetary"})
 
@@ -103,37 +89,13 @@ def stratified_sample(
 
 
 def _scaled_with_segmentation_scaler(sample: pa.Table, centroids: pa.Table) -> np.ndarray:
-    prefix = "scaler_mean_"
-    names = [c[len(prefix) :] for c in centroids.column_names if c.startswith(prefix)]
-    missing = [n for n in names if n not in sample.column_names]
-    if not names or missing:
+    model = model_from_table(centroids)
+    missing = [n for n in model.feature_names if n not in sample.column_names]
+    if missing:
         raise ValueError(
-            "segment_centroids and customer_features do not match: missing "
-            + (", ".join(missing) if missing else "scaler_mean_<feature> columns")
+            "segment_centroids and customer_features do not match: missing " + ", ".join(missing)
         )
-    columns = []
-    for name in names:
-
-        def scaler(part: str, default: float | None = None, feature: str = name) -> float:
-            column = f"scaler_{part}_{feature}"
-            if column not in centroids.column_names and default is not None:
-                return default
-            return float(centroids.column(column)[0].as_py())
-
-        mean, std = scaler("mean"), scaler("std")
-        # the group weight of the feature (segmentations without groups weigh each feature 1)
-        weight = scaler("weight", default=1.0)
-        log1p = bool(centroids.column(f"scaler_log1p_{name}")[0].as_py())
-        values = numeric_column(sample, name)
-        unknown = np.isnan(values)
-        values = np.where(unknown, 0.0, values)
-        if log1p:
-            values = np.log1p(np.clip(values, 0.0, None))
-        scaled = (values - mean) / std if std > 0 else np.zeros_like(values)
-        if name not in NULL_IS_ZERO:
-            scaled[unknown] = 0.0
-        columns.append(scaled * weight)
-    return np.column_stack(columns)
+    return model_matrix(sample, model)[1]
 
 
 def _scaled_on_sample(sample: pa.Table) -> np.ndarray:
