@@ -19,19 +19,25 @@ from amazing_analytics.ml.segment_map import (
 FEATURES = ("order_count", "recency_days")
 
 
-def _centroids(log1p: bool = False) -> pa.Table:
-    """A two-segment model over two features: scaler mean 0, std 1 (scaled = raw)."""
+def _centroids(weights: tuple[float, float] = (1.0, 1.0)) -> pa.Table:
+    """A two-segment model over two features: scaler mean 0, std 1, no transform and no
+    shrinkage (scaled = raw times the feature's weight)."""
     columns: dict[str, list] = {
         "segment_id": [0, 1],
         "segment_name": ["Big", "Small"],
+        "suggested_action": ["-", "-"],
         "segment_size": [0, 0],
+        "k": [2, 2],
+        "seed": [0, 0],
     }
-    for name in FEATURES:
+    for name, weight in zip(FEATURES, weights, strict=True):
         columns[f"centroid_{name}"] = [0.0, 0.0]
         columns[f"scaled_{name}"] = [0.0, 0.0]
         columns[f"scaler_mean_{name}"] = [0.0, 0.0]
         columns[f"scaler_std_{name}"] = [1.0, 1.0]
-        columns[f"scaler_log1p_{name}"] = [log1p, log1p]
+        columns[f"scaler_weight_{name}"] = [weight, weight]
+        columns[f"scaler_pseudo_views_{name}"] = [0.0, 0.0]
+        columns[f"scaler_transform_{name}"] = ["identity", "identity"]
     return pa.table(columns)
 
 
@@ -145,10 +151,8 @@ def test_unknown_values_scale_to_the_centre_and_missing_features_fail() -> None:
 
 def test_group_weights_of_the_segmentation_are_applied() -> None:
     features, segments, rfm = _customers(50, 50)
-    weighted = _centroids()
     # a segmentation that weighs recency 0: the map is one-dimensional (order_count only)
-    weighted = weighted.append_column("scaler_weight_order_count", pa.array([1.0, 1.0]))
-    weighted = weighted.append_column("scaler_weight_recency_days", pa.array([0.0, 0.0]))
+    weighted = _centroids(weights=(1.0, 0.0))
     table = build_segment_map(
         features, segments, weighted, rfm, sample_size=100, seed=1, min_per_segment=1
     )

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from amazing_analytics.ml import segmentation as seg
 from amazing_analytics.ml.segmentation import (
@@ -86,17 +86,19 @@ def tiny_table(**overrides: pa.Array) -> pa.Table:
     return table
 
 
-def expected_column(values: list[float | None], log: bool, fill: str) -> list[float]:
-    """log1p + z-score by hand (population std); ``fill`` 'zero' or 'mean' (-> 0 scaled)."""
+_BY_HAND = {"log1p": math.log1p, "log": math.log, "sqrt": math.sqrt, "identity": float}
+
+
+def expected_column(values: list[float | None], transform: bool | str, fill: str) -> list[float]:
+    """transform (True: log1p) + z-score by hand (population std); ``fill`` 'zero' or 'mean'
+    (-> 0 scaled)."""
+    f = _BY_HAND["log1p" if transform is True else transform or "identity"]
     if fill == "zero":
         values = [0.0 if v is None else v for v in values]
-    known = [math.log1p(v) if log else float(v) for v in values if v is not None]
+    known = [f(v) for v in values if v is not None]
     mean = statistics.fmean(known)
     std = statistics.pstdev(known)
-    return [
-        0.0 if v is None or std == 0 else ((math.log1p(v) if log else v) - mean) / std
-        for v in values
-    ]
+    return [0.0 if v is None or std == 0 else (f(v) - mean) / std for v in values]
 
 
 #: Behaviour of the test personas: sessions, views, carts, orders, basket, abandonment,
@@ -185,12 +187,16 @@ def test_feature_matrix_exact_values_by_hand() -> None:
     by_user = {30: 0, 10: 1, 20: 2}  # row of each user in TINY
     order = [by_user[u] for u in user_ids.tolist()]
     weights = features.prepare(tiny_table()).weights
+    views = TINY["view_count"]
     for j, name in enumerate(SEGMENT_FEATURES):
         fill = "mean" if name in features.MEAN_FILL_FEATURES else "zero"
-        expected = expected_column(TINY[name], name in LOG1P_FEATURES, fill)
+        expected = expected_column(TINY[name], features.TRANSFORMS[name], fill)
+        # the taste features are shrunk by the evidence: views / (views + 5)
+        taste = features.FEATURE_GROUP_OF[name] in ("category", "price", "brand")
+        shrink = [v / (v + 5.0) if taste else 1.0 for v in views]
         np.testing.assert_allclose(
             X[:, j],
-            [expected[i] * weights[j] for i in order],
+            [expected[i] * shrink[i] * weights[j] for i in order],
             rtol=1e-12,
             atol=1e-12,
             err_msg=name,
@@ -198,7 +204,13 @@ def test_feature_matrix_exact_values_by_hand() -> None:
     # spot checks of the documented rules
     j = SEGMENT_FEATURES.index
     assert X[:, j("recency_days")][1] == 0.0  # unknown recency (user 20) -> exactly 0
-    assert X[:, j("median_viewed_price")][1] == 0.0
+    assert X[:, j("price_index")][1] == 0.0
+    assert "median_viewed_price" not in SEGMENT_FEATURES  # category, not price level
+    assert features.TRANSFORMS["price_index"] == "log"
+    assert features.TRANSFORMS["family_share_home"] == "sqrt"
+    assert features.TRANSFORMS["revenue"] == "log1p" and "revenue" in LOG1P_FEATURES
+    # only the visitors with >= 5 views are fitted on (user 10 has 3)
+    np.testing.assert_array_equal(features.prepare(tiny_table()).fit_rows, [False, True, True])
     w = weights[j("recency_days")]
     np.testing.assert_allclose(np.abs(X[[0, 2], j("recency_days")]), [w, w])  # 2 known values
     np.testing.assert_allclose(X.mean(axis=0)[j("session_count")], 0.0, atol=1e-15)
@@ -627,14 +639,17 @@ def test_model_table_round_trip_gives_identical_assignments(shop: pa.Table, shop
             "scaler_mean_",
             "scaler_std_",
             "scaler_weight_",
-            "scaler_log1p_",
+            "scaler_pseudo_views_",
+            "scaler_transform_",
         ):
             assert prefix + feature in table.column_names
     assert table["segment_name"].to_pylist() == list(shop_model.names)
 
     restored = model_from_table(table.take([2, 0, 3, 1]))  # row order does not matter
     assert restored.names == shop_model.names and restored.actions == shop_model.actions
-    assert restored.log1p == shop_model.log1p and restored.k == 4 and restored.seed == 7
+    assert restored.transforms == shop_model.transforms and restored.k == 4
+    assert restored.seed == 7
+    np.testing.assert_array_equal(restored.pseudo_views, shop_model.pseudo_views)
     np.testing.assert_array_equal(restored.centroids, shop_model.centroids)
     np.testing.assert_array_equal(restored.means, shop_model.means)
     np.testing.assert_array_equal(restored.stds, shop_model.stds)
@@ -742,3 +757,53 @@ def test_ground_truth_path_errors_are_readable(tmp_path: Path) -> None:
     (tmp_path / "user_personas.csv").write_text("user_id,type\n1,a\n")
     with pytest.raises(ValueError, match="no column.*persona"):
         read_personas(str(tmp_path))
+
+
+# --------------------------------------------------------------------------------------------
+# Evidence: the taste of visitors with few views is shrunk, and they are not fitted on
+# --------------------------------------------------------------------------------------------
+
+
+def test_taste_is_shrunk_by_the_evidence_and_checked_for_its_domain() -> None:
+    factors = features.evidence_factors(np.array([0.0, 5.0, 45.0]), np.array([0.0, 5.0]))
+    np.testing.assert_allclose(factors, [[1.0, 0.0], [1.0, 0.5], [1.0, 0.9]])
+    with pytest.raises(ValueError, match="price_index must be positive.*user_id 10"):
+        feature_matrix(tiny_table(price_index=pa.array([1.6, 0.0, None])))
+    with pytest.raises(ValueError, match="family_share_home must not be negative"):
+        feature_matrix(tiny_table(family_share_home=pa.array([0.0, -0.1, None])))
+
+
+def test_choose_k_fits_only_the_flagged_rows_and_labels_every_sampled_row() -> None:
+    X = blobs(3, 100, seed=4)
+    flags = np.ones(len(X), dtype=bool)
+    flags[::4] = False  # a quarter of the rows are not fitted on
+    selection = choose_k(X, 2, 4, seed=5, fit_rows=flags)
+    assert selection.sample_size == int(flags.sum()) == 225 and selection.chosen_k == 3
+    # the unfitted rows get the label of their nearest centre: the blobs are found whole
+    truth = KMeans(3, n_init=4, random_state=0).fit_predict(X)
+    chosen = selection.sample_labels[[r.k for r in selection.rows].index(3)]
+    assert len(chosen) == len(X)
+    assert adjusted_rand_score(truth, chosen) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="one flag per row"):
+        choose_k(X, 2, 4, seed=5, fit_rows=flags[:10])
+    with pytest.raises(InsufficientDataError, match="at least 20 customers"):
+        choose_k(X, 2, 4, seed=5, fit_rows=np.arange(len(X)) < 10)
+
+
+def test_visitors_with_few_views_do_not_move_the_centres(shop: pa.Table, shop_model) -> None:
+    glances = customers({"casual": 40}, seed=5, user_offset=900_000)
+    glances = glances.set_column(
+        glances.schema.get_field_index("view_count"),
+        glances.schema.field("view_count"),
+        pa.array([2] * 40, glances.schema.field("view_count").type),
+    )
+    model = fit(pa.concat_tables([shop, glances], promote_options="default"), 4, seed=7)
+    np.testing.assert_allclose(model.centroids, shop_model.centroids, atol=0.25)
+    assert set(model.names) == set(shop_model.names)
+    broken = model_to_table(model)
+    column = "scaler_transform_revenue"
+    broken = broken.set_column(
+        broken.schema.get_field_index(column), column, pa.array(["cube"] * 4)
+    )
+    with pytest.raises(ValueError, match="unknown feature transform.*cube"):
+        model_from_table(broken)

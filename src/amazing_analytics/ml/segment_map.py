@@ -6,10 +6,9 @@ Marketing asked for a "cluster map". It is computed in the build (dbt Python mod
 1. a seeded sample of the segmented customers, stratified by segment (each segment keeps its
    share of the sample, and at least ``min_per_segment`` points when it has them), drawn after
    ordering by ``user_id`` so that the row order of the inputs does not matter;
-2. their features scaled by the segmentation's own functions (fills, ``log1p``, weighted
-   z-score of ``ml/segmentation/features.py``), with the scaler stored in
-   ``segment_centroids`` (``scaler_mean_<f>``, ``scaler_std_<f>``, ``scaler_log1p_<f>`` and the
-   group weight ``scaler_weight_<f>`` when the segmentation has one); when
+2. their features scaled exactly as the segmentation scales them, with the scaler stored in
+   ``segment_centroids`` (transform, mean, std, evidence shrinkage and group weight per
+   feature: :func:`~amazing_analytics.ml.segmentation.model_matrix`); when
    the segmentation fell back to RFM (no centroids), the RFM recency, frequency and monetary
    values are scaled on the sample instead (log1p on frequency and monetary, then
    scikit-learn's ``StandardScaler``);
@@ -32,12 +31,7 @@ from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table, numeric_column
-from amazing_analytics.ml.guards import missing_columns
-from amazing_analytics.ml.segmentation.features import (
-    ZERO_FILL_FEATURES,
-    scale,
-    to_model_space,
-)
+from amazing_analytics.ml.segmentation.model import model_from_table, model_matrix
 
 __all__ = [
     "SEGMENT_MAP_SCHEMA",
@@ -97,29 +91,13 @@ def stratified_sample(
 
 
 def _scaled_with_segmentation_scaler(sample: pa.Table, centroids: pa.Table) -> np.ndarray:
-    """The sample in the segmentation's space: the segmentation's own fills, ``log1p`` and
-    weighted z-score (:mod:`amazing_analytics.ml.segmentation.features`) with the scaler stored
-    in ``segment_centroids`` (a feature without a stored group weight weighs 1)."""
-    prefix = "scaler_mean_"
-    names = [c[len(prefix) :] for c in centroids.column_names if c.startswith(prefix)]
-    missing = missing_columns(sample, names)
-    if not names or missing:
+    model = model_from_table(centroids)
+    missing = [n for n in model.feature_names if n not in sample.column_names]
+    if missing:
         raise ValueError(
-            "segment_centroids and customer_features do not match: missing "
-            + (", ".join(missing) if missing else "scaler_mean_<feature> columns")
+            "segment_centroids and customer_features do not match: missing " + ", ".join(missing)
         )
-    stored = centroids.slice(0, 1).to_pylist()[0]
-    means = np.array([float(stored[f"scaler_mean_{name}"]) for name in names])
-    stds = np.array([float(stored[f"scaler_std_{name}"]) for name in names])
-    weights = np.array([float(stored.get(f"scaler_weight_{name}", 1.0)) for name in names])
-    log1p = [bool(stored[f"scaler_log1p_{name}"]) for name in names]
-    raw = np.column_stack([numeric_column(sample, name) for name in names])
-    # the segmentation's fills: "none" is 0, "unknown" stays NaN and scales to exactly 0
-    zero_fill = np.array([name in ZERO_FILL_FEATURES for name in names])
-    raw[:, zero_fill] = np.nan_to_num(raw[:, zero_fill], nan=0.0)
-    # a negative count cannot be log1p-transformed: the map clips it to 0 (0 = none)
-    raw[:, np.array(log1p)] = np.clip(raw[:, np.array(log1p)], 0.0, None)
-    return scale(to_model_space(raw, log1p), means, stds, weights)
+    return model_matrix(sample, model)[1]
 
 
 def _scaled_on_sample(sample: pa.Table) -> np.ndarray:

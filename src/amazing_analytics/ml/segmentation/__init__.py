@@ -2,8 +2,9 @@
 
 Arrow in, Arrow out; numpy and scikit-learn inside. One module per job:
 
-- :mod:`.features`: which columns, null fills, ``log1p``, StandardScaler and the group weights
-  that keep behaviour, category, price and brand features on an equal footing.
+- :mod:`.features`: which columns, null fills, transforms (``log1p``, ``log``, ``sqrt``),
+  StandardScaler, the evidence shrinkage of the taste features and the group weights that keep
+  behaviour, category, price and brand features on an equal footing.
 - :mod:`.choice_of_k`: k = k_min..k_max scored on a seeded sample (silhouette, Davies-Bouldin,
   inertia, stability across seeds).
 - :mod:`.naming`: names composed from each profile (role, price level, favourite family).
@@ -44,6 +45,8 @@ from amazing_analytics.ml.segmentation.features import (
     GROUP_WEIGHTS,
     LOG1P_FEATURES,
     SEGMENT_FEATURES,
+    TASTE_PSEUDO_VIEWS,
+    TRANSFORMS,
     InsufficientDataError,
     feature_matrix,
     group_weights,
@@ -54,6 +57,7 @@ from amazing_analytics.ml.segmentation.model import (
     assign_segments,
     fit_segments,
     model_from_table,
+    model_matrix,
     model_to_table,
     nearest_centroid,
 )
@@ -82,6 +86,8 @@ __all__ = [
     "SEGMENT_FEATURES",
     "SegmentLabel",
     "SegmentModel",
+    "TASTE_PSEUDO_VIEWS",
+    "TRANSFORMS",
     "action_copy_from_table",
     "assign_segments",
     "build_centroids",
@@ -97,6 +103,7 @@ __all__ = [
     "group_weights",
     "fit_segments",
     "model_from_table",
+    "model_matrix",
     "model_to_table",
     "name_segments",
     "nearest_centroid",

@@ -22,7 +22,7 @@ from sklearn.metrics import adjusted_rand_score
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table, numeric_column
 from amazing_analytics.ml.segmentation.actions import action_copy_from_table
 from amazing_analytics.ml.segmentation.choice_of_k import KSelection, choose_k, selection_to_table
-from amazing_analytics.ml.segmentation.features import InsufficientDataError, feature_matrix
+from amazing_analytics.ml.segmentation.features import InsufficientDataError, prepare
 from amazing_analytics.ml.segmentation.model import (
     assign_segments,
     fit_segments,
@@ -173,15 +173,20 @@ def build_quality(
 ) -> pa.Table:
     """segmentation_quality: the k search, or one 'fallback' row with the reason.
 
-    With ``ground_truth_path`` (a generated shop's ground_truth directory) every k's row also
-    gets ``persona_ari`` (see :func:`persona_agreement`); the ground truth never influences
-    the choice of k.
+    The k search fits and scores the sampled visitors with at least TASTE_PSEUDO_VIEWS views
+    (:attr:`~amazing_analytics.ml.segmentation.features.PreparedFeatures.fit_rows`). With
+    ``ground_truth_path`` (a generated shop's ground_truth directory) every k's row also gets
+    ``persona_ari`` (see :func:`persona_agreement`: every sampled visitor with at least
+    PERSONA_MIN_EVENTS events, labelled by the nearest centre); the ground truth never
+    influences the choice of k.
     """
     features = as_table(features)
     personas = read_personas(ground_truth_path)
     try:
-        _, matrix = feature_matrix(features)
-        selection = choose_k(matrix, k_min, k_max, seed, sample_size)
+        prepared = prepare(features)
+        selection = choose_k(
+            prepared.scaled, k_min, k_max, seed, sample_size, fit_rows=prepared.fit_rows
+        )
     except InsufficientDataError as error:
         LOGGER.warning("segmentation falls back to RFM segments: %s", error)
         return fallback_quality_table(str(error), seed)

@@ -1,6 +1,8 @@
 """Choosing k: KMeans for each k of a range on a seeded sample, scored by silhouette,
 Davies-Bouldin and inertia; the best silhouette wins (ties: the smaller k) and the stability of
-the choice is the adjusted Rand index between two seeds.
+the choice is the adjusted Rand index between two seeds. With ``fit_rows`` only the sampled rows
+it flags (the visitors with enough views to say who they are) are fitted and scored; every
+sampled row still gets the label of its nearest centre.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 from sklearn.cluster import KMeans
-from sklearn.metrics import adjusted_rand_score, davies_bouldin_score
+from sklearn.metrics import adjusted_rand_score, davies_bouldin_score, pairwise_distances_argmin
 from threadpoolctl import threadpool_limits
 
 from amazing_analytics.ml.segmentation.features import (
@@ -50,10 +52,12 @@ class KSelection:
         chosen_k: The k with the best silhouette (ties: the smaller k).
         stability_ari: Adjusted Rand index between the fits with ``seed`` and ``seed + 1`` at
             the chosen k, on the sample (1.0 = the same partition).
-        sample_size: Rows actually scored (``min(sample_size, rows)``).
+        sample_size: Rows actually fitted and scored: those of the sample of
+            ``min(sample_size, rows)`` rows that ``fit_rows`` flags (all without it).
         seed: The seed of the sample and of the KMeans fits.
         sample_rows: Row indices of X in the sample, ascending.
-        sample_labels: Per k (ascending), the cluster of each sampled row.
+        sample_labels: Per k (ascending), the cluster (nearest centre) of each sampled row,
+            fitted or not.
     """
 
     rows: tuple[KScore, ...]
@@ -164,31 +168,59 @@ def _seeded_sample(
 
 
 def choose_k(
-    X: np.ndarray, k_min: int, k_max: int, seed: int, sample_size: int = 20000
+    X: np.ndarray,
+    k_min: int,
+    k_max: int,
+    seed: int,
+    sample_size: int = 20000,
+    fit_rows: np.ndarray | None = None,
 ) -> KSelection:
     """Score k = k_min..k_max on a seeded sample of X and pick the best silhouette.
 
     A sample of ``min(sample_size, rows)`` rows (drawn with ``seed``, kept in X's row order) is
-    clustered with KMeans (``random_state=seed``) for each k; its silhouette, Davies-Bouldin
-    index and inertia (within-cluster sum of squares of the sample) are recorded. The chosen k
-    has the highest silhouette (differences below 1e-9 are ties, won by the smaller k). The
-    stability of the choice is the adjusted Rand index between that fit and a second fit with
-    ``seed + 1`` on the same sample.
+    drawn; its rows flagged in ``fit_rows`` (default: all) are clustered with KMeans
+    (``random_state=seed``) for each k, and their silhouette, Davies-Bouldin index and inertia
+    (within-cluster sum of squares) are recorded. The chosen k has the highest silhouette
+    (differences below 1e-9 are ties, won by the smaller k). The stability of the choice is the
+    adjusted Rand index between that fit and a second fit with ``seed + 1`` on the same rows.
+    Every sampled row gets the label of its nearest centre (``sample_labels``).
 
     Raises:
-        ValueError: k_min < 2, k_min > k_max, sample_size < k_max + 1, X not a finite matrix.
-        InsufficientDataError: fewer than ``k_min * 10`` rows, or fewer than ``k_max + 1``
-            distinct rows (in X or in the sample).
+        ValueError: k_min < 2, k_min > k_max, sample_size < k_max + 1, X not a finite matrix,
+            fit_rows not one flag per row.
+        InsufficientDataError: fewer than ``k_min * 10`` rows to fit, or fewer than
+            ``k_max + 1`` distinct rows to fit (in X or in the sample).
     """
-    X = _checked_matrix(X, k_min, k_max, sample_size)
+    X = np.asarray(X, dtype=np.float64)
+    fit = np.ones(len(X) if X.ndim else 0, dtype=bool)
+    if fit_rows is not None:
+        fit = np.asarray(fit_rows, dtype=bool)
+    if X.ndim == 2 and fit.shape != (X.shape[0],):
+        raise ValueError(f"fit_rows needs one flag per row of X, got shape {fit.shape}")
+    if X.ndim == 2 and not np.isfinite(X).all():
+        raise ValueError("X has NaN or infinite values")
+    _checked_matrix(X[fit] if X.ndim == 2 else X, k_min, k_max, sample_size)
     sample_rows, sample = _seeded_sample(X, k_max, seed, sample_size)
-    fits = [kmeans(sample, k, seed, N_INIT_SELECT) for k in range(k_min, k_max + 1)]
-    silhouettes = mean_silhouettes(sample, [fit.labels_ for fit in fits])
+    fitted_rows = fit[sample_rows]
+    fitted = sample[fitted_rows]
+    if fitted.shape[0] < k_min * 10:
+        raise InsufficientDataError(
+            f"the sample has only {fitted.shape[0]} customers to fit; choosing k needs at least "
+            f"{k_min * 10}: increase sample_size"
+        )
+    distinct = distinct_rows_at_least(fitted, k_max + 1)
+    if distinct < k_max + 1:
+        raise InsufficientDataError(
+            f"the sample's customers to fit have only {distinct} distinct profiles; trying up "
+            f"to k={k_max} clusters needs at least {k_max + 1}: increase sample_size"
+        )
+    fits = [kmeans(fitted, k, seed, N_INIT_SELECT) for k in range(k_min, k_max + 1)]
+    silhouettes = mean_silhouettes(fitted, [fit.labels_ for fit in fits])
     rows = tuple(
         KScore(
             k=k,
             silhouette=silhouette,
-            davies_bouldin=float(davies_bouldin_score(sample, fit.labels_)),
+            davies_bouldin=float(davies_bouldin_score(fitted, fit.labels_)),
             inertia=float(fit.inertia_),
         )
         for k, fit, silhouette in zip(range(k_min, k_max + 1), fits, silhouettes, strict=True)
@@ -196,10 +228,14 @@ def choose_k(
     best = max(silhouettes)
     chosen_index = next(i for i, s in enumerate(silhouettes) if s >= best - SILHOUETTE_TIE)
     chosen_k = rows[chosen_index].k
-    other = kmeans(sample, chosen_k, seed + 1, N_INIT_SELECT)
+    other = kmeans(fitted, chosen_k, seed + 1, N_INIT_SELECT)
     stability = float(adjusted_rand_score(fits[chosen_index].labels_, other.labels_))
-    labels = tuple(np.asarray(fit.labels_, dtype=np.int64) for fit in fits)
-    return KSelection(rows, chosen_k, stability, sample.shape[0], seed, sample_rows, labels)
+    labels = []
+    for fit in fits:
+        nearest = pairwise_distances_argmin(sample, fit.cluster_centers_)
+        nearest[fitted_rows] = fit.labels_
+        labels.append(np.asarray(nearest, dtype=np.int64))
+    return KSelection(rows, chosen_k, stability, fitted.shape[0], seed, sample_rows, tuple(labels))
 
 
 def selection_to_table(selection: KSelection) -> pa.Table:

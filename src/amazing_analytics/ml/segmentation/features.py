@@ -9,23 +9,40 @@ group          features
 behaviour      sessions, views, carts, orders, revenue, basket, abandonment, conversion,
                active days, recency (what the visitor does: RFM and the funnel)
 category       share of the categorised views in each family of seed category_families
-price          price_index (viewed prices against each category's typical price) and the
-               median viewed price
+price          price_index (viewed prices against each category's typical price)
 brand          brand loyalty (share of the branded views on the favourite brand) and the share
                of the branded views on the in-house brand (var focus_brand)
 =============  ===============================================================================
 
+The median viewed price is not a clustering feature: it mostly says which departments a
+visitor views (a computer costs more than a cable), which the category group already holds; the
+price index says how expensive a visitor's picks are *within* their departments.
+
 Each column is filled (a null means "none" for counts, amounts and rates: 0; "unknown" for
 recency, prices, shares and brand figures: the population mean, so its scaled value is exactly
-0), heavy-tailed counts and amounts become ``log1p(x)``, then every column is standardised
-(sklearn's ``StandardScaler``: population mean and std) and multiplied by its group weight
-``sqrt(GROUP_WEIGHTS[group] / top eigenvalue of the group's covariance)``. The leading
+0), then transformed (:data:`TRANSFORMS`): heavy-tailed counts and amounts ``log1p(x)``, the price
+index ``log(x)`` (a ratio: half and twice as expensive are equally far from typical), the family
+shares ``sqrt(x)`` (the Hellinger embedding of a composition: a share moving from 1 % to 5 % is
+as telling as one from 50 % to 70 %). Every column is then standardised (sklearn's
+``StandardScaler``: population mean and std of the transformed known values).
+
+The taste groups (category, price, brand) are estimates from a visitor's own views, and a
+visitor with three views has a very noisy one. Their z-scores are shrunk towards the population
+(0) by the evidence factor ``n / (n + TASTE_PSEUDO_VIEWS)``, ``n`` = the visitor's views: the
+population counts as :data:`TASTE_PSEUDO_VIEWS` views of prior (the posterior mean of a visitor's
+taste, as in empirical-Bayes shrinkage of rates). Then every column is multiplied by its group
+weight ``sqrt(GROUP_WEIGHTS[group] / top eigenvalue of the group's covariance)``. The leading
 direction of every group then has the same variance, whatever the number of its columns and
 however much they move together: the ten correlated behaviour columns (mostly one activity
 direction) do not outvote the category shares or the two brand columns.
 
-NaN in a float column counts as null. Counts and amounts (the ``log1p`` features) must not be
-negative and no value may be infinite: both raise ``ValueError``.
+The clusters are fitted on the visitors whose own views at least equal the prior
+(``view_count >= TASTE_PSEUDO_VIEWS``, :attr:`PreparedFeatures.fit_rows`); everybody is then
+assigned to the nearest centre. Visitors with fewer views sit near the population centre in the
+taste groups and would otherwise pull every centre towards it.
+
+NaN in a float column counts as null. Counts, amounts and shares must not be negative, the price
+index must be positive, and no value may be infinite: each raises ``ValueError``.
 """
 
 from __future__ import annotations
@@ -71,7 +88,7 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
         "recency_days",
     ),
     "category": tuple(f"family_share_{family}" for family in CATEGORY_FAMILIES),
-    "price": ("price_index", "median_viewed_price"),
+    "price": ("price_index",),
     "brand": ("brand_loyalty", "in_house_brand_share"),
 }
 #: Variance of each group's leading direction in the scaled matrix: equal, so none dominates.
@@ -85,7 +102,7 @@ SEGMENT_FEATURES: tuple[str, ...] = tuple(
 FEATURE_GROUP_OF: dict[str, str] = {
     name: group for group, names in FEATURE_GROUPS.items() for name in names
 }
-#: Heavy-tailed counts and amounts (and the price ratio): scaled as ``log1p(x)``.
+#: Heavy-tailed counts and amounts: scaled as ``log1p(x)``.
 LOG1P_FEATURES: frozenset[str] = frozenset(
     {
         "session_count",
@@ -95,10 +112,34 @@ LOG1P_FEATURES: frozenset[str] = frozenset(
         "revenue",
         "average_basket",
         "days_active",
-        "median_viewed_price",
-        "price_index",
     }
 )
+#: The transform of each feature before standardising: ``log1p``, ``log`` (the price ratio),
+#: ``sqrt`` (the family shares) or ``identity``.
+TRANSFORMS: dict[str, str] = {
+    name: "log1p"
+    if name in LOG1P_FEATURES
+    else "log"
+    if name == "price_index"
+    else "sqrt"
+    if name.startswith("family_share_")
+    else "identity"
+    for name in SEGMENT_FEATURES
+}
+TRANSFORM_NAMES: frozenset[str] = frozenset({"log1p", "log", "sqrt", "identity"})
+#: Groups estimated from a visitor's own views: shrunk towards the population by the evidence.
+TASTE_GROUPS: frozenset[str] = frozenset({"category", "price", "brand"})
+#: Views of prior the population counts for in a visitor's taste (the pseudo-count of the
+#: shrinkage), and the fewest views of a visitor the clusters are fitted on.
+TASTE_PSEUDO_VIEWS = 5.0
+#: The feature that counts a visitor's evidence (their views).
+EVIDENCE_FEATURE = "view_count"
+#: Per feature, the pseudo-count of its shrinkage (0: not shrunk).
+PSEUDO_VIEWS: dict[str, float] = {
+    name: TASTE_PSEUDO_VIEWS if group in TASTE_GROUPS else 0.0
+    for group, names in FEATURE_GROUPS.items()
+    for name in names
+}
 #: Null means "none": filled with 0 before scaling.
 ZERO_FILL_FEATURES: frozenset[str] = frozenset(
     {
@@ -146,10 +187,11 @@ class PreparedFeatures:
 
     user_ids: np.ndarray  # int64 (n,)
     raw: np.ndarray  # float64 (n, f), mean-fill features keep NaN where unknown
-    scaled: np.ndarray  # float64 (n, f), weighted
-    means: np.ndarray  # float64 (f,), log space for log1p features
+    scaled: np.ndarray  # float64 (n, f), shrunk and weighted
+    means: np.ndarray  # float64 (f,), of the transformed values
     stds: np.ndarray  # float64 (f,), 0 for a constant column
     weights: np.ndarray  # float64 (f,), the group weight of each column
+    fit_rows: np.ndarray  # bool (n,), the visitors the clusters are fitted on
 
 
 def _check_columns(table: pa.Table, feature_names: Sequence[str]) -> None:
@@ -172,34 +214,66 @@ def _user_ids(table: pa.Table) -> np.ndarray:
     return np.asarray(pc.cast(column, pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def read_raw(table: pa.Table, feature_names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(user_ids, raw): zero fills applied; mean-fill features keep NaN where unknown."""
+def read_raw(
+    table: pa.Table,
+    feature_names: Sequence[str],
+    transforms: Sequence[str] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(user_ids, raw): zero fills applied; mean-fill features keep NaN where unknown.
+
+    ``transforms`` (default: :data:`TRANSFORMS` of each feature) decides the domain check:
+    ``log1p`` and ``sqrt`` features must not be negative, ``log`` features must be positive.
+    """
     _check_columns(table, feature_names)
+    if transforms is None:
+        transforms = [TRANSFORMS.get(name, "identity") for name in feature_names]
     user_ids = _user_ids(table)
     raw = np.empty((table.num_rows, len(feature_names)), dtype=np.float64)
-    for j, name in enumerate(feature_names):
+    for j, (name, transform) in enumerate(zip(feature_names, transforms, strict=True)):
         values = numeric_column(table, name)
         if np.isinf(values).any():
             raise ValueError(f"{name} has infinite value(s)")
-        negative = values < 0
-        if name in LOG1P_FEATURES and negative.any():
-            example = int(user_ids[np.flatnonzero(negative)[0]])
-            raise ValueError(
-                f"{name} must not be negative: {int(negative.sum())} row(s), e.g. user_id {example}"
-            )
+        outside, rule = np.zeros(values.shape, dtype=bool), ""
+        if transform in ("log1p", "sqrt"):
+            outside, rule = values < 0, "must not be negative"
+        elif transform == "log":
+            outside, rule = values <= 0, "must be positive"
+        if outside.any():
+            example = int(user_ids[np.flatnonzero(outside)[0]])
+            raise ValueError(f"{name} {rule}: {int(outside.sum())} row(s), e.g. user_id {example}")
         if name in ZERO_FILL_FEATURES:
             values[np.isnan(values)] = 0.0
         raw[:, j] = values
     return user_ids, raw
 
 
-def to_model_space(raw: np.ndarray, log1p: Sequence[bool]) -> np.ndarray:
-    """Apply ``log1p`` to the flagged columns (NaN stays NaN)."""
+def to_model_space(raw: np.ndarray, transforms: Sequence[str]) -> np.ndarray:
+    """Apply each column's transform (``log1p``, ``log``, ``sqrt``, ``identity``); NaN stays NaN.
+
+    Raises:
+        ValueError: an unknown transform name.
+    """
     out = raw.copy()
-    for j, flag in enumerate(log1p):
-        if flag:
+    for j, transform in enumerate(transforms):
+        if transform == "log1p":
             np.log1p(out[:, j], out=out[:, j])
+        elif transform == "log":
+            np.log(out[:, j], out=out[:, j])
+        elif transform == "sqrt":
+            np.sqrt(out[:, j], out=out[:, j])
+        elif transform != "identity":
+            raise ValueError(f"unknown feature transform {transform!r}")
     return out
+
+
+def evidence_factors(views: np.ndarray, pseudo_views: np.ndarray) -> np.ndarray:
+    """(n, f) shrinkage factor ``v / (v + a)`` per row (views v) and feature (pseudo-count a;
+    a = 0: 1, not shrunk). A visitor without views gets 0 in every shrunk feature."""
+    views = np.maximum(np.nan_to_num(np.asarray(views, dtype=np.float64), nan=0.0), 0.0)
+    pseudo = np.asarray(pseudo_views, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factors = views[:, None] / (views[:, None] + pseudo[None, :])
+    return np.where(pseudo[None, :] > 0, np.nan_to_num(factors, nan=0.0), 1.0)
 
 
 def fit_scaler(logged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -218,9 +292,14 @@ def fit_scaler(logged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def scale(
-    logged: np.ndarray, means: np.ndarray, stds: np.ndarray, weights: np.ndarray
+    logged: np.ndarray,
+    means: np.ndarray,
+    stds: np.ndarray,
+    weights: np.ndarray,
+    factors: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Weighted z-score; a zero-std column and the unknown (NaN) values become exactly 0."""
+    """Weighted z-score, times the evidence ``factors`` when given (see
+    :func:`evidence_factors`); a zero-std column and the unknown (NaN) values become exactly 0."""
     varying = stds > 0
     scaler = StandardScaler()
     scaler.mean_ = means
@@ -230,19 +309,34 @@ def scale(
     scaled = scaler.transform(logged) if logged.shape[0] else np.zeros_like(logged)
     scaled[:, ~varying] = 0.0
     scaled[np.isnan(scaled)] = 0.0
+    if factors is not None:
+        scaled *= factors
     scaled *= weights
     scaled += 0.0  # no negative zeros: equal profiles have equal bytes
     return scaled
 
 
+def evidence_views(raw: np.ndarray, feature_names: Sequence[str]) -> np.ndarray:
+    """The views of each row (column :data:`EVIDENCE_FEATURE`; zeros when it is absent and no
+    feature is shrunk)."""
+    names = list(feature_names)
+    if EVIDENCE_FEATURE in names:
+        return np.nan_to_num(raw[:, names.index(EVIDENCE_FEATURE)], nan=0.0)
+    return np.zeros(raw.shape[0])
+
+
 def prepare(
     features: ArrowData, feature_names: Sequence[str] = SEGMENT_FEATURES
 ) -> PreparedFeatures:
-    """Read, order by user_id, check uniqueness, transform and scale the features."""
+    """Read, order by user_id, check uniqueness, transform, scale, shrink and weigh."""
     features = as_table(features)
     if features.num_rows == 0:
         raise InsufficientDataError("the customer features table has no rows")
-    user_ids, raw = read_raw(features, feature_names)
+    transforms = [TRANSFORMS.get(name, "identity") for name in feature_names]
+    pseudo = np.array([PSEUDO_VIEWS.get(name, 0.0) for name in feature_names])
+    if (pseudo > 0).any() and EVIDENCE_FEATURE not in feature_names:
+        raise ValueError(f"shrunk taste features need {EVIDENCE_FEATURE} among the features")
+    user_ids, raw = read_raw(features, feature_names, transforms)
     order = np.argsort(user_ids, kind="stable")
     user_ids = user_ids[order]
     raw = raw[order]
@@ -252,28 +346,33 @@ def prepare(
             f"user_id must be unique: {int(repeated.sum())} repeated value(s), "
             f"e.g. {int(user_ids[1:][repeated][0])}"
         )
-    logged = to_model_space(raw, [name in LOG1P_FEATURES for name in feature_names])
+    logged = to_model_space(raw, transforms)
     means, stds = fit_scaler(logged)
-    standardised = scale(logged, means, stds, np.ones(len(feature_names)))
+    views = evidence_views(raw, feature_names)
+    factors = evidence_factors(views, pseudo)
+    standardised = scale(logged, means, stds, np.ones(len(feature_names)), factors)
     weights = group_weights(standardised, feature_names)
     scaled = standardised * weights + 0.0  # no negative zeros
-    return PreparedFeatures(user_ids, raw, scaled, means, stds, weights)
+    fit_rows = views >= TASTE_PSEUDO_VIEWS if (pseudo > 0).any() else np.ones(len(views), bool)
+    return PreparedFeatures(user_ids, raw, scaled, means, stds, weights, fit_rows)
 
 
 def feature_matrix(features: ArrowData) -> tuple[np.ndarray, np.ndarray]:
     """(user_ids, X): the :data:`SEGMENT_FEATURES` of each customer, scaled for clustering.
 
     Rows are ordered by ``user_id`` ascending (so the result does not depend on the row order
-    of the input). Nulls are filled as in the module docstring, :data:`LOG1P_FEATURES` become
-    ``log1p(x)``, then each column is standardised with the population mean and std (ddof=0)
-    of this table and multiplied by its group weight (:func:`group_weights`); a constant
-    column stays 0 and an unknown value is exactly 0. Decimal columns are cast to float64;
-    other columns of the table are ignored. A RecordBatchReader (what ``dbt.ref(...).arrow()``
-    gives with duckdb 2.0) or RecordBatch is accepted as well.
+    of the input). Nulls are filled as in the module docstring, each column is transformed
+    (:data:`TRANSFORMS`), standardised with the population mean and std (ddof=0) of this table,
+    the taste columns are multiplied by the evidence factor ``views / (views +
+    TASTE_PSEUDO_VIEWS)`` and every column by its group weight (:func:`group_weights`); a
+    constant column stays 0 and an unknown value is exactly 0. Decimal columns are cast to
+    float64; other columns of the table are ignored. A RecordBatchReader (what
+    ``dbt.ref(...).arrow()`` gives with duckdb 2.0) or RecordBatch is accepted as well.
 
     Raises:
         InsufficientDataError: no rows, or a required column is missing.
-        ValueError: null or repeated user_id, negative counts/amounts, infinite values.
+        ValueError: null or repeated user_id, negative counts/amounts/shares, a price index
+            that is not positive, infinite values.
     """
     prepared = prepare(features)
     return prepared.user_ids, prepared.scaled

@@ -20,10 +20,16 @@ from amazing_analytics.ml.arrow_utils import ArrowData, as_table
 from amazing_analytics.ml.segmentation.actions import suggested_action
 from amazing_analytics.ml.segmentation.choice_of_k import N_INIT_FIT, kmeans
 from amazing_analytics.ml.segmentation.features import (
-    LOG1P_FEATURES,
+    EVIDENCE_FEATURE,
+    PSEUDO_VIEWS,
     SEGMENT_FEATURES,
+    TASTE_PSEUDO_VIEWS,
+    TRANSFORM_NAMES,
+    TRANSFORMS,
     InsufficientDataError,
     distinct_rows_at_least,
+    evidence_factors,
+    evidence_views,
     population_means,
     prepare,
     read_raw,
@@ -42,8 +48,10 @@ class SegmentModel:
         k: Number of segments.
         seed: KMeans random_state.
         feature_names: Features, in column order of every array.
-        log1p: Per feature, whether it is ``log1p``-transformed before scaling.
-        means: Scaler means per feature (log space for log1p features).
+        transforms: Per feature, its transform before scaling (``log1p``, ``log``, ``sqrt``,
+            ``identity``).
+        pseudo_views: Per feature, the pseudo-count of its evidence shrinkage (0: none).
+        means: Scaler means per feature (of the transformed values).
         stds: Scaler stds per feature (0: the scaled column is 0).
         weights: Group weight per feature (multiplies the z-score).
         centroids: (k, f) cluster centres in the scaled (weighted) space.
@@ -56,7 +64,8 @@ class SegmentModel:
     k: int
     seed: int
     feature_names: tuple[str, ...]
-    log1p: tuple[bool, ...]
+    transforms: tuple[str, ...]
+    pseudo_views: np.ndarray
     means: np.ndarray
     stds: np.ndarray
     weights: np.ndarray
@@ -67,7 +76,15 @@ class SegmentModel:
     actions: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        for name in ("means", "stds", "weights", "centroids", "centroids_raw", "sizes"):
+        for name in (
+            "pseudo_views",
+            "means",
+            "stds",
+            "weights",
+            "centroids",
+            "centroids_raw",
+            "sizes",
+        ):
             array = np.array(getattr(self, name), copy=True)
             array.setflags(write=False)
             object.__setattr__(self, name, array)
@@ -134,9 +151,10 @@ def fit_segments(
 ) -> SegmentModel:
     """Fit KMeans with k clusters on the feature matrix, then name the clusters.
 
-    KMeans (Lloyd, k-means++ init, ``n_init=3``, ``random_state=seed``) runs on all rows in
-    user_id order, so the same customers in any row order give the same model. Members are then
-    re-assigned to the nearest centre exactly as :func:`assign_segments` does, the clusters are
+    KMeans (Lloyd, k-means++ init, ``n_init=3``, ``random_state=seed``) runs, in user_id order,
+    on the visitors with at least TASTE_PSEUDO_VIEWS views (``PreparedFeatures.fit_rows``), so
+    the same customers in any row order give the same model. Every customer is then assigned to
+    the nearest centre exactly as :func:`assign_segments` does, the clusters are
     ordered canonically (centroid revenue descending, then orders, then the other features),
     and each gets a name (:func:`~amazing_analytics.ml.segmentation.naming.describe_segments`)
     and an action composed from ``action_copy`` (seed segment_actions).
@@ -149,12 +167,14 @@ def fit_segments(
         raise ValueError(f"k must be at least 2, got {k}")
     prepared = prepare(features)
     X = prepared.scaled
-    distinct = distinct_rows_at_least(X, k)
+    distinct = distinct_rows_at_least(X[prepared.fit_rows], k)
     if distinct < k:
         raise InsufficientDataError(
-            f"only {distinct} distinct customer profiles, fewer than the {k} segments asked for"
+            f"only {distinct} distinct customer profiles among the customers with at least "
+            f"{TASTE_PSEUDO_VIEWS:g} views (those the clusters are fitted on), fewer than the "
+            f"{k} segments asked for"
         )
-    fitted = kmeans(X, k, seed, N_INIT_FIT)
+    fitted = kmeans(X[prepared.fit_rows], k, seed, N_INIT_FIT)
     centroids = np.asarray(fitted.cluster_centers_, dtype=np.float64)
     labels, _ = nearest_centroid(X, centroids)
     counts = np.bincount(labels, minlength=k)
@@ -169,7 +189,8 @@ def fit_segments(
         k=k,
         seed=seed,
         feature_names=feature_names,
-        log1p=tuple(name in LOG1P_FEATURES for name in feature_names),
+        transforms=tuple(TRANSFORMS[name] for name in feature_names),
+        pseudo_views=np.array([PSEUDO_VIEWS[name] for name in feature_names]),
         means=prepared.means,
         stds=prepared.stds,
         weights=prepared.weights,
@@ -181,7 +202,14 @@ def fit_segments(
     )
 
 
-_PER_FEATURE = ("centroid_{}", "scaled_{}", "scaler_mean_{}", "scaler_std_{}", "scaler_weight_{}")
+_PER_FEATURE = (
+    "centroid_{}",
+    "scaled_{}",
+    "scaler_mean_{}",
+    "scaler_std_{}",
+    "scaler_weight_{}",
+    "scaler_pseudo_views_{}",
+)
 _LEADING = ("segment_id", "segment_name", "suggested_action", "segment_size", "k", "seed")
 
 
@@ -190,8 +218,8 @@ def model_to_table(model: SegmentModel) -> pa.Table:
 
     Columns: segment_id, segment_name, suggested_action, segment_size, k, seed, then per
     feature ``centroid_<f>`` (original units), ``scaled_<f>`` (scaled space), and the scaler
-    ``scaler_mean_<f>``, ``scaler_std_<f>``, ``scaler_weight_<f>``, ``scaler_log1p_<f>`` (the
-    same on every row).
+    ``scaler_mean_<f>``, ``scaler_std_<f>``, ``scaler_weight_<f>``, ``scaler_pseudo_views_<f>``
+    and ``scaler_transform_<f>`` (the same on every row).
     """
     k = model.k
     columns: dict[str, pa.Array] = {
@@ -210,7 +238,8 @@ def model_to_table(model: SegmentModel) -> pa.Table:
         columns[f"scaler_mean_{name}"] = pa.array(np.full(k, model.means[j]))
         columns[f"scaler_std_{name}"] = pa.array(np.full(k, model.stds[j]))
         columns[f"scaler_weight_{name}"] = pa.array(np.full(k, model.weights[j]))
-        columns[f"scaler_log1p_{name}"] = pa.array([model.log1p[j]] * k, pa.bool_())
+        columns[f"scaler_pseudo_views_{name}"] = pa.array(np.full(k, model.pseudo_views[j]))
+        columns[f"scaler_transform_{name}"] = pa.array([model.transforms[j]] * k, pa.string())
     return pa.table(columns)
 
 
@@ -242,7 +271,7 @@ def model_from_table(table: ArrowData) -> SegmentModel:
     feature_names = tuple(c[len(prefix) :] for c in table.column_names if c.startswith(prefix))
     required = list(_LEADING)
     for name in feature_names:
-        required += [p.format(name) for p in (*_PER_FEATURE[1:], "scaler_log1p_{}")]
+        required += [p.format(name) for p in (*_PER_FEATURE[1:], "scaler_transform_{}")]
     missing = [c for c in required if c not in table.column_names]
     if not feature_names or missing:
         raise ValueError(
@@ -256,11 +285,18 @@ def model_from_table(table: ArrowData) -> SegmentModel:
         raise ValueError(f"segment_id must be 0..k-1 without gaps, got {ids.tolist()}")
     if _constant(table, "k") != k:
         raise ValueError(f"column k says {_constant(table, 'k')} but the table has {k} segments")
+    transforms = tuple(str(_constant(table, f"scaler_transform_{n}")) for n in feature_names)
+    unknown = sorted(set(transforms) - TRANSFORM_NAMES)
+    if unknown:
+        raise ValueError(f"unknown feature transform(s) {', '.join(unknown)}")
     return SegmentModel(
         k=k,
         seed=int(_constant(table, "seed")),
         feature_names=feature_names,
-        log1p=tuple(bool(_constant(table, f"scaler_log1p_{n}")) for n in feature_names),
+        transforms=transforms,
+        pseudo_views=np.array(
+            [float(_constant(table, f"scaler_pseudo_views_{n}")) for n in feature_names]
+        ),
         means=np.array([float(_constant(table, f"scaler_mean_{n}")) for n in feature_names]),
         stds=np.array([float(_constant(table, f"scaler_std_{n}")) for n in feature_names]),
         weights=np.array([float(_constant(table, f"scaler_weight_{n}")) for n in feature_names]),
@@ -272,20 +308,41 @@ def model_from_table(table: ArrowData) -> SegmentModel:
     )
 
 
+def model_matrix(features: ArrowData, model: SegmentModel) -> tuple[np.ndarray, np.ndarray]:
+    """(user_ids, X) of ``features`` in the model's scaled space, in the input's row order:
+    filled, transformed, standardised, shrunk by the evidence and weighted with the model's
+    stored scaler (unknown values scale to 0), exactly as the model was fitted.
+
+    Raises:
+        ValueError: the model shrinks features but ``features`` has no views column among the
+            model's features (or the errors of :func:`read_raw`).
+    """
+    names = list(model.feature_names)
+    pseudo = np.asarray(model.pseudo_views, dtype=np.float64)
+    if (pseudo > 0).any() and EVIDENCE_FEATURE not in names:
+        raise ValueError(
+            f"the model shrinks features by {EVIDENCE_FEATURE}, not among its features"
+        )
+    user_ids, raw = read_raw(as_table(features), names, model.transforms)
+    logged = to_model_space(raw, model.transforms)
+    factors = evidence_factors(evidence_views(raw, names), pseudo)
+    X = scale(
+        logged, np.asarray(model.means), np.asarray(model.stds), np.asarray(model.weights), factors
+    )
+    return user_ids, X
+
+
 def assign_segments(features: ArrowData, model: SegmentModel) -> pa.Table:
     """The nearest segment of every customer, in the row order of ``features``.
 
-    Features are filled and scaled with the model's scaler and weights (unknown values scale
-    to 0), then each row goes to the nearest centroid (Euclidean in the scaled space; ties: the
-    lower id).
+    Features are scaled with the model's scaler (:func:`model_matrix`), then each row goes to
+    the nearest centroid (Euclidean in the scaled space; ties: the lower id).
 
     Returns:
         user_id (int64), segment_id (int64), segment_name (string),
         distance_to_centroid (float64).
     """
-    user_ids, raw = read_raw(as_table(features), model.feature_names)
-    logged = to_model_space(raw, model.log1p)
-    X = scale(logged, np.asarray(model.means), np.asarray(model.stds), np.asarray(model.weights))
+    user_ids, X = model_matrix(features, model)
     labels, distances = nearest_centroid(X, np.asarray(model.centroids))
     return pa.table(
         {
