@@ -141,9 +141,11 @@ def stage_table(run_results: Path, manifest: Path, samples: list[tuple[float, in
     nodes = json.loads(manifest.read_text())["nodes"]
     stages: dict[str, dict] = {}
     for result in json.loads(run_results.read_text())["results"]:
-        node = nodes.get(result["unique_id"], {})
+        node = nodes.get(result["unique_id"], {})  # unit tests are not in "nodes"
         stage = stage_of(
-            node.get("resource_type", ""), node.get("original_file_path", ""), node.get("name", "")
+            result["unique_id"].split(".")[0],
+            node.get("original_file_path", ""),
+            node.get("name", ""),
         )
         execute = [t for t in result.get("timing", []) if t["name"] == "execute"]
         entry = stages.setdefault(stage, {"seconds": 0.0, "peak_gb": 0.0, "nodes": 0})
@@ -359,6 +361,10 @@ def main() -> None:
             f"{events:,}: dbt build {build.seconds:.1f} s, peak {build.peak_gb:.2f} GB; stages {json.dumps(stages)}",
             flush=True,
         )
+        results.append(entry)
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "results.json").write_text(json.dumps(results, indent=2))
+        plot(results, args.plot)  # after every size: a stopped run still leaves its curve
         if args.incremental_month:
             landing = args.out / f"landing-{events}"
             shutil.rmtree(landing, ignore_errors=True)
@@ -386,10 +392,7 @@ def main() -> None:
                 f"{events:,}: one new month incremental {month.seconds:.1f} s; stages {json.dumps(month_stages)}",
                 flush=True,
             )
-        results.append(entry)
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "results.json").write_text(json.dumps(results, indent=2))
-        plot(results, args.plot)  # after every size: a stopped run still leaves its curve
+            (args.out / "results.json").write_text(json.dumps(results, indent=2))
     print(markdown(results))
     print(f"results: {args.out / 'results.json'}; plot: {args.plot}")
 

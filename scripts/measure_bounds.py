@@ -25,6 +25,13 @@ from amazing_analytics.ml.recommend.build import build_evaluation, lightfm_param
 from amazing_analytics.ml.snapshot_bounds import cap_snapshot
 
 
+def _labels(con: duckdb.DuckDBPyConnection) -> list:
+    """The slice labels: customer_segments when the warehouse has it, and customer_features."""
+    tables = {name for (name,) in con.sql("select table_name from duckdb_tables()").fetchall()}
+    names = [name for name in ("customer_segments", "customer_features") if name in tables]
+    return [con.sql(f"select * from marts.{name}").to_arrow_table() for name in names]
+
+
 def _recommenders(con: duckdb.DuckDBPyConnection, bounds: TrainingBounds, samples: int) -> dict:
     interactions = con.sql(
         "select * from intermediate.interactions where split <> 'serving'"
@@ -36,10 +43,7 @@ def _recommenders(con: duckdb.DuckDBPyConnection, bounds: TrainingBounds, sample
         con.sql(
             "select * from intermediate.int_product_cooccurrence where split = 'evaluation_train'"
         ).to_arrow_table(),
-        [
-            con.sql("select * from marts.customer_segments").to_arrow_table(),
-            con.sql("select * from marts.customer_features").to_arrow_table(),
-        ],
+        _labels(con),
         k=10,
         seed=42,
         params=lightfm_params(
@@ -62,7 +66,7 @@ def _recommenders(con: duckdb.DuckDBPyConnection, bounds: TrainingBounds, sample
                 round(row["value"], 4),
                 round(row.get("ci_low") or 0, 4),
                 round(row.get("ci_high") or 0, 4),
-                row["n"],
+                row["user_count"],
             ]
             for row in rows
             if row["value"] is not None

@@ -122,3 +122,22 @@ def test_the_window_needs_its_column() -> None:
     table = _interactions().drop_columns(["days_since_last_event"])
     with pytest.raises(ValueError, match="days_since_last_event"):
         bound_split(table, "evaluation_train", TrainingBounds(window_days=3))
+
+
+def test_a_test_user_sample_below_the_selection_minimum_is_a_clear_error() -> None:
+    from amazing_analytics.ml.recommend.build import build_evaluation, lightfm_params
+
+    params = lightfm_params(components=2, epochs=1, learning_rate=0.05, item_alpha=0, threads=1)
+    with pytest.raises(ValueError, match="below recommender_min_test_users"):
+        build_evaluation(
+            _interactions(),
+            pa.table({"product_id": pa.array([], pa.int64())}),
+            pa.table({}),
+            [],
+            k=10,
+            seed=1,
+            params=params,
+            min_test_users=200,
+            bootstrap_samples=10,
+            bounds=TrainingBounds(eval_users=100),
+        )

@@ -77,6 +77,12 @@ def build_evaluation(
 ) -> pa.Table:
     """recommender_evaluation; ``bounds`` samples the test users and cuts the training rows
     (amazing_analytics.ml.recommend.bounds)."""
+    if 0 < bounds.eval_users < min_test_users:
+        raise ValueError(
+            f"recommender_eval_sample_users ({bounds.eval_users}) is below "
+            f"recommender_min_test_users ({min_test_users}): the sample could never select a "
+            "model; raise it or set it to 0 (every test user)"
+        )
     catalogue = build_catalogue(product_features)
     return evaluate(
         bound_evaluation_interactions(interactions, bounds),
