@@ -189,12 +189,20 @@ def test_erase_then_verify_leaves_no_trace_anywhere(gdpr_env: Build) -> None:
                 f"copy (select * from {table}) to '{folder / table.split('.')[1]}.parquet' (format parquet)"
             )
     (serving / "manifest.json").write_text(json.dumps({"selected_model": "popularity"}))
+    # and the API's impression log beside the warehouse: the shopper's answer and another's
+    from amazing_analytics.serving.feedback import FeedbackLog
+
+    log = FeedbackLog(warehouse_dir / "feedback")
+    log.impression(user_id=user_id, items=[1, 2], model="sknn", build_id="b", route="r")
+    log.impression(user_id=user_id + 1, items=[3], model="sknn", build_id="b", route="r")
+    log.flush()
     customers_before = build.scalar("select count(*) from marts.customers")
 
     before = runner.invoke(app, ["gdpr", "verify", str(user_id), "--project", str(project)])
     assert before.exit_code == 1, before.output
     for place in ("warehouse", "exports", "serving", "marts.customers", "customers.parquet"):
         assert place in before.output, place
+    assert "feedback" in before.output and "impressions" in before.output
 
     erase = runner.invoke(
         app, ["gdpr", "erase", str(user_id), "--rebuild", "--project", str(project)]
@@ -206,7 +214,13 @@ def test_erase_then_verify_leaves_no_trace_anywhere(gdpr_env: Build) -> None:
     assert after.exit_code == 0, after.output
     assert "no trace" in after.output
 
-    # only the erased user is gone: the exports keep everybody else
+    # only the erased user is gone: the exports and the impression log keep everybody else
+    logged = [
+        json.loads(line)
+        for path in (warehouse_dir / "feedback" / "impressions").glob("*.jsonl")
+        for line in path.read_text().splitlines()
+    ]
+    assert [line["user_id"] for line in logged] == [user_id + 1]
     with duckdb.connect() as con:
         assert con.execute(
             f"select count(*) from read_parquet('{exports / 'customers.parquet'}')"

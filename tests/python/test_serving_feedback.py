@@ -289,6 +289,24 @@ def test_lines_that_cannot_be_written_are_kept_for_the_next_flush(tmp_path: Path
     assert log.flush() == 1 and len(log_lines(directory, "impressions")) == 1
 
 
+def test_a_log_that_cannot_be_written_keeps_at_most_its_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from amazing_analytics.serving import feedback
+
+    monkeypatch.setattr(feedback, "MAX_PENDING_LINES", 3)
+    directory = tmp_path / "feedback"
+    log = FeedbackLog(directory, Clock())
+    (directory / "impressions").write_text("a file where the folder should be")
+    for item in range(5):
+        log.impression(user_id=None, items=[item], model="m", build_id="b", route="r")
+    assert log.flush() == 0
+    assert log.impressions.pending() == 3 and log.impressions.dropped == 2
+    (directory / "impressions").unlink()
+    assert log.flush() == 3
+    assert [line["items"] for line in log_lines(directory, "impressions")] == [[2], [3], [4]]
+
+
 # -- the response cache ------------------------------------------------------------------------
 
 

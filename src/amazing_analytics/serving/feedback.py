@@ -41,6 +41,8 @@ DEFAULT_MAX_AGE_DAYS = 30
 #: feedback dated this far ahead of the server's clock is still accepted (clock skew)
 FUTURE_SKEW = timedelta(minutes=5)
 SIGNATURE_DIGITS = 16
+#: lines kept in memory while the log cannot be written (then the oldest are dropped, logged)
+MAX_PENDING_LINES = 1_000_000
 
 log = logging.getLogger("amazing.serving")
 
@@ -168,6 +170,7 @@ class JsonLinesLog:
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self.written = 0
+        self.dropped = 0
 
     def append(self, day: str, record: dict) -> None:
         line = to_json(record) + b"\n"
@@ -203,6 +206,12 @@ class JsonLinesLog:
             if leftover:
                 with self._lock:
                     self._pending[:0] = leftover
+                    # a log that cannot be written for long must not take the server's memory
+                    dropped = len(self._pending) - MAX_PENDING_LINES
+                    if dropped > 0:
+                        del self._pending[:dropped]
+                        self.dropped += dropped
+                        log.error("feedback log %s: %d oldest line(s) dropped", self, dropped)
             self.written += done
             return done
 
