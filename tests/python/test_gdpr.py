@@ -464,6 +464,53 @@ def test_erase_reaches_every_kept_bundle_and_verify_keeps_the_bundles_erasure_li
     assert sum(Path(p).name == BUNDLE_ERASURE_LIST for p in proof.kept_by_obligation) == 2
 
 
+def test_erase_brings_the_bundle_manifest_in_line_with_the_rewritten_files(
+    project: Path,
+) -> None:
+    """The manifest's row counts and sha256 digests describe the files after the erasure; the
+    build id stays and the amendment is dated."""
+    import hashlib
+
+    from amazing_analytics.gdpr.rights import record_erasure
+    from amazing_analytics.serving.bundle import MANIFEST
+
+    warehouse_dir = project / "warehouse"
+    build = warehouse_dir / ".serving-builds" / "b1"
+    build.mkdir(parents=True)
+    with duckdb.connect() as con:
+        con.execute(
+            f"copy (select * from (values ({ALICE}, 1), ({ALICE}, 3), ({BOB}, 2)) t(user_id, product_id)) "
+            f"to '{build / 'user_recommendations.parquet'}' (format parquet)"
+        )
+        con.execute(
+            f"copy (select 7 as product_id) to '{build / 'popular_products.parquet'}' (format parquet)"
+        )
+    manifest = {
+        "build_id": "b1",
+        "row_counts": {"user_recommendations": 3, "popular_products": 1},
+        "files": {
+            "user_recommendations": {
+                "file": "user_recommendations.parquet",
+                "rows": 3,
+                "sha256": "old",
+            },
+            "popular_products": {"file": "popular_products.parquet", "rows": 1, "sha256": "kept"},
+        },
+    }
+    (build / MANIFEST).write_text(json.dumps(manifest))
+    (warehouse_dir / "serving").symlink_to(build)
+    locations = Locations.resolve(project=project, warehouse=warehouse_dir / "w.duckdb")
+
+    record_erasure(locations, ALICE)
+    after = json.loads((build / MANIFEST).read_text())
+    entry = after["files"]["user_recommendations"]
+    assert entry["rows"] == 1 and after["row_counts"]["user_recommendations"] == 1
+    digest = hashlib.sha256((build / "user_recommendations.parquet").read_bytes()).hexdigest()
+    assert entry["sha256"] == digest
+    assert after["files"]["popular_products"] == manifest["files"]["popular_products"]
+    assert after["build_id"] == "b1" and after["amended_at"]
+
+
 def _feedback_logs(directory: Path) -> tuple[str, str]:
     """Impressions of Alice, Bob and an anonymous visitor, one file per 'process', and feedback
     on Alice's and Bob's answers; returns Alice's and Bob's request ids."""

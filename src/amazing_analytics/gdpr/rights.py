@@ -89,7 +89,13 @@ def record_erasure(
             result.opt_outs_removed.append(str(list_file.path))
     result.purged.update(purge_files(locations.exports_dir, user_id))
     for root in bundle_roots(locations):
-        result.purged.update(purge_files(root, user_id, keep_names=(BUNDLE_ERASURE_LIST,)))
+        purged = purge_files(root, user_id, keep_names=(BUNDLE_ERASURE_LIST,))
+        result.purged.update(purged)
+        # each build's manifest keeps row counts and digests that match its rewritten files
+        from amazing_analytics.serving.bundle import refresh_manifest
+
+        for build in sorted({Path(path).parent for path in purged}):
+            refresh_manifest(build, [Path(path) for path in purged])
     result.purged.update(feedback_logs.purge_user(locations.feedback_dir, user_id))
     return result
 

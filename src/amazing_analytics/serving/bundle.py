@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -539,6 +539,38 @@ def write_bundle(
         created_at=created,
         row_counts={name: files[name]["rows"] for name in files},
     )
+
+
+def refresh_manifest(build: Path, changed: Iterable[Path]) -> list[str]:
+    """After files of a written bundle were rewritten in place (a GDPR erasure removes a user's
+    rows), bring its manifest's row counts and sha256 digests back in line with the files,
+    atomically (a temporary file, then os.replace), and note when. The build id stays: it names
+    the build, and the API treats the erased id as unknown through its live list. Returns the
+    names of the tables whose entry changed; a folder without a manifest is left alone."""
+    manifest_path = Path(build) / MANIFEST
+    if not manifest_path.is_file():
+        return []
+    manifest = json.loads(manifest_path.read_text())
+    files = manifest.get("files", {})
+    by_file = {entry.get("file"): name for name, entry in files.items()}
+    updated: list[str] = []
+    for path in sorted({Path(p) for p in changed}):
+        name = by_file.get(path.name)
+        if path.parent.resolve() != manifest_path.parent.resolve() or name is None:
+            continue
+        files[name]["rows"] = pq.ParquetFile(path).metadata.num_rows
+        files[name]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+        manifest.setdefault("row_counts", {})[name] = files[name]["rows"]
+        updated.append(name)
+    if updated:
+        manifest["amended_at"] = datetime.now(UTC).replace(microsecond=0).isoformat()
+        temporary = manifest_path.with_name(f".{MANIFEST}.{os.getpid()}")
+        with temporary.open("w") as handle:
+            json.dump(manifest, handle, indent=2, sort_keys=True, default=str)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, manifest_path)
+    return updated
 
 
 def _swap(target: Path, build: Path) -> None:
