@@ -39,7 +39,12 @@
 {% macro recorded_event_files(target_relation) %}
 {%- if not execute %}{{ return([]) }}{% endif -%}
 {%- set record = event_files_relation(target_relation) -%}
-{%- if adapter.get_relation(database=record.database, schema=record.schema, identifier=record.identifier) is none %}{{ return([]) }}{% endif -%}
+{#- asked of the catalog, not dbt's relation cache: the pre-hook of a full refresh drops it -#}
+{%- set found = run_query(
+    "select count(*) from duckdb_tables() where database_name = '" ~ record.database ~ "' and schema_name = '"
+    ~ record.schema ~ "' and table_name = '" ~ record.identifier ~ "'"
+).columns[0].values()[0] -%}
+{%- if found == 0 %}{{ return([]) }}{% endif -%}
 {%- set rows = run_query("select source_file, file_size, strftime(file_modified_at, '%Y-%m-%d %H:%M:%S.%f') from " ~ record ~ " order by source_file").rows -%}
 {%- set files = [] -%}
 {%- for row in rows %}{% do files.append([row[0], row[1] | int, row[2]]) %}{% endfor -%}

@@ -62,6 +62,8 @@ def stage_of(resource_type: str, path: str, name: str) -> str:
         return "tests"
     if resource_type == "seed":
         return "seeds"
+    if resource_type == "operation":
+        return "hooks"
     for stage, matches in STAGES:
         if matches(path, name):  # type: ignore[operator]
             return stage

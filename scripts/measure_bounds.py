@@ -25,6 +25,14 @@ from amazing_analytics.ml.recommend.build import build_evaluation, lightfm_param
 from amazing_analytics.ml.snapshot_bounds import cap_snapshot
 
 
+def _interactions(con: duckdb.DuckDBPyConnection) -> str:
+    """intermediate.int_interactions (after the rename of issue 10), else .interactions."""
+    tables = {name for (name,) in con.sql("select table_name from duckdb_tables()").fetchall()}
+    return "intermediate." + (
+        "int_interactions" if "int_interactions" in tables else "interactions"
+    )
+
+
 def _labels(con: duckdb.DuckDBPyConnection) -> list:
     """The slice labels: customer_segments when the warehouse has it, and customer_features."""
     tables = {name for (name,) in con.sql("select table_name from duckdb_tables()").fetchall()}
@@ -34,7 +42,7 @@ def _labels(con: duckdb.DuckDBPyConnection) -> list:
 
 def _recommenders(con: duckdb.DuckDBPyConnection, bounds: TrainingBounds, samples: int) -> dict:
     interactions = con.sql(
-        "select * from intermediate.interactions where split <> 'serving'"
+        f"select * from {_interactions(con)} where split <> 'serving'"
     ).to_arrow_table()
     started = time.perf_counter()
     table = build_evaluation(
@@ -104,10 +112,10 @@ def main() -> None:
     args = parser.parse_args()
     con = duckdb.connect(str(args.warehouse), read_only=True)
     train_pairs = con.sql(
-        "select count(*) from intermediate.interactions where split = 'evaluation_train'"
+        f"select count(*) from {_interactions(con)} where split = 'evaluation_train'"
     ).fetchall()[0][0]
     test_users = con.sql(
-        "select count(distinct user_id) from intermediate.interactions where split = 'evaluation_test'"
+        f"select count(distinct user_id) from {_interactions(con)} where split = 'evaluation_test'"
     ).fetchall()[0][0]
     final_rows = con.sql(
         "select count(*) from intermediate.int_customer_propensity_snapshots where snapshot = 'evaluation_train'"

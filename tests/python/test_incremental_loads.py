@@ -249,3 +249,34 @@ def test_rerun_on_unchanged_files_reads_nothing_and_full_refresh_equals(
         build.scalar("select count(*) from staging.base_events_parsed")
         > (two_step_and_full["first_lines"])
     )
+
+
+def test_a_corrected_dirty_file_replaces_its_unreadable_lines_too(tmp_path: Path) -> None:
+    """The hand-made dirty files (unreadable lines, empty and header-only files, gzip): one of
+    them re-delivered with an extra unreadable and an extra valid line; the incremental build
+    equals a full build of the final files, read errors included, and still reconciles."""
+    from test_warehouse_e2e import write_dirty_files
+
+    events_glob = write_dirty_files(tmp_path / "dirty")
+    selection = ("--select", "+data_quality_report", "+data_quality_by_file", "+events_quarantine")
+    selection += ("--indirect-selection", "buildable")
+    incremental = copy_project(tmp_path / "incremental")
+    first = run_dbt(incremental, events_glob, "build", *selection)
+    assert first.returncode == 0, first.output[-4000:]
+    before = first.checks()  # the warehouse is the same file for both steps
+    messy = tmp_path / "dirty" / "b_messy.csv"
+    text = messy.read_text(encoding="latin-1").rstrip("\r\n")
+    messy.write_text(
+        text + "\nthis,is,not,a,valid,line\n2019-11-20 10:00:00 UTC,view,5,1,a.b,brand,3.00,77,\n",
+        encoding="latin-1",
+    )
+    second = run_dbt(incremental, events_glob, "build", *selection)
+    assert second.returncode == 0, second.output[-4000:]
+    full = copy_project(tmp_path / "full")
+    complete = run_dbt(full, events_glob, "build", *selection)
+    assert complete.returncode == 0, complete.output[-4000:]
+    assert _compare(second.warehouse, complete.warehouse) == {}
+    checks = second.checks()
+    assert checks["input_rows"] == before["input_rows"] + 2
+    assert checks["quarantine_malformed_line"] == before["quarantine_malformed_line"] + 1
+    assert checks["unreconciled_rows"] == 0
