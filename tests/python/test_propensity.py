@@ -348,6 +348,17 @@ def test_same_input_and_seed_give_identical_probabilities(
     )
 
 
+def test_the_row_order_of_the_training_snapshot_does_not_change_the_model(
+    model: PropensityModel, train: pa.Table, test_snapshot: pa.Table
+) -> None:
+    """The warehouse hands the same snapshot over in no fixed order: the model is the same."""
+    shuffled = train.take(np.random.default_rng(3).permutation(train.num_rows))
+    assert shuffled.column("user_id") != train.column("user_id")
+    again = train_propensity(shuffled, seed=42)
+    assert again.booster_json == model.booster_json
+    assert np.array_equal(predict_proba(again, test_snapshot), predict_proba(model, test_snapshot))
+
+
 def test_inputs_are_cast_and_missing_features_reported(
     model: PropensityModel, test_snapshot: pa.Table
 ) -> None:

@@ -122,6 +122,10 @@ def train_propensity(train: pa.Table, seed: int = 42) -> PropensityModel:
             f"has {train.num_rows:,} and at least {MIN_TRAIN_ROWS:,} are needed."
         )
     assert_no_leakage(train)
+    if "user_id" in train.column_names:
+        # XGBoost's row subsampling follows the row order: fix it, so that the same snapshot
+        # gives the same model whatever order the warehouse hands it over in
+        train = train.sort_by("user_id")
     as_of = single_as_of_date(train, "training")
     y = labels(train)
     _check_both_outcomes(y, as_of)
