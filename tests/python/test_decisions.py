@@ -86,7 +86,7 @@ def test_assign_groups_rejects_a_bad_share(share: float) -> None:
 
 
 def test_assign_groups_rejects_missing_columns() -> None:
-    with pytest.raises(ValueError, match="lack columns"):
+    with pytest.raises(ValueError, match="lacks column"):
         assign_groups(_audiences().drop_columns(["segment_name"]), 0.1)
 
 

@@ -147,7 +147,7 @@ def test_price_elasticity_degrades_and_refuses_bad_input(caplog: pytest.LogCaptu
         out = build_price_elasticity(empty.slice(0, 0), min_log_price_sd=0.02, min_days=56,
                                      min_units=30, interval_level=0.9)  # fmt: skip
     assert out.num_rows == 0 and "no category-days" in caplog.text
-    with pytest.raises(ValueError, match="lacks columns"):
+    with pytest.raises(ValueError, match="lacks column"):
         build_price_elasticity(empty.drop(["sessions"]), min_log_price_sd=0.02, min_days=56,
                                min_units=30, interval_level=0.9)  # fmt: skip
     with pytest.raises(ValueError, match="interval level"):
@@ -330,7 +330,7 @@ def test_stock_plan_backtest_degrades(caplog: pytest.LogCaptureFixture) -> None:
     assert none.to_pylist()[0]["achieved_service_level"] is None
     assert empty.num_rows == 0
     assert "WARN stock_plan_backtest all: too_few_origins" in caplog.text
-    with pytest.raises(ValueError, match="lacks columns"):
+    with pytest.raises(ValueError, match="lacks column"):
         build_stock_plan_backtest(_backtest([[1.0]]).drop(["actual"]), _evaluation(),
                                   lead_time_days=7, service_level=0.95, interval_level=0.8,
                                   min_origins=4)  # fmt: skip

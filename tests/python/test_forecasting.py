@@ -418,7 +418,7 @@ def test_plain_errors(mixed: pa.Table) -> None:
         backtest(
             mixed.filter(pc.not_equal(mixed.column("date"), LAST - dt.timedelta(days=3))), "units"
         )
-    with pytest.raises(ValueError, match="missing column"):
+    with pytest.raises(ValueError, match="lacks column"):
         forecast(mixed.drop_columns(["views"]), "units")
     assert math.isnan(conformal_bounds(np.zeros(0), 0.8)[0])
 

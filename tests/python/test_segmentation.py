@@ -293,7 +293,7 @@ def test_feature_matrix_reads_record_batch_readers() -> None:
 
 
 def test_feature_matrix_errors_are_readable() -> None:
-    with pytest.raises(InsufficientDataError, match="missing the column.*revenue.*recency_days"):
+    with pytest.raises(InsufficientDataError, match="lacks column.*revenue.*recency_days"):
         feature_matrix(tiny_table().drop_columns(["revenue", "recency_days"]))
     with pytest.raises(InsufficientDataError, match="no rows"):
         feature_matrix(tiny_table().slice(0, 0))
@@ -755,7 +755,7 @@ def test_ground_truth_path_errors_are_readable(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="segmentation_ground_truth_path.*does not exist"):
         read_personas(str(tmp_path / "nowhere"))
     (tmp_path / "user_personas.csv").write_text("user_id,type\n1,a\n")
-    with pytest.raises(ValueError, match="no column.*persona"):
+    with pytest.raises(ValueError, match="lacks column.*persona"):
         read_personas(str(tmp_path))
 
 

@@ -31,6 +31,7 @@ from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table, numeric_column
+from amazing_analytics.ml.guards import require_columns
 from amazing_analytics.ml.segmentation.model import model_from_table, model_matrix
 
 __all__ = [
@@ -92,11 +93,7 @@ def stratified_sample(
 
 def _scaled_with_segmentation_scaler(sample: pa.Table, centroids: pa.Table) -> np.ndarray:
     model = model_from_table(centroids)
-    missing = [n for n in model.feature_names if n not in sample.column_names]
-    if missing:
-        raise ValueError(
-            "segment_centroids and customer_features do not match: missing " + ", ".join(missing)
-        )
+    require_columns(sample, model.feature_names, "customer_features (to match segment_centroids)")
     return model_matrix(sample, model)[1]
 
 

@@ -21,6 +21,8 @@ from statistics import NormalDist
 import numpy as np
 import pyarrow as pa
 
+from amazing_analytics.ml.guards import require_columns
+
 _LOG = logging.getLogger(__name__)
 _NORMAL = NormalDist()
 ALL_SEGMENTS = "All segments"
@@ -63,9 +65,7 @@ def assign_groups(audiences: pa.Table, share: float) -> pa.Table:
     """
     share = _check_share(share)
     needed = ["campaign_type", "campaign_name", "segment_name", "user_id"]
-    missing = [c for c in needed if c not in audiences.column_names]
-    if missing:
-        raise ValueError(f"campaign audiences lack columns {missing}")
+    require_columns(audiences, needed, "the campaign audiences table")
     table = audiences.select(needed).sort_by(
         [("campaign_type", "ascending"), ("user_id", "ascending")]
     )
@@ -287,9 +287,7 @@ def build_campaign_results(
     _check_share(alpha, "alpha")
     needed = ["campaign_id", "send_date", "user_id", "group_name", "segment_name",
               "is_converted", "revenue"]  # fmt: skip
-    missing = [c for c in needed if c not in outcomes.column_names]
-    if missing:
-        raise ValueError(f"campaign outcomes lack columns {missing}")
+    require_columns(outcomes, needed, "the campaign outcomes table")
     schema = _result_schema()
     if outcomes.num_rows == 0:
         _LOG.warning(

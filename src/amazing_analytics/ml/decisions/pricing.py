@@ -35,6 +35,8 @@ from statistics import NormalDist
 import numpy as np
 import pyarrow as pa
 
+from amazing_analytics.ml.guards import require_columns
+
 _LOG = logging.getLogger(__name__)
 _NORMAL = NormalDist()
 
@@ -192,9 +194,7 @@ def build_price_elasticity(
         raise ValueError("min_log_price_sd must be >= 0, min_days >= 2 and min_units >= 1")
     needed = ["category_level_2", "activity_date", "units", "priced_views", "log_price_index",
               "shop_log_price_sum", "shop_priced_views", "sessions", "day_of_week", "is_holiday"]  # fmt: skip
-    missing = [c for c in needed if c not in daily.column_names]
-    if missing:
-        raise ValueError(f"int_category_price_daily lacks columns {missing}")
+    require_columns(daily, needed, "int_category_price_daily")
     schema = pa.schema(list(ELASTICITY_COLUMNS.items()))
     if daily.num_rows == 0:
         _LOG.warning("WARN price_elasticity: no category-days, no elasticity")

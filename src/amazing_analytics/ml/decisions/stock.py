@@ -23,6 +23,8 @@ from statistics import NormalDist
 import numpy as np
 import pyarrow as pa
 
+from amazing_analytics.ml.guards import require_columns
+
 _LOG = logging.getLogger(__name__)
 _NORMAL = NormalDist()
 
@@ -111,9 +113,7 @@ def build_stock_plan(
     _probability(service_level, "service level")
     z_interval = _NORMAL.inv_cdf((1.0 + _probability(interval_level, "interval level")) / 2.0)
     needed = ["series_id", "measure", "forecast_date", "model", "yhat", "yhat_upper", "is_selected"]
-    missing = [c for c in needed if c not in forecast.column_names]
-    if missing:
-        raise ValueError(f"sales_forecast lacks columns {missing}")
+    require_columns(forecast, needed, "sales_forecast")
     schema = pa.schema(list(_COLUMNS.items()))
     rows = [
         r

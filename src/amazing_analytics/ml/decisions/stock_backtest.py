@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from amazing_analytics.ml.decisions.stock import daily_sigma, safety_stock
+from amazing_analytics.ml.guards import require_columns
 
 _LOG = logging.getLogger(__name__)
 _NORMAL = NormalDist()
@@ -108,9 +109,7 @@ def build_stock_plan_backtest(
         raise ValueError(f"service level must be strictly between 0 and 1, got {service_level}")
     needed = ["model", "series_id", "measure", "origin_date", "horizon", "actual", "yhat",
               "yhat_upper", "is_calibration"]  # fmt: skip
-    missing = [c for c in needed if c not in backtest.column_names]
-    if missing:
-        raise ValueError(f"forecast_backtest lacks columns {missing}")
+    require_columns(backtest, needed, "forecast_backtest")
     schema = pa.schema(list(BACKTEST_COLUMNS.items()))
     selected = _selected_models(evaluation)
     if not selected:

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table, numeric_column
+from amazing_analytics.ml.guards import require_columns
 
 MEASURES: tuple[str, ...] = ("revenue", "units")
 REQUIRED_COLUMNS: tuple[str, ...] = (
@@ -136,9 +137,7 @@ def build_panel(
     """The panel of ``daily``; raises :class:`EmptyInputError` without rows, ValueError for a
     malformed table (missing columns, gaps, duplicates, series ending early)."""
     table = as_table(daily)
-    missing = [name for name in REQUIRED_COLUMNS if name not in table.column_names]
-    if missing:
-        raise ValueError(f"The daily table is missing column(s): {', '.join(missing)}.")
+    require_columns(table, REQUIRED_COLUMNS, "The daily table")
     if table.num_rows == 0:
         raise EmptyInputError("The daily table is empty: there is nothing to forecast.")
     if table.column("series_id").null_count or table.column("date").null_count:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import pyarrow as pa
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
+from amazing_analytics.ml.guards import require_columns
 from amazing_analytics.ml.segmentation.naming import PRICE_LEVELS, ROLES, SegmentLabel, family_label
 
 
@@ -20,9 +21,7 @@ def action_copy_from_table(table: ArrowData) -> dict[tuple[str, str], str]:
     """
     table = as_table(table)
     columns = ["profile_part", "profile_value", "suggested_action"]
-    missing = [c for c in columns if c not in table.column_names]
-    if missing:
-        raise ValueError(f"the segment actions table is missing the column(s) {', '.join(missing)}")
+    require_columns(table, columns, "the segment actions table")
     copy = {
         (row["profile_part"], row["profile_value"]): row["suggested_action"]
         for row in table.select(columns).to_pylist()

@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 from sklearn.metrics import adjusted_rand_score
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table, numeric_column
+from amazing_analytics.ml.guards import require_columns
 from amazing_analytics.ml.segmentation.actions import action_copy_from_table
 from amazing_analytics.ml.segmentation.choice_of_k import KSelection, choose_k, selection_to_table
 from amazing_analytics.ml.segmentation.features import InsufficientDataError, prepare
@@ -82,9 +83,7 @@ def read_personas(ground_truth_path: str | None) -> pa.Table | None:
             "point it to the ground_truth directory of a generated shop, or leave it empty"
         )
     table = pacsv.read_csv(file)
-    missing = [c for c in ("user_id", "persona") if c not in table.column_names]
-    if missing:
-        raise ValueError(f"{file} has no column(s) {', '.join(missing)}")
+    require_columns(table, ["user_id", "persona"], str(file))
     return table.select(["user_id", "persona"])
 
 

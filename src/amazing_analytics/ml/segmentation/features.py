@@ -56,7 +56,7 @@ import pyarrow.compute as pc
 from sklearn.preprocessing import StandardScaler
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table, numeric_column
-from amazing_analytics.ml.guards import InsufficientDataError
+from amazing_analytics.ml.guards import InsufficientDataError, require_columns
 
 #: Families of seed category_families, in the column order of the family_share_<family> features.
 CATEGORY_FAMILIES: tuple[str, ...] = (
@@ -195,13 +195,12 @@ class PreparedFeatures:
 
 
 def _check_columns(table: pa.Table, feature_names: Sequence[str]) -> None:
-    missing = [name for name in ("user_id", *feature_names) if name not in table.column_names]
-    if missing:
-        raise InsufficientDataError(
-            "the customer features table is missing the column(s) "
-            + ", ".join(missing)
-            + " needed for segmentation"
-        )
+    require_columns(
+        table,
+        ["user_id", *feature_names],
+        "the customer features table given to segmentation",
+        error=InsufficientDataError,
+    )
     no_rule = [n for n in feature_names if n not in ZERO_FILL_FEATURES | MEAN_FILL_FEATURES]
     if no_rule:
         raise ValueError(f"no null-fill rule for feature(s): {', '.join(no_rule)}")
