@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import time
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
+from amazing_analytics.bench import StepTimer, peak_rss_gb
 from amazing_analytics.calendar import public_holidays
 from amazing_analytics.ml.forecasting import build_backtest, build_evaluation, build_forecast
 
@@ -76,7 +76,7 @@ def synthetic_daily(n_series: int, days: int, seed: int, families: int = 10) -> 
     return pa.table({k: pa.array(v, types.get(k)) for k, v in cols.items()})
 
 
-def main() -> None:
+def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=int, default=150)
     parser.add_argument("--days", type=int, default=210)
@@ -86,43 +86,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--refit-every", type=int, default=8)
     parser.add_argument("--calibration-origins", type=int, default=8)
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    daily = synthetic_daily(args.series, args.days, args.seed)
-    holidays = public_holidays("US", LAST.year - 1, LAST.year + 1)
-    n = len(set(daily.column("series_id").to_pylist()))
-    print(f"{daily.num_rows} rows, {n} series, up to {args.days} days")
-    timings: dict[str, float] = {}
-    start, cpu = time.perf_counter(), time.process_time()
-    backtest = build_backtest(
-        daily,
-        args.horizon,
-        args.origins,
-        args.step,
-        args.seed,
-        holidays=holidays,
-        refit_every=args.refit_every,
-        timings=timings,
-        calibration_origins=args.calibration_origins,
-    )
-    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
-    for model, model_seconds in sorted(timings.items(), key=lambda kv: -kv[1]):
-        print(f"  {model:32s} {model_seconds:7.1f} s CPU")
-    start, cpu = time.perf_counter(), time.process_time()
-    evaluation = build_evaluation(backtest, args.seed)
-    eval_seconds, eval_cpu = time.perf_counter() - start, time.process_time() - cpu
-    print(
-        f"backtest ({args.origins} + {args.calibration_origins} calibration origins every "
-        f"{args.step} days x {args.horizon} days, both measures): {seconds:.1f} s wall, "
-        f"{cpu_seconds:.1f} s CPU; evaluation + selection + reconciliation: {eval_seconds:.1f} s "
-        f"wall, {eval_cpu:.1f} s CPU"
-    )
-    start, cpu = time.perf_counter(), time.process_time()
-    forecasts = build_forecast(daily, backtest, evaluation, args.horizon, args.seed, holidays)
-    print(
-        f"final forecast (both measures): {time.perf_counter() - start:.1f} s wall, "
-        f"{time.process_time() - cpu:.1f} s CPU (process time: the machine may be shared)"
-    )
+
+def _print_quality(evaluation: pa.Table, forecasts: pa.Table) -> None:
+    """Median MASE, coverage and selections per model, then the mean MAE by level."""
     con = duckdb.connect()
     con.register("ev", evaluation)
     con.register("fc", forecasts)
@@ -141,6 +109,48 @@ def main() -> None:
             " where metric = 'mae' and model in ('selected', 'reconciled') group by all order by all"
         )
     )
+
+
+def main() -> None:
+    args = _parse_args()
+    daily = synthetic_daily(args.series, args.days, args.seed)
+    holidays = public_holidays("US", LAST.year - 1, LAST.year + 1)
+    n = len(set(daily.column("series_id").to_pylist()))
+    print(f"{daily.num_rows} rows, {n} series, up to {args.days} days")
+    timer = StepTimer()
+    timings: dict[str, float] = {}
+    with timer.step("backtest"):
+        backtest = build_backtest(
+            daily,
+            args.horizon,
+            args.origins,
+            args.step,
+            args.seed,
+            holidays=holidays,
+            refit_every=args.refit_every,
+            timings=timings,
+            calibration_origins=args.calibration_origins,
+        )
+    for model, model_seconds in sorted(timings.items(), key=lambda kv: -kv[1]):
+        print(f"  {model:32s} {model_seconds:7.1f} s CPU")
+    with timer.step("evaluation"):
+        evaluation = build_evaluation(backtest, args.seed)
+    fit, scored = timer.steps
+    print(
+        f"backtest ({args.origins} + {args.calibration_origins} calibration origins every "
+        f"{args.step} days x {args.horizon} days, both measures): {fit.seconds:.1f} s wall, "
+        f"{fit.cpu_seconds:.1f} s CPU; evaluation + selection + reconciliation: "
+        f"{scored.seconds:.1f} s wall, {scored.cpu_seconds:.1f} s CPU"
+    )
+    with timer.step("forecast"):
+        forecasts = build_forecast(daily, backtest, evaluation, args.horizon, args.seed, holidays)
+    final = timer.steps[-1]
+    print(
+        f"final forecast (both measures): {final.seconds:.1f} s wall, "
+        f"{final.cpu_seconds:.1f} s CPU (process time: the machine may be shared)"
+    )
+    _print_quality(evaluation, forecasts)
+    print(f"peak RSS: {peak_rss_gb():.2f} GB")
 
 
 if __name__ == "__main__":
