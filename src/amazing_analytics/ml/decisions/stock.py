@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
@@ -82,6 +83,87 @@ def _coverage(evaluation: pa.Table) -> dict[tuple[str, str], float]:
     }
 
 
+@dataclass(frozen=True)
+class _Policy:
+    """The ordering policy a plan is sized for (the arguments of :func:`build_stock_plan`)."""
+
+    lead_time_days: int
+    review_days: int
+    service_level: float
+    interval_level: float
+    z_interval: float
+
+
+def _reason(
+    policy: _Policy,
+    lead_demand: float,
+    stock: float,
+    order: tuple[int, int],
+    status: str,
+    horizon_days: int,
+    covered: float | None,
+) -> str:
+    """The plan in a sentence: lead-time demand, safety stock, the order, then the backtest."""
+    reorder_quantity, reorder_point = order
+    reason = (
+        f"{lead_demand:.0f} units expected in the {policy.lead_time_days}-day lead time; "
+        f"{math.ceil(stock - 1e-9)} units of safety stock cover it in {policy.service_level:.0%} "
+        f"of lead times; order {reorder_quantity} units (the next {policy.review_days} days' "
+        f"expected demand) when stock falls to {reorder_point}"
+    )
+    if status == "short_horizon":
+        reason += f" (only {horizon_days} forecast days: planned on those)"
+    if status == "no_interval":
+        reason += " (the forecast has no interval: safety stock cannot be sized, set to 0)"
+    reason += (
+        f". Backtest: the forecast's {policy.interval_level:.0%} interval held "
+        f"{covered:.0%} of days; the service level the plan achieved on past forecasts is in "
+        "stock_plan_backtest"
+        if covered is not None
+        else ". No backtest coverage for this series"
+    )
+    return reason
+
+
+def _series_plan(series_id: str, days: list[dict], covered: float | None, policy: _Policy) -> dict:
+    """One series' row of the plan from its forecast days (sorted by date)."""
+    lead_time_days, review_days = policy.lead_time_days, policy.review_days
+    yhat = np.array([max(float(r["yhat"]), 0.0) for r in days])
+    upper = np.array([float(r["yhat_upper"] if r["yhat_upper"] is not None else r["yhat"])
+                      for r in days])  # fmt: skip
+    sigma = daily_sigma(yhat, upper, policy.interval_level)
+    lead = slice(0, min(lead_time_days, yhat.size))
+    review = slice(min(lead_time_days, yhat.size), min(lead_time_days + review_days, yhat.size))
+    lead_demand = float(yhat[lead].sum())
+    lead_sigma = math.sqrt(float(np.square(sigma[lead]).sum()))
+    stock = safety_stock(sigma[lead], policy.service_level)
+    horizon_sigma = math.sqrt(float(np.square(sigma).sum()))
+    if yhat.size < lead_time_days + review_days:
+        status = "short_horizon"
+    elif horizon_sigma == 0.0:
+        status = "no_interval"
+    else:
+        status = "ok"
+    reorder_point = math.ceil(lead_demand + stock - 1e-9)
+    reorder_quantity = math.ceil(float(yhat[review].sum()) - 1e-9)
+    reason = _reason(
+        policy, lead_demand, stock, (reorder_quantity, reorder_point), status, yhat.size, covered
+    )
+    if status != "ok":
+        _LOG.warning("WARN stock_plan %s: %s", series_id, status)
+    return {
+        "series_id": series_id, "model": days[0]["model"], "first_date": days[0]["forecast_date"],
+        "horizon_days": int(yhat.size), "expected_units_horizon": float(yhat.sum()),
+        "upper_units_horizon": float(yhat.sum()) + policy.z_interval * horizon_sigma,
+        "lead_time_days": lead_time_days, "review_days": review_days,
+        "service_level": policy.service_level, "lead_time_demand": lead_demand,
+        "lead_time_sigma": lead_sigma, "safety_stock": math.ceil(stock - 1e-9),
+        "reorder_point": reorder_point, "reorder_quantity": reorder_quantity,
+        "backtest_interval_coverage": covered, "interval_level": policy.interval_level,
+        "status": status, "reason": reason,
+    }  # fmt: skip
+
+
 def build_stock_plan(
     forecast: pa.Table,
     evaluation: pa.Table,
@@ -130,56 +212,12 @@ def build_stock_plan(
     out: dict[str, list] = {c: [] for c in _COLUMNS}
     for series_id in sorted(series):
         days = sorted(series[series_id], key=lambda r: r["forecast_date"])
-        yhat = np.array([max(float(r["yhat"]), 0.0) for r in days])
-        upper = np.array([float(r["yhat_upper"] if r["yhat_upper"] is not None else r["yhat"])
-                          for r in days])  # fmt: skip
-        sigma = daily_sigma(yhat, upper, interval_level)
-        lead = slice(0, min(lead_time_days, yhat.size))
-        review = slice(min(lead_time_days, yhat.size), min(lead_time_days + review_days, yhat.size))
-        lead_demand = float(yhat[lead].sum())
-        lead_sigma = math.sqrt(float(np.square(sigma[lead]).sum()))
-        stock = safety_stock(sigma[lead], service_level)
-        horizon_sigma = math.sqrt(float(np.square(sigma).sum()))
-        model = days[0]["model"]
-        covered = coverage.get((series_id, model))
-        if yhat.size < lead_time_days + review_days:
-            status = "short_horizon"
-        elif horizon_sigma == 0.0:
-            status = "no_interval"
-        else:
-            status = "ok"
-        reorder_point = math.ceil(lead_demand + stock - 1e-9)
-        reorder_quantity = math.ceil(float(yhat[review].sum()) - 1e-9)
-        reason = (
-            f"{lead_demand:.0f} units expected in the {lead_time_days}-day lead time; "
-            f"{math.ceil(stock - 1e-9)} units of safety stock cover it in {service_level:.0%} "
-            f"of lead times; order {reorder_quantity} units (the next {review_days} days' "
-            f"expected demand) when stock falls to {reorder_point}"
+        values = _series_plan(
+            series_id,
+            days,
+            coverage.get((series_id, days[0]["model"])),
+            _Policy(lead_time_days, review_days, service_level, interval_level, z_interval),
         )
-        if status == "short_horizon":
-            reason += f" (only {yhat.size} forecast days: planned on those)"
-        if status == "no_interval":
-            reason += " (the forecast has no interval: safety stock cannot be sized, set to 0)"
-        reason += (
-            f". Backtest: the forecast's {interval_level:.0%} interval held "
-            f"{covered:.0%} of days; the service level the plan achieved on past forecasts is in "
-            "stock_plan_backtest"
-            if covered is not None
-            else ". No backtest coverage for this series"
-        )
-        if status != "ok":
-            _LOG.warning("WARN stock_plan %s: %s", series_id, status)
-        values = {
-            "series_id": series_id, "model": model, "first_date": days[0]["forecast_date"],
-            "horizon_days": int(yhat.size), "expected_units_horizon": float(yhat.sum()),
-            "upper_units_horizon": float(yhat.sum()) + z_interval * horizon_sigma,
-            "lead_time_days": lead_time_days, "review_days": review_days,
-            "service_level": service_level, "lead_time_demand": lead_demand,
-            "lead_time_sigma": lead_sigma, "safety_stock": math.ceil(stock - 1e-9),
-            "reorder_point": reorder_point, "reorder_quantity": reorder_quantity,
-            "backtest_interval_coverage": covered, "interval_level": interval_level,
-            "status": status, "reason": reason,
-        }  # fmt: skip
         for column in _COLUMNS:
             out[column].append(values[column])
     return pa.table(out, schema=schema)
