@@ -550,9 +550,14 @@ def refresh_manifest(build: Path, changed: Iterable[Path]) -> list[str]:
     manifest_path = Path(build) / MANIFEST
     if not manifest_path.is_file():
         return []
-    manifest = json.loads(manifest_path.read_text())
-    files = manifest.get("files", {})
-    by_file = {entry.get("file"): name for name, entry in files.items()}
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except ValueError:
+        return []
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict):
+        return []  # not a manifest this writer wrote: nothing to bring in line
+    by_file = {entry.get("file"): name for name, entry in files.items() if isinstance(entry, dict)}
     updated: list[str] = []
     for path in sorted({Path(p) for p in changed}):
         name = by_file.get(path.name)
