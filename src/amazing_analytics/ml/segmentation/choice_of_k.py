@@ -199,6 +199,12 @@ def choose_k(
         raise ValueError(f"fit_rows needs one flag per row of X, got shape {fit.shape}")
     if X.ndim == 2 and not np.isfinite(X).all():
         raise ValueError("X has NaN or infinite values")
+    if X.ndim == 2 and fit_rows is not None and int(fit.sum()) < k_min * 10:
+        raise InsufficientDataError(
+            f"choosing k needs at least {k_min * 10} customers to fit (10 per cluster for "
+            f"k_min={k_min}), but only {int(fit.sum())} of the {X.shape[0]} have enough views to "
+            "be fitted"
+        )
     _checked_matrix(X[fit] if X.ndim == 2 else X, k_min, k_max, sample_size)
     sample_rows, sample = _seeded_sample(X, k_max, seed, sample_size)
     fitted_rows = fit[sample_rows]
