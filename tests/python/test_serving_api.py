@@ -15,16 +15,19 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
+import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import serving_fixtures
+from amazing_analytics.ml.recommend.models import MODEL_NAMES
 from amazing_analytics.ml.recommend.session import SessionItem, recommend_for_session
 from amazing_analytics.serving.app import create_app
 from amazing_analytics.serving.recommend import OPTED_OUT_WARNING, UNKNOWN_USER_WARNING
-from amazing_analytics.serving.store import load_bundle
+from amazing_analytics.serving.bundle import BundleError
+from amazing_analytics.serving.store import BATCH_SOURCES, load_bundle
 from serving_fixtures import write_test_bundle
 
 bundle_dir = serving_fixtures.bundle_dir  # the module-scoped fixture
@@ -223,6 +226,46 @@ def test_the_users_nightly_list(client: TestClient, bundle_dir: Path) -> None:
     assert ids(default) == [1007, 1008, 1010, 1006, 1004, 1009, 1005, 1001, 1002]
     knn = client.get("/v1/users/6/recommendations", params={"k": 1}).json()
     assert knn["items"][0]["source"] == "history" and knn["model"] == "lightfm"
+
+
+def _with_list_from(model: str, reason: str) -> pa.Table:
+    """The fixture's lists plus user 6's first row made by ``model``."""
+    rows = serving_fixtures.recommendations().to_pylist()
+    for row in rows:
+        if row["user_id"] == 6:
+            row.update(model=model, reason=reason, score=0.0185)
+    return pa.Table.from_pylist(rows, schema=serving_fixtures.recommendations().schema)
+
+
+def test_a_recently_viewed_list_is_labelled_as_the_shoppers_history(tmp_path: Path) -> None:
+    """A list the batch model 'recently viewed, not yet bought' made is personal: its items say
+    'history' and the answer is not reported as a popularity fallback (it once was: the API
+    labelled every recently_viewed row popularity, with a 'You looked at it recently' reason)."""
+    target = tmp_path / "serving"
+    write_test_bundle(
+        target, recommendations=_with_list_from("recently_viewed", "You looked at it recently")
+    )
+    with TestClient(create_app(target, tmp_path / "gdpr", reload_interval=0)) as client:
+        answer = client.get("/v1/users/6/recommendations", params={"k": 2}).json()
+    first = answer["items"][0]
+    assert first == {
+        "product_id": 1002,
+        "score": 0.0185,
+        "reason": "You looked at it recently",
+        "source": "history",
+    }
+    assert answer["is_personalised"] is True
+    assert answer["model"] == "lightfm"  # the bundle's served batch model (the manifest's)
+
+
+def test_every_batch_model_has_a_source_and_an_unknown_producer_is_refused(
+    tmp_path: Path,
+) -> None:
+    assert set(BATCH_SOURCES) == set(MODEL_NAMES)
+    target = tmp_path / "serving"
+    write_test_bundle(target, recommendations=_with_list_from("deep_magic", "Trust us"))
+    with pytest.raises(BundleError, match="model\\(s\\) deep_magic have no source name"):
+        load_bundle(target)
 
 
 def test_unknown_and_erased_users_get_the_same_popularity(client: TestClient) -> None:

@@ -34,20 +34,13 @@ from amazing_analytics.serving.schemas import (
     SimilarMethod,
     SimilarResponse,
 )
-from amazing_analytics.serving.store import LoadedBundle
+from amazing_analytics.serving.store import BATCH_SOURCES, LoadedBundle
 
 #: At most this many ignored ids are named in one warning.
 MAX_NAMED_IDS = 20
 POPULAR_ALL = ("all", "all")
 UNKNOWN_USER_WARNING = "user_id is not known to this build: non-personalised products"
 OPTED_OUT_WARNING = "the shopper opted out of personalisation: the events sent were not used"
-#: Batch producers -> the contract's source names.
-BATCH_SOURCES = {
-    "lightfm": "embedding",
-    "item_knn": "history",
-    "category_popularity": "popularity",
-    "popularity": "popularity",
-}
 VERBS = {
     "view": "viewed",
     "cart": "put in your cart",
@@ -201,7 +194,7 @@ def _batch_fill(bundle: LoadedBundle, answer: _Answer, user_id: int) -> None:
     ):
         if answer.full:
             return
-        answer.add(product, score, reason, BATCH_SOURCES.get(model, "popularity"))
+        answer.add(product, score, reason, BATCH_SOURCES[model])
 
 
 def _ignored(ids: list[int], what: str) -> str:

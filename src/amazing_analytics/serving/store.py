@@ -259,6 +259,31 @@ def _parse_time(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+#: Batch producers (every name of ml.recommend.models.MODEL_NAMES) -> the contract's source
+#: names. A list row of a producer missing here is refused when the bundle loads (load_bundle), so
+#: a new batch model cannot be served under the wrong label.
+BATCH_SOURCES = {
+    "popularity": "popularity",
+    "recently_viewed": "history",
+    "buy_again": "history",
+    "category_popularity": "popularity",
+    "item_knn": "history",
+    "lightfm": "embedding",
+}
+
+
+def _user_lists(table: pa.Table, directory: Path) -> pa.Table:
+    """The nightly lists, refused when a row comes from a producer without a source name."""
+    producers = set(pc.unique(table.column("model")).to_pylist()) - {None}
+    unknown = sorted(producers - set(BATCH_SOURCES))
+    if unknown:
+        raise BundleError(
+            f"{directory / 'user_recommendations.parquet'}: model(s) {', '.join(unknown)} "
+            f"have no source name (known: {', '.join(BATCH_SOURCES)})"
+        )
+    return table
+
+
 def load_bundle(path: Path | str) -> LoadedBundle:
     """Read the bundle at ``path`` (the ``serving`` symlink or a build directory) into memory.
 
@@ -294,7 +319,7 @@ def load_bundle(path: Path | str) -> LoadedBundle:
         manifest=manifest,
         catalogue=_catalogue(_read(directory, "products")),
         user_lists=GroupedRows.from_table(
-            _read(directory, "user_recommendations"), "user_id", "rank"
+            _user_lists(_read(directory, "user_recommendations"), directory), "user_id", "rank"
         ),
         history=GroupedRows.from_table(
             _read(directory, "user_history").drop_columns(["last_event_at"]),
