@@ -25,8 +25,8 @@ import serving_fixtures
 from amazing_analytics.ml.recommend.models import MODEL_NAMES
 from amazing_analytics.ml.recommend.session import SessionItem, recommend_for_session
 from amazing_analytics.serving.app import create_app
-from amazing_analytics.serving.recommend import OPTED_OUT_WARNING, UNKNOWN_USER_WARNING
 from amazing_analytics.serving.bundle import BundleError
+from amazing_analytics.serving.recommend import OPTED_OUT_WARNING, UNKNOWN_USER_WARNING
 from amazing_analytics.serving.store import BATCH_SOURCES, load_bundle
 from serving_fixtures import write_test_bundle
 
