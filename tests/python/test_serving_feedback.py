@@ -4,6 +4,7 @@ invalidations, on the small hand-made bundle of serving_fixtures."""
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -391,10 +392,10 @@ def test_the_cache_is_bounded_and_expires() -> None:
     cache = ResponseCache(size=2, ttl_seconds=60)
     from amazing_analytics.serving.cache import CachedAnswer
 
-    entry = CachedAnswer(b"}", [], "m", None)
+    entry = CachedAnswer(b"}", (), "m", None)
     for key in ("a", "b", "c"):
         cache.put(key, entry)
-    assert len(cache) == 2 and cache.get("a") is None and cache.get("c") is entry
+    assert len(cache) == 2 and cache.get("a") is None and cache.get("c") == entry
     expired = ResponseCache(size=2, ttl_seconds=-1)
     expired.put("a", entry)
     assert expired.get("a") is None
@@ -450,3 +451,35 @@ def test_the_fast_path_leaves_every_invalid_request_to_fastapi(client: TestClien
         ("PUT", "/v1/users/1/recommendations", b"", b""),
     ]:
         assert fast_answer(state, method, path, query, body) is None, (method, path, query)
+
+
+def test_cached_answers_are_out_of_the_cycle_collectors_way() -> None:
+    """Entries the collector tracks are traversed by every older-generation collection: with
+    10,000 of them the pauses reached 15 ms of CPU. Keys and entries are untracked atoms."""
+    from amazing_analytics.serving.cache import CachedAnswer
+
+    cache = ResponseCache(size=10, ttl_seconds=60)
+    key = ("sessions", 7, 10, ((1001, "view"), (1002, "cart")), False)
+    answer = CachedAnswer(b',"items":[]}', (1003, 1004), "sknn", None)
+    cache.put(key, answer)
+    gc.collect()
+    [(stored_key, entry)] = cache._entries.items()
+    assert isinstance(stored_key, bytes)
+    assert not gc.is_tracked(entry)
+    assert cache.get(key) == answer
+    assert cache.get(("sessions", 7, 10, ((1001, "view"),), False)) is None
+
+
+def test_a_loaded_bundle_is_frozen_out_of_the_collections(tmp_path: Path) -> None:
+    """After a bundle swap the heap is frozen: the automatic collections that run every few
+    hundred requests no longer traverse the bundle (35-100 ms of CPU for one full collection
+    over the 1.5M demo's bundle, measured)."""
+    target = tmp_path / "serving"
+    write_test_bundle(target)
+    app = create_app(target, tmp_path / "gdpr", reload_interval=0, feedback_dir=tmp_path / "f")
+    state = app.state.serving
+    gc.unfreeze()
+    assert state.load_now()
+    assert gc.get_freeze_count() > 0
+    assert not any(o is state.bundle.manifest for o in gc.get_objects())
+    gc.unfreeze()

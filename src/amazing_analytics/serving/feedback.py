@@ -27,7 +27,7 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -247,7 +247,7 @@ class FeedbackLog:
         self,
         *,
         user_id: int | None,
-        items: list[int],
+        items: Sequence[int],
         model: str,
         build_id: str,
         route: str,

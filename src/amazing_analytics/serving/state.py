@@ -4,6 +4,7 @@ response cache and the feedback log; ``answer`` is the path every recommendation
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -66,6 +67,8 @@ class ServingState:
         self.last_error = None
         metrics.RELOADS.labels("ok").inc()
         metrics.record_bundle(bundle, previous)
+        del previous
+        settle_heap()
         log.info(
             "serving bundle %s loaded in %.2f s from %s",
             bundle.build_id,
@@ -112,7 +115,7 @@ class ServingState:
                 raise RuntimeError("answers must start with an empty request_id")
             cached = CachedAnswer(
                 tail=data[len(_PLACEHOLDER) :],
-                items=[item.product_id for item in response.items],  # type: ignore[attr-defined]
+                items=tuple(item.product_id for item in response.items),  # type: ignore[attr-defined]
                 model=str(getattr(response, "model", getattr(response, "method", ""))),
                 fallback=getattr(response, "_fallback", None),
             )
@@ -139,6 +142,22 @@ class ServingState:
             route=route,
         )
         return b'{"request_id":"' + request_id.encode() + b'"' + cached.tail
+
+
+def settle_heap() -> None:
+    """After a bundle swap: collect what the old bundle left, then take every object that
+    survives (the new bundle's dicts, lists and strings, the app's own) out of the cycle
+    collector's reach until the next swap (``gc.freeze``).
+
+    Python's automatic collections run every few hundred requests and the older generations
+    traverse every tracked object: with the 1.5M-event demo's bundle loaded, one full
+    collection took 35-100 ms of CPU (measured), on whichever request it landed. Frozen
+    objects are still freed by reference counting when the bundle is replaced; the
+    ``unfreeze`` and ``collect`` first let the previous bundle's reference cycles go (a pause
+    once per reload, in the reload's thread)."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 SESSIONS_ROUTE = "/v1/sessions/recommendations"
