@@ -101,18 +101,22 @@ neighbour_pairs as (
 
 ),
 
-neighbour_scores as (
+{%- set chunks = product_pair_chunks() %}
+{%- for chunk in range(chunks) %}
+
+neighbour_scores_{{ chunk }} as (
 
     select
         product_id,
         neighbour_product_id,
         sum(pair_weight_nano) / 1e9 as score
     from neighbour_pairs
+    where product_id % {{ chunks }} = {{ chunk }}
     group by product_id, neighbour_product_id
 
 ),
 
-neighbour_ranked as (
+neighbour_ranked_{{ chunk }} as (
 
     select
         product_id,
@@ -121,8 +125,21 @@ neighbour_ranked as (
             partition by product_id order by score desc, neighbour_product_id
         ) as integer) as neighbour_rank,
         score
-    from neighbour_scores
+    from neighbour_scores_{{ chunk }}
     where score > 0
+    qualify neighbour_rank <= {{ var('session_neighbours_top_n') }}
+
+),
+{%- endfor %}
+
+neighbour_ranked as (
+    {%- for chunk in range(chunks) %}
+
+    select * from neighbour_ranked_{{ chunk }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
 
 )
 
@@ -132,5 +149,23 @@ select
     neighbour_rank,
     cast(score as double) as score
 from neighbour_ranked
-where neighbour_rank <= {{ var('session_neighbours_top_n') }}
+{%- endmacro %}
+
+{#- How many product chunks the pair aggregations (session_item_neighbours,
+    int_product_cooccurrence) run in: each chunk aggregates the pairs of the products with
+    product_id % chunks = chunk, so one hash table holds 1/chunks of the distinct pairs and a
+    product's pairs are all in one chunk (the result is the same for any count). Var
+    recommender_pair_chunks when > 0, else one chunk per 2.5M clean events (at 10M events the
+    42.9M distinct pairs of one split needed 4 GB in one hash table and failed under the 3GB
+    memory_limit; in four chunks they fit). -#}
+{% macro product_pair_chunks() -%}
+    {%- set fixed = var('recommender_pair_chunks', 0) | int -%}
+    {%- if fixed > 0 -%}
+        {{ return(fixed) }}
+    {%- elif execute -%}
+        {%- set events = run_query("select count(*) from " ~ ref('stg_events')).columns[0].values()[0] -%}
+        {{ return([1, ((events | int) + 2499999) // 2500000] | max) }}
+    {%- else -%}
+        {{ return(1) }}
+    {%- endif -%}
 {%- endmacro %}

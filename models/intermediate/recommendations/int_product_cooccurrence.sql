@@ -76,7 +76,12 @@ pairs as (
 
 ),
 
+{%- set chunks = product_pair_chunks() %}
+
+-- in product chunks, so one hash table holds a part of the distinct pairs (macro
+-- product_pair_chunks: the result is the same for any count)
 final as (
+    {%- for chunk in range(chunks) %}
 
     select
         split,
@@ -85,7 +90,13 @@ final as (
         count(*) as session_count,
         count(*) filter (where is_bought_together) as bought_together_count
     from pairs
+    where product_id % {{ chunks }} = {{ chunk }}
     group by split, product_id, other_product_id
+    {%- if not loop.last %}
+
+    union all
+    {%- endif %}
+    {%- endfor %}
 
 )
 
