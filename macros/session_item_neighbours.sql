@@ -7,7 +7,8 @@
     session_eval_cutoff()), so the evaluation judges the computation that serves.
 
     For every session (opt-outs left out; sessions with 2 to recommender_max_session_products
-    distinct products) and every ordered pair of distinct products (a, b) in it:
+    distinct products; with var recommender_train_window_days > 0, only the events of the last
+    that many days before the cut-off) and every ordered pair of distinct products (a, b) in it:
         pair weight = event weight of b in the session (its strongest event: view / cart /
                       purchase, vars recommender_weight_*)
                     x 0.5 ^ (session age in days at the cut-off / recommender_half_life_days)
@@ -46,6 +47,11 @@ neighbour_events as (
     cross join neighbour_window
     where events.event_type in ('view', 'cart', 'purchase')
         and events.event_at < neighbour_window.cutoff_at
+        {%- if var('recommender_train_window_days') | int > 0 %}
+        -- bounded history (issue 14): only the last recommender_train_window_days days count
+        and events.event_at >= neighbour_window.cutoff_at
+            - to_days({{ var('recommender_train_window_days') | int }})
+        {%- endif %}
         and events.session_id is not null
         and events.user_id not in (
             select user_id from {{ ref('gdpr_personalisation_opt_outs') }} where user_id is not null

@@ -2,8 +2,9 @@
     Products seen together in one session, both directions (product_id -> other_product_id),
     for the item-kNN baseline and "frequently bought together". Two splits like interactions:
     evaluation_train (only the events before the test window: a session running into the
-    window contributes its earlier part) and serving (every event up to as_of_date). Opt-outs
-    are left out. Sessions with more than recommender_max_session_products distinct products
+    window contributes its earlier part) and serving (every event up to as_of_date); with var
+    recommender_train_window_days > 0, only the last that many days of each. Opt-outs are
+    left out. Sessions with more than recommender_max_session_products distinct products
     (crawlers, bulk buyers) are skipped: they would add thousands of pairs each and say little
     about what goes together.
 -#}
@@ -32,9 +33,15 @@ split_events as (
     select 'evaluation_train' as split, events.*
     from events cross join window_dates
     where events.event_date < window_dates.test_start_date
+        {%- if var('recommender_train_window_days') | int > 0 %}
+        and events.event_date >= window_dates.test_start_date - {{ var('recommender_train_window_days') | int }}
+        {%- endif %}
     union all
     select 'serving', events.*
-    from events
+    from events cross join window_dates
+    {%- if var('recommender_train_window_days') | int > 0 %}
+    where events.event_date > window_dates.as_of_date - {{ var('recommender_train_window_days') | int }}
+    {%- endif %}
 
 ),
 
