@@ -323,6 +323,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "scale")
     parser.add_argument("--plot", type=Path, default=REPO / "docs" / "benchmarks_scale.png")
     parser.add_argument(
+        "--vars",
+        default="",
+        help="dbt --vars for every build (make bench-scale passes SCALE_VARS: the bounds of "
+        "docs/scaling.md's scale profile)",
+    )
+    parser.add_argument(
         "--incremental-month",
         action="store_true",
         help="also time one new month landed on the first six",
@@ -342,12 +348,14 @@ def main() -> None:
         )
         warehouse = args.out / f"warehouse-{events}" / "amazing.duckdb"
         shutil.rmtree(warehouse.parent, ignore_errors=True)
-        build, stages = dbt_build(events_glob, warehouse, args.out / f"target-{events}")
+        extra = ("--vars", args.vars) if args.vars else ()
+        build, stages = dbt_build(events_glob, warehouse, args.out / f"target-{events}", *extra)
         staging = sum(
             stages.get(stage, {}).get("seconds", 0) for stage in ("read", "classification")
         )
         entry = {
             "events": events,
+            "vars": args.vars,
             "rows": rows,
             "cores": os.cpu_count(),
             "load_average": os.getloadavg(),
@@ -376,10 +384,12 @@ def main() -> None:
                 os.link(path, landing / path.name)
             incremental = args.out / f"incremental-{events}" / "amazing.duckdb"
             shutil.rmtree(incremental.parent, ignore_errors=True)
-            dbt_build(str(landing / "*.csv.gz"), incremental, args.out / f"target-{events}-six")
+            dbt_build(
+                str(landing / "*.csv.gz"), incremental, args.out / f"target-{events}-six", *extra
+            )
             os.link(ordered[-1], landing / ordered[-1].name)
             month, month_stages = dbt_build(
-                str(landing / "*.csv.gz"), incremental, args.out / f"target-{events}-month"
+                str(landing / "*.csv.gz"), incremental, args.out / f"target-{events}-month", *extra
             )
             entry["new_month"] = {
                 "file": ordered[-1].name,

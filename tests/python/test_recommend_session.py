@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from amazing_analytics.ml.recommend.session import (
@@ -170,6 +171,25 @@ def test_every_model_has_defaults_and_the_default_model_is_one_of_them():
     assert DEFAULT_MODEL in SESSION_MODELS
     for name in SESSION_MODELS:
         assert isinstance(model_params(name), dict)
+
+
+def test_embedding_neighbours_of_some_products_are_their_rows_of_the_whole_table():
+    rng = np.random.default_rng(3)
+    ids = np.arange(100, 3100, 1, dtype=np.int64)  # over two blocks of 1,024
+    vectors = rng.normal(size=(ids.size, 8)).astype(np.float32)
+    embeddings = pa.table(
+        {
+            "product_id": pa.array(ids),
+            "embedding": pa.array(vectors.tolist(), pa.list_(pa.float32())),
+        }
+    )
+    whole = embedding_neighbour_table(embeddings, 5)
+    asked = {100, 1500, 3099, 999_999}  # the last one is not in the table
+    some = embedding_neighbour_table(embeddings, 5, products=asked)
+    expected = whole.filter(pc.is_in(whole.column("product_id"), pa.array(sorted(asked))))
+    assert some.num_rows == 15
+    assert some.sort_by("product_id").to_pylist() == expected.sort_by("product_id").to_pylist()
+    assert embedding_neighbour_table(embeddings, 5, products=[]).num_rows == 0
 
 
 def test_embedding_neighbours_by_cosine_and_the_embedding_model():
