@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import scipy.sparse as sp
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
 from amazing_analytics.ml.recommend import metrics as m
@@ -98,16 +99,9 @@ def evaluate(
     setup = EvaluationSetup(train, rows, relevant, train.exclusions(), info, k, seed, params)
     slices = user_slices(train, rows, relevant, user_labels, test_users)
     slices += category_family_slices(relevant, catalogue)
+    draws = _bootstrap_draws(slices, relevant, bootstrap_samples, seed)
     records: list[dict] = []
     intervals: dict[str, Interval] = {}
-    draws = [
-        resample_indices(
-            int((mask & evaluated_users(rel if rel is not None else relevant)).sum()),
-            bootstrap_samples,
-            seed + position,
-        )
-        for position, (_, _, mask, rel) in enumerate(slices)
-    ]
     for name in models:
         model_records, intervals[name] = _model_rows(name, setup, slices, draws)
         records += model_records
@@ -115,6 +109,20 @@ def evaluate(
     return _with_selection(
         records, models, intervals, catalogue, test_users.size, min_test_users, k
     )
+
+
+def _bootstrap_draws(
+    slices: list[Slice], relevant: sp.csr_matrix, bootstrap_samples: int, seed: int
+) -> list[np.ndarray]:
+    """Per slice, the seeded resamples of its evaluated users (the same for every model)."""
+    return [
+        resample_indices(
+            int((mask & evaluated_users(rel if rel is not None else relevant)).sum()),
+            bootstrap_samples,
+            seed + position,
+        )
+        for position, (_, _, mask, rel) in enumerate(slices)
+    ]
 
 
 def _model_rows(
