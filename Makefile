@@ -62,7 +62,7 @@ demo: install data build docs ## set up, generate the demo data, build the wareh
 test: install ## every test: pytest (incl. the dbt end-to-end builds) and the dbt tests
 	$(BIN)/pytest -q
 
-# CI runs it before the tests (.ci/run). SQL: sqlfluff, jinja templater with the dbt builtins (.sqlfluff).
+# CI runs it before the tests (.ci/run). SQL: sqlfluff with the dbt templater, on an in-memory DuckDB (.sqlfluff).
 lint: install ## ruff (src, tests, python_models, scripts) and sqlfluff (models, singular tests)
 	$(BIN)/ruff check src tests/python python_models scripts
 	$(BIN)/ruff format --check src tests/python python_models scripts

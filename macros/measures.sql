@@ -33,14 +33,21 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- The KPI ratios of a row of totals, for kpi_daily (per day) and kpi_weekly (per week) alike:
-    rates are recomputed from the period's totals, never averaged over shorter periods. `totals`
-    is the relation with the columns session_count, converted_session_count,
-    bounced_session_count, order_count, revenue and visitor_count. A ratio without a denominator
-    is null. -#}
-{% macro kpi_ratios(totals) -%}
-        {{ totals }}.converted_session_count / nullif({{ totals }}.session_count, 0) as conversion_rate,
-        {{ totals }}.bounced_session_count / nullif({{ totals }}.session_count, 0) as bounce_rate,
-        {{ totals }}.revenue / nullif({{ totals }}.order_count, 0) as average_basket,
-        {{ totals }}.revenue / nullif({{ totals }}.visitor_count, 0) as revenue_per_visitor
+{#- The KPI ratios of a row of totals, for kpi_daily (per day), kpi_weekly (per week) and
+    kpi_objectives (per baseline and current period) alike: rates are recomputed from the
+    period's totals, never averaged over shorter periods. `totals` is the relation with the
+    columns session_count, converted_session_count, bounced_session_count, order_count, revenue
+    and visitor_count (only those the asked ratios read); `ratios` picks and orders the ratios
+    (default: all four). A ratio without a denominator is null. -#}
+{% macro kpi_ratios(totals, ratios=('conversion_rate', 'bounce_rate', 'average_basket', 'revenue_per_visitor')) -%}
+    {%- set definitions = {
+        'conversion_rate': totals ~ '.converted_session_count / nullif(' ~ totals ~ '.session_count, 0)',
+        'bounce_rate': totals ~ '.bounced_session_count / nullif(' ~ totals ~ '.session_count, 0)',
+        'average_basket': totals ~ '.revenue / nullif(' ~ totals ~ '.order_count, 0)',
+        'revenue_per_visitor': totals ~ '.revenue / nullif(' ~ totals ~ '.visitor_count, 0)',
+    } -%}
+    {%- for ratio in ratios -%}
+        {{ definitions[ratio] }} as {{ ratio }}{% if not loop.last %},
+        {% endif %}
+    {%- endfor %}
 {%- endmacro %}

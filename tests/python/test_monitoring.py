@@ -591,7 +591,8 @@ def test_model_cards_report_the_marts_numbers(tmp_path: Path) -> None:
 
 
 def test_model_cards_show_the_prediction_drift_windows_and_forecast_slice_intervals() -> None:
-    from amazing_analytics.model_cards import _prediction_drift_section, _slices_section, _Warehouse
+    from amazing_analytics.model_cards.reader import WarehouseReader
+    from amazing_analytics.model_cards.sections import prediction_drift_section, slices_section
 
     with duckdb.connect() as con:
         con.execute("create schema marts")
@@ -609,10 +610,10 @@ def test_model_cards_show_the_prediction_drift_windows_and_forecast_slice_interv
             "as t(model_family, model, metric, slice_type, slice, value, ci_low, ci_high, n, gap_to_overall, "
             "worst_to_best_ratio, status, is_flagged, higher_is_better)"
         )
-        warehouse = _Warehouse(con)
-        scores = _prediction_drift_section(warehouse, "purchase_propensity")
-        segments = _prediction_drift_section(warehouse, "customer_segmentation")
-        slices_text = _slices_section(warehouse, "forecasting")
+        warehouse = WarehouseReader(con)
+        scores = prediction_drift_section(warehouse, "purchase_propensity")
+        segments = prediction_drift_section(warehouse, "customer_segmentation")
+        slices_text = slices_section(warehouse, "forecasting")
     assert "| 2020-03-31 (reference) | 400 | 0.200 | 0.150 | 0.000 | ok |" in scores
     assert scores.index("(reference)") < scores.index("2020-04-30")
     assert "| 2020-04-30 | 410 | 0.100 | 0.050 | 0.310 | drifted |" in scores

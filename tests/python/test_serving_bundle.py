@@ -20,6 +20,7 @@ from amazing_analytics.serving.bundle import (
     read_manifest,
     serving_dir,
 )
+from amazing_analytics.serving.bundle import writer as bundle_writer
 from amazing_analytics.serving.store import load_bundle
 from serving_fixtures import CREATED_AT, interactions, write_test_bundle
 
@@ -235,7 +236,7 @@ def read_build(result: pa.Table) -> str:
 def test_a_failed_build_leaves_the_old_bundle_whole(target: Path, monkeypatch) -> None:
     old = read_build(write_test_bundle(target))
     calls = {"n": 0}
-    real = bundle_module._write_parquet
+    real = bundle_writer._write_parquet
 
     def failing(table: pa.Table, path: Path) -> str:
         calls["n"] += 1
@@ -243,7 +244,7 @@ def test_a_failed_build_leaves_the_old_bundle_whole(target: Path, monkeypatch) -
             raise OSError("disk full")
         return real(table, path)
 
-    monkeypatch.setattr(bundle_module, "_write_parquet", failing)
+    monkeypatch.setattr(bundle_writer, "_write_parquet", failing)
     with pytest.raises(OSError, match="disk full"):
         write_test_bundle(target, created_at=datetime(2026, 12, 5, tzinfo=UTC))
     assert read_manifest(target)["build_id"] == old

@@ -31,7 +31,9 @@ monthly as (
         {{ event_count('view', condition=focus_brand_is) }} as brand_views,
         {{ event_count('view') }} as category_views
     from events
-    group by grouping sets ((month_start, category_code), (month_start))
+    {#- sqlfluff 4.4.0's duckdb dialect does not parse grouping sets (4.5.0 does; the dbt
+        templater needs 4.4.0): the lint skips this one clause. #}
+    group by grouping sets ((month_start, category_code), (month_start))  -- noqa: PRS
 
 ),
 

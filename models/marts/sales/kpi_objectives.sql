@@ -3,7 +3,8 @@
     basket, -20 % bounce rate (vars kpi_objective_*), the current period (the last
     kpi_current_weeks full weeks of data) against the baseline period (var kpi_baseline_start,
     default the first full week of data, for kpi_baseline_weeks weeks). Each period's rate is
-    recomputed from its totals (sessions, orders, revenue), never averaged from weekly rates.
+    recomputed from its totals (sessions, orders, revenue) by kpi_ratios, the definition
+    kpi_daily and kpi_weekly use, never averaged from weekly rates.
     An objective is met when the change reaches the objective in its direction (a fall for the
     bounce rate); without data for a period the status is 'no_data'.
 -#}
@@ -37,28 +38,57 @@ bounds as (
 
 ),
 
+periods as (
+
+    select 'baseline' as period, baseline_start as period_start, baseline_end as period_end from bounds
+    union all
+    select 'current', current_start, current_end from bounds
+
+),
+
+weeks_in_periods as (
+
+    select
+        periods.period,
+        weekly.*,
+        weekly.week_start between periods.period_start and periods.period_end as is_in_period
+    from periods
+    cross join weekly
+
+),
+
 period_totals as (
 
     select
-        bounds.baseline_start,
-        bounds.baseline_end,
-        bounds.current_start,
-        bounds.current_end,
-        count(*) filter (where weekly.week_start between bounds.baseline_start and bounds.baseline_end) as baseline_week_count,
-        count(*) filter (where weekly.week_start between bounds.current_start and bounds.current_end) as current_week_count,
-        sum(weekly.session_count) filter (where weekly.week_start between bounds.baseline_start and bounds.baseline_end) as baseline_sessions,
-        sum(weekly.converted_session_count) filter (where weekly.week_start between bounds.baseline_start and bounds.baseline_end) as baseline_converted,
-        sum(weekly.bounced_session_count) filter (where weekly.week_start between bounds.baseline_start and bounds.baseline_end) as baseline_bounced,
-        sum(weekly.order_count) filter (where weekly.week_start between bounds.baseline_start and bounds.baseline_end) as baseline_orders,
-        sum(weekly.revenue) filter (where weekly.week_start between bounds.baseline_start and bounds.baseline_end) as baseline_revenue,
-        sum(weekly.session_count) filter (where weekly.week_start between bounds.current_start and bounds.current_end) as current_sessions,
-        sum(weekly.converted_session_count) filter (where weekly.week_start between bounds.current_start and bounds.current_end) as current_converted,
-        sum(weekly.bounced_session_count) filter (where weekly.week_start between bounds.current_start and bounds.current_end) as current_bounced,
-        sum(weekly.order_count) filter (where weekly.week_start between bounds.current_start and bounds.current_end) as current_orders,
-        sum(weekly.revenue) filter (where weekly.week_start between bounds.current_start and bounds.current_end) as current_revenue
-    from bounds
-    cross join weekly
-    group by all
+        period,
+        count(*) filter (where is_in_period) as week_count,
+        sum(session_count) filter (where is_in_period) as session_count,
+        sum(converted_session_count) filter (where is_in_period) as converted_session_count,
+        sum(bounced_session_count) filter (where is_in_period) as bounced_session_count,
+        sum(order_count) filter (where is_in_period) as order_count,
+        sum(revenue) filter (where is_in_period) as revenue
+    from weeks_in_periods
+    group by period
+
+),
+
+period_ratios as (
+
+    select
+        period,
+        week_count,
+        {{ kpi_ratios('period_totals', ratios=('conversion_rate', 'average_basket', 'bounce_rate')) }}
+    from period_totals
+
+),
+
+period_values as (
+
+    select period, week_count, 'conversion_rate' as kpi_name, conversion_rate as kpi_value from period_ratios
+    union all
+    select period, week_count, 'average_basket', average_basket from period_ratios
+    union all
+    select period, week_count, 'bounce_rate', bounce_rate from period_ratios
 
 ),
 
@@ -79,24 +109,20 @@ kpi_values as (
         objectives.kpi_name,
         objectives.kpi_order,
         objectives.objective_change,
-        period_totals.baseline_start,
-        period_totals.baseline_end,
-        period_totals.baseline_week_count,
-        period_totals.current_start,
-        period_totals.current_end,
-        period_totals.current_week_count,
-        case objectives.kpi_name
-            when 'conversion_rate' then period_totals.baseline_converted / nullif(period_totals.baseline_sessions, 0)
-            when 'average_basket' then period_totals.baseline_revenue / nullif(period_totals.baseline_orders, 0)
-            when 'bounce_rate' then period_totals.baseline_bounced / nullif(period_totals.baseline_sessions, 0)
-        end as baseline_value,
-        case objectives.kpi_name
-            when 'conversion_rate' then period_totals.current_converted / nullif(period_totals.current_sessions, 0)
-            when 'average_basket' then period_totals.current_revenue / nullif(period_totals.current_orders, 0)
-            when 'bounce_rate' then period_totals.current_bounced / nullif(period_totals.current_sessions, 0)
-        end as current_value
+        bounds.baseline_start,
+        bounds.baseline_end,
+        baseline.week_count as baseline_week_count,
+        bounds.current_start,
+        bounds.current_end,
+        current_period.week_count as current_week_count,
+        baseline.kpi_value as baseline_value,
+        current_period.kpi_value as current_value
     from objectives
-    cross join period_totals
+    cross join bounds
+    inner join period_values as baseline
+        on objectives.kpi_name = baseline.kpi_name and baseline.period = 'baseline'
+    inner join period_values as current_period
+        on objectives.kpi_name = current_period.kpi_name and current_period.period = 'current'
 
 ),
 

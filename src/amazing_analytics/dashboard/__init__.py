@@ -2,9 +2,10 @@
 
 Layout: ``app.py`` (navigation, language switch), ``views/`` (one file per page; not
 ``pages/``, which Streamlit would run in its legacy mode without app.py),
-``data.py`` (cached reads of the Parquet exports), ``charts.py`` (a function per chart, tested
-without a browser), ``texts.py`` (every UI text in English and French), ``formatting.py``
-(figures for people), ``campaigns.py`` (the emailing list) and ``ui.py`` (page helpers).
+``data.py`` (cached reads of the Parquet exports), ``charts/`` (a function per chart, tested
+without a browser), ``texts.py`` (every UI text in English and French, from ``locales/``),
+``formatting.py`` (figures for people), ``campaigns.py`` (the emailing list) and ``ui.py``
+(page helpers).
 """
 
 from pathlib import Path

@@ -31,7 +31,7 @@ from amazing_analytics.gdpr.traces import (
 #: The serving bundle's copy of the erasure list: the API must keep knowing the id is erased, so
 #: it is kept by obligation like the seed (issue 11 writes it; the next build writes it again).
 BUNDLE_ERASURE_LIST = "erasure_requests.parquet"
-#: Earlier bundles the API may still have open beside the served one (serving/bundle.py).
+#: Earlier bundles the API may still have open beside the served one (serving/bundle/writer.py).
 BUNDLE_BUILDS_DIR = ".serving-builds"
 
 

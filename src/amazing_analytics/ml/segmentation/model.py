@@ -28,15 +28,13 @@ from amazing_analytics.ml.segmentation.features import (
     TRANSFORMS,
     InsufficientDataError,
     distinct_rows_at_least,
-    evidence_factors,
     evidence_views,
     population_means,
     prepare,
     read_raw,
-    scale,
-    to_model_space,
 )
 from amazing_analytics.ml.segmentation.naming import describe_segments
+from amazing_analytics.ml.segmentation.scaling import evidence_factors, scale, to_model_space
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,0 +1,187 @@
+"""The temporal evaluation of every batch recommender, and the selection of the one that serves
+``recommendations``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import scipy.sparse as sp
+
+from amazing_analytics.ml.arrow_utils import ArrowData, as_table
+from amazing_analytics.ml.recommend import metrics as m
+from amazing_analytics.ml.recommend.data import Catalogue, build_training_data, relevant_matrix
+from amazing_analytics.ml.recommend.evaluation.cold_start import simulated_cold_start
+from amazing_analytics.ml.recommend.evaluation.slices import (
+    Slice,
+    category_family_slices,
+    evaluated_users,
+    user_slices,
+)
+from amazing_analytics.ml.recommend.evaluation.table import (
+    EVALUATION_SCHEMA,
+    SELECTION_METRIC,
+    EvaluationResult,
+    EvaluationSetup,
+    metric_row,
+    not_evaluated,
+    slice_rows,
+)
+from amazing_analytics.ml.recommend.models import MODEL_NAMES, LightFMParams, make_model
+from amazing_analytics.ml.recommend.selection import (
+    NOT_ENOUGH_EVIDENCE,
+    Interval,
+    resample_indices,
+    select_by_evidence,
+)
+
+#: Fewer test users or training interactions than this: no evaluation, popularity serves.
+MIN_TEST_USERS = 20
+MIN_TRAIN_INTERACTIONS = 200
+#: Fewer test users than this (var recommender_min_test_users): not enough evidence to serve
+#: anything but popularity.
+MIN_TEST_USERS_FOR_SELECTION = 200
+BOOTSTRAP_SAMPLES = 1000
+
+NO_REPEAT_PURCHASE_NOTE = (
+    "no repeat-purchase category in the catalogue (var recommender_repeat_purchase_min_share): "
+    "buy_again has no own-history products to offer and ranks as popularity"
+)
+
+
+def evaluate(
+    interactions: ArrowData,
+    catalogue: Catalogue,
+    cooccurrence: ArrowData | None,
+    *,
+    k: int = 10,
+    seed: int = 42,
+    params: LightFMParams | None = None,
+    user_labels: Sequence[ArrowData] = (),
+    models: tuple[str, ...] = MODEL_NAMES,
+    min_test_users: int = MIN_TEST_USERS_FOR_SELECTION,
+    bootstrap_samples: int = BOOTSTRAP_SAMPLES,
+) -> EvaluationResult:
+    """Train every model on evaluation_train, test on evaluation_test, long-form metrics.
+
+    ``user_labels``: tables with user_id and the slice columns segment_name / price_band (the
+    first table having a column is used); a single table is accepted too. ``models`` are
+    compared in :data:`MODEL_NAMES` order (simplest first).
+    """
+    unknown = [name for name in models if name not in MODEL_NAMES]
+    if unknown:
+        raise ValueError(f"unknown recommender(s) {unknown}; expected {', '.join(MODEL_NAMES)}")
+    models = tuple(sorted(models, key=MODEL_NAMES.index))
+    if isinstance(user_labels, pa.Table | pa.RecordBatchReader | pa.RecordBatch):
+        user_labels = [user_labels]
+    user_labels = [as_table(t) for t in user_labels]
+    table = as_table(interactions)
+    test = table.filter(pc.equal(table.column("split"), "evaluation_test"))
+    test_users = np.unique(
+        np.asarray(pc.cast(test.column("user_id"), pa.int64()).to_numpy(zero_copy_only=False))
+    )
+    train = build_training_data(
+        table, catalogue, cooccurrence, "evaluation_train", extra_user_ids=test_users
+    )
+    n_train = int(train.weights.nnz)
+    if test_users.size < MIN_TEST_USERS or n_train < MIN_TRAIN_INTERACTIONS:
+        return not_evaluated(
+            f"too little data for a temporal split: {test_users.size} users carted or bought in "
+            f"the test window (need {MIN_TEST_USERS}) and {n_train} training interactions "
+            f"(need {MIN_TRAIN_INTERACTIONS}); recommendations fall back to global popularity"
+        )
+    rows = train.user_index(test_users)
+    relevant = relevant_matrix(table, catalogue, train.user_ids, "evaluation_test")[rows]
+    info = m.item_self_information(train.users_per_item(), int((train.history_counts() > 0).sum()))
+    setup = EvaluationSetup(train, rows, relevant, train.exclusions(), info, k, seed, params)
+    slices = user_slices(train, rows, relevant, user_labels, test_users)
+    slices += category_family_slices(relevant, catalogue)
+    draws = _bootstrap_draws(slices, relevant, bootstrap_samples, seed)
+    records: list[dict] = []
+    intervals: dict[str, Interval] = {}
+    for name in models:
+        model_records, intervals[name] = _model_rows(name, setup, slices, draws)
+        records += model_records
+    records.extend(simulated_cold_start(setup, models, bootstrap_samples))
+    return _with_selection(
+        records, models, intervals, catalogue, test_users.size, min_test_users, k
+    )
+
+
+def _bootstrap_draws(
+    slices: list[Slice], relevant: sp.csr_matrix, bootstrap_samples: int, seed: int
+) -> list[np.ndarray]:
+    """Per slice, the seeded resamples of its evaluated users (the same for every model)."""
+    return [
+        resample_indices(
+            int((mask & evaluated_users(rel if rel is not None else relevant)).sum()),
+            bootstrap_samples,
+            seed + position,
+        )
+        for position, (_, _, mask, rel) in enumerate(slices)
+    ]
+
+
+def _model_rows(
+    name: str, setup: EvaluationSetup, slices: list[Slice], draws: list[np.ndarray]
+) -> tuple[list[dict], Interval]:
+    """One model fitted and scored: its rows on every slice and its time; with the interval of
+    the selection metric over all users."""
+    started = time.perf_counter()
+    model = make_model(name, setup.params).fit(setup.train, setup.seed)
+    recs = model.recommend(setup.rows, setup.k, setup.exclude)
+    seconds = time.perf_counter() - started
+    records: list[dict] = []
+    selection = Interval(None, None, None)
+    for (slice_type, slice_name, mask, rel), draw in zip(slices, draws, strict=True):
+        relevant = rel[mask] if rel is not None else setup.relevant[mask]
+        rows, intervals = slice_rows(
+            name, slice_type, slice_name, recs.items[mask], relevant, draw, setup
+        )
+        records += rows
+        if slice_type == "all":
+            selection = intervals[SELECTION_METRIC]
+    records.append(
+        metric_row(name, "all", "all", "fit_and_score_seconds", setup.k, seconds, setup.rows.size)
+    )
+    return records, selection
+
+
+def _with_selection(
+    records: list[dict],
+    models: tuple[str, ...],
+    intervals: dict[str, Interval],
+    catalogue: Catalogue,
+    test_user_count: int,
+    min_test_users: int,
+    k: int,
+) -> EvaluationResult:
+    """The rows with the serving model marked (on evidence, or popularity with too few test
+    users) and the selection's message on the selection metric's overall rows."""
+    if test_user_count >= min_test_users:
+        best, notes = select_by_evidence(models, intervals)
+        message = f"selection on {SELECTION_METRIC}@{k}: " + "; ".join(notes)
+        status = "ok"
+    else:
+        best = "popularity"
+        message = (
+            f"not enough evidence: {test_user_count} test users (need {min_test_users}, var "
+            "recommender_min_test_users); popularity serves"
+        )
+        status = NOT_ENOUGH_EVIDENCE
+    no_repeat = "buy_again" in models and not bool(catalogue.is_repeat_purchase.any())
+    for record in records:
+        record["is_selected"] = record["model"] == best
+        record["status"] = status
+        if record["slice_type"] == "all" and record["metric"] == SELECTION_METRIC:
+            record["message"] = message
+            if no_repeat and record["model"] == "buy_again":
+                record["message"] = f"{NO_REPEAT_PURCHASE_NOTE}; {message}"
+    return EvaluationResult(
+        pa.Table.from_pylist(records, schema=EVALUATION_SCHEMA),
+        best,
+        message if status != "ok" else None,
+    )

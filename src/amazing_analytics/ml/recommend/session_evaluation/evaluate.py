@@ -1,0 +1,234 @@
+"""The evaluation of every session model on the test sessions, and the selection of the one
+the API serves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from amazing_analytics.ml.arrow_utils import ArrowData, as_table
+from amazing_analytics.ml.recommend.models import LightFMParams
+from amazing_analytics.ml.recommend.selection import (
+    NOT_ENOUGH_EVIDENCE,
+    Interval,
+    bootstrap_interval,
+    resample_indices,
+    select_by_evidence,
+)
+from amazing_analytics.ml.recommend.session import SESSION_MODELS, NeighbourIndex, model_params
+from amazing_analytics.ml.recommend.session_evaluation.scoring import (
+    SESSION_METRICS,
+    per_session_metrics,
+    session_ranks,
+)
+from amazing_analytics.ml.recommend.session_evaluation.sessions import (
+    TestSessions,
+    load_test_sessions,
+    prediction_families,
+    session_slices,
+    session_sums,
+)
+from amazing_analytics.ml.recommend.session_evaluation.table import (
+    SESSION_EVALUATION_SCHEMA,
+    evaluation_record,
+    not_evaluated,
+)
+from amazing_analytics.ml.recommend.session_evaluation.training import (
+    EMBEDDING_MODELS,
+    embedding_index_rows,
+    popularity_ranking,
+    recently_viewed_not_bought,
+)
+
+SELECTION_METRIC = "hit_rate"
+
+
+@dataclass(frozen=True)
+class SessionEvaluationSettings:
+    k: int = 20
+    sample_sessions: int = 5000
+    min_sessions: int = 200
+    bootstrap_samples: int = 1000
+    seed: int = 42
+    neighbours_top_n: int = 50
+    history_length: int = 10
+
+    def __post_init__(self) -> None:
+        for name in ("k", "sample_sessions", "min_sessions", "neighbours_top_n"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.bootstrap_samples < 0:
+            raise ValueError("bootstrap_samples must be >= 0")
+
+
+def evaluate_sessions(
+    sequences: ArrowData,
+    neighbours: ArrowData,
+    interactions: ArrowData,
+    product_features: ArrowData | None,
+    *,
+    settings: SessionEvaluationSettings,
+    lightfm: LightFMParams | None = None,
+    models: tuple[str, ...] = SESSION_MODELS,
+) -> pa.Table:
+    """Every session model on the next-item protocol, long form, the selected one marked.
+
+    ``product_features`` and ``lightfm`` are needed for the ``embedding`` and ``hybrid`` models
+    only (without them, or with too few interactions, their rows say they were not evaluated).
+    """
+    k = settings.k
+    sessions = load_test_sessions(sequences, settings.sample_sessions, settings.seed)
+    neighbours = as_table(neighbours)
+    if sessions.total_sessions == 0:
+        return not_evaluated(
+            "no test session of at least 2 items in the test window (recommender_eval_days); "
+            "the session recommender serves popularity",
+            k,
+        )
+    popular, _ = popularity_ranking(interactions)
+    histories = recently_viewed_not_bought(interactions, settings.history_length)
+    index, embedding_message = _neighbour_index(
+        neighbours, interactions, product_features, models, settings, lightfm
+    )
+    slices = session_slices(sessions, prediction_families(sessions, product_features))
+    draws = [
+        resample_indices(int(mask.sum()), settings.bootstrap_samples, settings.seed + position)
+        for position, (_, _, mask, _) in enumerate(slices)
+    ]
+    records: list[dict] = []
+    intervals: dict[str, Interval] = {}
+    for name in models:
+        params = model_params(name)
+        if name in EMBEDDING_MODELS and embedding_message:
+            records.append(
+                evaluation_record(
+                    name, "all", "all", SELECTION_METRIC, k, Interval(None, None, None), 0, 0
+                )
+                | {"status": NOT_ENOUGH_EVIDENCE, "message": embedding_message}
+            )
+            continue
+        ranks, milliseconds = session_ranks(sessions, index, popular, histories, k, name, params)
+        model_records, intervals[name] = _model_records(
+            name, ranks, milliseconds, sessions, slices, draws, k
+        )
+        records += model_records
+    return _with_selection(records, models, intervals, sessions, settings)
+
+
+def _neighbour_index(
+    neighbours: pa.Table,
+    interactions: ArrowData,
+    product_features: ArrowData | None,
+    models: tuple[str, ...],
+    settings: SessionEvaluationSettings,
+    lightfm: LightFMParams | None,
+) -> tuple[NeighbourIndex, str | None]:
+    """The co-visitation neighbours, plus the LightFM embeddings' nearest products when a
+    model uses them; the message saying why the embedding models are not evaluated, if so."""
+    index_parts = [
+        neighbours.select(["product_id", "neighbour_product_id", "neighbour_rank", "score"])
+    ]
+    embedding_message = None
+    if any(name in EMBEDDING_MODELS for name in models):
+        rows = None
+        if product_features is not None:
+            rows = embedding_index_rows(
+                interactions,
+                product_features,
+                lightfm or LightFMParams(),
+                settings.seed,
+                settings.neighbours_top_n,
+            )
+        if rows is None:
+            embedding_message = "not evaluated: too few training interactions for LightFM"
+        else:
+            index_parts = [
+                index_parts[0]
+                .append_column("source", pa.array(["session"] * neighbours.num_rows, pa.string()))
+                .cast(rows.schema),
+                rows,
+            ]
+    return NeighbourIndex.from_arrow(pa.concat_tables(index_parts)), embedding_message
+
+
+def _model_records(
+    name: str,
+    ranks: np.ndarray,
+    milliseconds: float,
+    sessions: TestSessions,
+    slices: list[tuple[str, str, np.ndarray, np.ndarray | None]],
+    draws: list[np.ndarray],
+    k: int,
+) -> tuple[list[dict], Interval]:
+    """One model's rows: every metric of every slice with its bootstrap interval, and the time
+    per list; with the interval of the selection metric over all sessions."""
+    predictions = sessions.lengths() - 1
+    records: list[dict] = []
+    selection_interval = Interval(None, None, None)
+    for (slice_type, slice_name, mask, keep), draw in zip(slices, draws, strict=True):
+        per_session = per_session_metrics(ranks, sessions, keep)
+        counted = predictions if keep is None else session_sums(keep, sessions)
+        for metric in SESSION_METRICS:
+            interval = bootstrap_interval(per_session[metric][mask], counted[mask], draw)
+            records.append(
+                evaluation_record(
+                    name,
+                    slice_type,
+                    slice_name,
+                    metric,
+                    k,
+                    interval,
+                    int(mask.sum()),
+                    int(counted[mask].sum()),
+                )
+            )
+            if slice_type == "all" and metric == SELECTION_METRIC:
+                selection_interval = interval
+    records.append(
+        evaluation_record(
+            name,
+            "all",
+            "all",
+            "milliseconds_per_list",
+            k,
+            Interval(milliseconds, None, None),
+            sessions.size,
+            int(predictions.sum()),
+        )
+    )
+    return records, selection_interval
+
+
+def _with_selection(
+    records: list[dict],
+    models: tuple[str, ...],
+    intervals: dict[str, Interval],
+    sessions: TestSessions,
+    settings: SessionEvaluationSettings,
+) -> pa.Table:
+    """The rows with the served model marked (on evidence, or popularity with too few test
+    sessions), and the message on the overall rows."""
+    k = settings.k
+    sample_note = (
+        f"{sessions.size} of {sessions.total_sessions} test sessions evaluated (seeded sample)"
+    )
+    if sessions.total_sessions >= settings.min_sessions:
+        selected, notes = select_by_evidence(models, intervals)
+        message = f"{sample_note}; selection on {SELECTION_METRIC}@{k}: " + "; ".join(notes)
+        status = "ok"
+    else:
+        selected = "popularity"
+        message = (
+            f"not enough evidence: {sessions.total_sessions} test sessions (need "
+            f"{settings.min_sessions}, var session_eval_min_sessions); popularity serves"
+        )
+        status = NOT_ENOUGH_EVIDENCE
+    for record in records:
+        record["is_selected"] = record["model"] == selected
+        if record["status"] == "ok":
+            record["status"] = status
+        if record["slice_type"] == "all" and record["message"] is None:
+            record["message"] = message
+    return pa.Table.from_pylist(records, schema=SESSION_EVALUATION_SCHEMA)

@@ -1,0 +1,215 @@
+"""The bundle's content: from the warehouse's tables to the bundle's. Opted-out and erased
+shoppers leave nothing personal in it (no list, no history, no embedding): only their ids."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from amazing_analytics.ml.arrow_utils import ArrowData, as_table
+from amazing_analytics.ml.recommend.data import build_catalogue
+from amazing_analytics.ml.recommend.session import embedding_neighbour_table
+from amazing_analytics.serving.bundle.schema import BundleError, conform
+
+#: Session models that also vote through the item embeddings' nearest products.
+EMBEDDING_NEIGHBOUR_MODELS = frozenset({"embedding", "hybrid"})
+
+
+#: Products in the overall popular list (the API's k is at most 100).
+POPULAR_ALL_SIZE = 100
+
+
+def _ids(table: ArrowData | None, column: str = "user_id") -> pa.Table:
+    """Distinct non-null ids of a GDPR list."""
+    if table is None:
+        return pa.table({"user_id": pa.array([], pa.int64())})
+    data = as_table(table)
+    if column not in data.column_names:
+        raise BundleError(f"a GDPR list lacks column {column}")
+    ids = pc.unique(pc.drop_null(pc.cast(data.column(column), pa.int64())).combine_chunks())
+    return pa.table({"user_id": ids.take(pc.array_sort_indices(ids))})
+
+
+def _without_users(table: pa.Table, users: pa.Array) -> pa.Table:
+    if not len(users) or not table.num_rows:
+        return table
+    return table.filter(pc.invert(pc.is_in(table.column("user_id"), value_set=users)))
+
+
+def _products(product_features: ArrowData) -> pa.Table:
+    features = as_table(product_features)
+    catalogue = build_catalogue(features)
+    table = features.sort_by("product_id")
+    described = catalogue.describe(np.arange(catalogue.size))
+    return conform(
+        table.append_column("description", pa.array(described.tolist(), pa.string())),
+        "products",
+    )
+
+
+def _history(interactions: ArrowData, history_size: int) -> pa.Table:
+    """Each shopper's products in the serving split, newest first: the ``history_size`` most
+    recent viewed-or-carted-not-bought ones (the blend's "recently viewed"), and every bought
+    one (never recommended again unless its category is a repeat-purchase one)."""
+    data = as_table(interactions)
+    needed = ("user_id", "product_id", "purchase_count", "last_event_at")
+    missing = [c for c in needed if c not in data.column_names]
+    if missing:
+        raise BundleError(f"interactions lacks column(s) {', '.join(missing)}")
+    if "split" in data.column_names:
+        data = data.filter(pc.equal(data.column("split"), "serving"))
+    data = data.select(list(needed))
+    with duckdb.connect() as con:
+        con.register("interactions", data)
+        result = con.sql(
+            """
+            with ranked as (
+                select
+                    user_id,
+                    product_id,
+                    purchase_count > 0 as is_bought,
+                    cast(last_event_at as timestamp) as last_event_at,
+                    row_number() over (
+                        partition by user_id, purchase_count > 0
+                        order by last_event_at desc, product_id
+                    ) as history_rank
+                from interactions
+                where user_id is not null and product_id is not null
+            )
+            select user_id, product_id, cast(history_rank as integer) as history_rank,
+                is_bought, last_event_at
+            from ranked
+            where is_bought or history_rank <= $size
+            order by user_id, is_bought, history_rank
+            """,
+            params={"size": history_size},
+        ).to_arrow_table()
+    return conform(result, "user_history")
+
+
+def _popular(
+    popular_products: ArrowData,
+    interactions: pa.Table,
+    products: pa.Table,
+    size: int,
+    excluded_users: pa.Array,
+) -> pa.Table:
+    """popular_products, with the overall list ('all') extended to ``size`` products (the API
+    may be asked for up to 100) by the same measure: the sum of the decayed serving weights,
+    ties to the smaller product id, catalogue products only, opted-out and erased shoppers'
+    interactions left out (the warehouse's interactions have none already)."""
+    popular = conform(as_table(popular_products), "popular_products")
+    data = interactions
+    if "weight" not in data.column_names:
+        raise BundleError("interactions lacks column weight")
+    if "split" in data.column_names:
+        data = data.filter(pc.equal(data.column("split"), "serving"))
+    data = _without_users(data, excluded_users)
+    with duckdb.connect() as con:
+        con.register("interactions", data.select(["product_id", "weight"]))
+        con.register("products", products.select(["product_id"]))
+        con.register("popular", popular)
+        result = con.sql(
+            """
+            with overall as (
+                -- summed in integer nano-units: the same input gives the same order every time
+                select interactions.product_id,
+                    sum(cast(round(1e9 * interactions.weight) as bigint)) / 1e9 as score
+                from interactions
+                inner join products on interactions.product_id = products.product_id
+                group by interactions.product_id
+            ),
+            ranked as (
+                select 'all' as context_type, 'all' as context, product_id,
+                    cast(row_number() over (order by score desc, product_id) as integer) as rank,
+                    cast(score as double) as score, 'Popular right now' as reason
+                from overall
+            )
+            select * from popular where context_type <> 'all'
+            union all
+            select * from ranked where rank <= $size
+            order by context_type, context, rank
+            """,
+            params={"size": size},
+        ).to_arrow_table()
+    return conform(result, "popular_products")
+
+
+def _neighbours(
+    session_item_neighbours: ArrowData,
+    item_embeddings: pa.Table,
+    session_model: str,
+    top_n: int,
+) -> pa.Table:
+    """The session model's neighbour rows: co-visitation (source 'session'), plus the item
+    embeddings' nearest products (source 'embedding', as the session module's serving_index
+    computes them) when the served model votes through them ('embedding', 'hybrid')."""
+    table = as_table(session_item_neighbours)
+    if "source" not in table.column_names:
+        table = table.append_column("source", pa.array(["session"] * table.num_rows, pa.string()))
+    parts = [conform(table, "session_item_neighbours")]
+    if session_model in EMBEDDING_NEIGHBOUR_MODELS:
+        parts.append(
+            conform(embedding_neighbour_table(item_embeddings, top_n), "session_item_neighbours")
+        )
+    return pa.concat_tables(parts).combine_chunks()
+
+
+def _embeddings(table: ArrowData, name: str) -> pa.Table:
+    return conform(as_table(table), name)
+
+
+def bundle_tables(
+    *,
+    recommendations: ArrowData,
+    session_item_neighbours: ArrowData,
+    similar_products: ArrowData,
+    item_embeddings: ArrowData,
+    user_embeddings: ArrowData,
+    popular_products: ArrowData,
+    product_features: ArrowData,
+    interactions: ArrowData,
+    opt_outs: ArrowData | None = None,
+    erasures: ArrowData | None = None,
+    history_size: int = 20,
+    session_model: str = "popularity",
+    neighbours_top_n: int = 50,
+) -> dict[str, pa.Table]:
+    """The bundle's tables from the warehouse's. Opted-out and erased shoppers leave nothing
+    personal in it (no list, no history, no embedding): only their ids, to recognise them."""
+    if history_size < 1:
+        raise BundleError(f"history_size must be at least 1, got {history_size}")
+    interactions = as_table(interactions)
+    opted_out = _ids(opt_outs)
+    erased = _ids(erasures)
+    excluded = pa.concat_arrays(
+        [opted_out.column("user_id").combine_chunks(), erased.column("user_id").combine_chunks()]
+    )
+
+    def personal(table: pa.Table) -> pa.Table:
+        return _without_users(table, excluded)
+
+    user_lists = as_table(recommendations)
+    if "is_personalised" in user_lists.column_names:
+        # a non-personalised batch list is the popularity list the API serves anyway
+        user_lists = user_lists.filter(pc.fill_null(user_lists.column("is_personalised"), False))
+    products = _products(product_features)
+    items = _embeddings(item_embeddings, "item_embeddings")
+    return {
+        "products": products,
+        "user_recommendations": personal(conform(user_lists, "user_recommendations")),
+        "user_history": personal(_history(interactions, history_size)),
+        "session_item_neighbours": _neighbours(
+            session_item_neighbours, items, session_model, neighbours_top_n
+        ),
+        "similar_products": conform(as_table(similar_products), "similar_products"),
+        "item_embeddings": items,
+        "user_embeddings": personal(_embeddings(user_embeddings, "user_embeddings")),
+        "popular_products": _popular(
+            popular_products, interactions, products, POPULAR_ALL_SIZE, excluded
+        ),
+        "personalisation_opt_outs": opted_out,
+        "erasure_requests": erased,
+    }
