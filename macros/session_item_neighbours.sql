@@ -168,10 +168,12 @@ from neighbour_ranked
     {%- set fixed = var('recommender_pair_chunks', 0) | int -%}
     {%- if fixed > 0 -%}
         {{ return(fixed) }}
-    {%- elif execute -%}
-        {%- set events = run_query("select count(*) from " ~ ref('stg_events')).columns[0].values()[0] -%}
-        {{ return([1, ((events | int) + 2499999) // 2500000] | max) }}
-    {%- else -%}
+    {%- endif -%}
+    {#- not built yet (compiling for docs or the SQL lint): one chunk -#}
+    {%- set events_relation = load_relation(ref('stg_events')) if execute else none -%}
+    {%- if events_relation is none -%}
         {{ return(1) }}
     {%- endif -%}
+    {%- set events = run_query("select count(*) from " ~ events_relation).columns[0].values()[0] -%}
+    {{ return([1, ((events | int) + 2499999) // 2500000] | max) }}
 {%- endmacro %}

@@ -1,2 +1,2 @@
-"""Serving: the bundle the build writes (bundle.py) and the recommendation API that reads it
+"""Serving: the bundle the build writes (the bundle/ package) and the recommendation API that reads it
 (app.py, FastAPI; `amazing serve`). See docs/serving.md."""
