@@ -194,6 +194,15 @@ def top_k_naive(
     return _drop_excluded(items, ordered, None, np.arange(n), k)
 
 
+def _descending_bits(values: np.ndarray) -> np.ndarray:
+    """uint64 keys whose ascending order is the float32 values' descending order (-0.0 and
+    0.0 equal, as the comparison says; no NaN)."""
+    bits = (np.asarray(values, np.float32) + np.float32(0.0)).view(np.uint32).astype(np.uint64)
+    negative = (bits >> np.uint64(31)) == 1
+    ascending = np.where(negative, ~bits & np.uint64(0xFFFFFFFF), bits | np.uint64(0x80000000))
+    return np.uint64(0xFFFFFFFF) - ascending
+
+
 def top_k_sparse(
     scores: sp.csr_matrix, k: int, *, exclude: sp.csr_matrix | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -206,13 +215,18 @@ def top_k_sparse(
     n = scores.shape[0]
     out_items = np.full((n, k), -1, dtype=np.int64)
     out_scores = np.full((n, k), -np.inf, dtype=np.float32)
+    if scores.nnz == 0:
+        return out_items, out_scores
+    if not scores.has_canonical_format:  # each row's entries in item order, no duplicates
+        scores = scores.copy()
+        scores.sum_duplicates()
     indptr, indices, data = scores.indptr, scores.indices, scores.data
     lengths = np.diff(indptr)
-    if data.size == 0:
-        return out_items, out_scores
-    # sort all stored entries by (row, -score, item) once, then take each row's first k
-    row_of = np.repeat(np.arange(n), lengths)
-    order = np.lexsort((indices, -data, row_of))
+    # sort all stored entries by (row, -score, item) once, then take each row's first k: one
+    # stable sort of a 64-bit key (row, then the score's bits in descending order) over
+    # entries already in item order within a row (a three-key lexsort took 4x as long)
+    row_of = np.repeat(np.arange(n, dtype=np.uint64), lengths)
+    order = np.argsort((row_of << np.uint64(32)) | _descending_bits(data), kind="stable")
     rank = np.arange(data.size) - np.repeat(indptr[:-1], lengths)
     sorted_rank = rank  # rank within the row after sorting (rows stay contiguous)
     take = sorted_rank < k
