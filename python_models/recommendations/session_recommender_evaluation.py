@@ -30,4 +30,6 @@ def model(dbt, session):
         neighbours_top_n=config_int(dbt.config.get("neighbours_top_n"), "neighbours_top_n"),
         seed=config_int(dbt.config.get("seed"), "seed"),
         params=params,
+        window_days=config_int(dbt.config.get("train_window_days"), "train_window_days"),
+        max_training_rows=config_int(dbt.config.get("max_training_rows"), "max_training_rows"),
     )

@@ -141,3 +141,69 @@ def test_a_test_user_sample_below_the_selection_minimum_is_a_clear_error() -> No
             bootstrap_samples=10,
             bounds=TrainingBounds(eval_users=100),
         )
+
+
+def _embedding_inputs() -> tuple[pa.Table, pa.Table]:
+    """300 users x 40 products of evaluation_train, users 0..149 10 days ago, 150..299 90."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for user in range(300):
+        for product in rng.choice(40, size=4, replace=False):
+            rows.append((user, 1000 + int(product), 10 if user < 150 else 90))
+    user, product, days = zip(*rows, strict=True)
+    n = len(rows)
+    interactions = pa.table(
+        {
+            "split": ["evaluation_train"] * n,
+            "user_id": pa.array(user, pa.int64()),
+            "product_id": pa.array(product, pa.int64()),
+            "view_count": [1] * n,
+            "cart_count": [0] * n,
+            "purchase_count": [0] * n,
+            "weight": [1.0] * n,
+            "days_since_last_event": pa.array(days, pa.int64()),
+        }
+    )
+    ids = list(range(1000, 1040))
+    features = pa.table(
+        {
+            "product_id": pa.array(ids, pa.int64()),
+            "category_id": pa.array([p % 4 for p in ids], pa.int64()),
+            "category_code": [f"c.{p % 4}" for p in ids],
+            "category_level_1": ["c"] * 40,
+            "category_level_2_code": [f"c.{p % 4}" for p in ids],
+            "brand": [f"b{p % 5}" for p in ids],
+            "price_band": ["mid"] * 40,
+            "is_repeat_purchase_category": [False] * 40,
+        }
+    )
+    return interactions, features
+
+
+def test_the_session_evaluations_embedding_model_trains_within_the_bounds() -> None:
+    """The embedding session model's LightFM trains within the batch models' bounds, and only
+    the asked products (the test sessions') get neighbour rows: at 100k products the whole
+    table was 10^10 scores."""
+    from amazing_analytics.ml.recommend.models import LightFMParams
+    from amazing_analytics.ml.recommend.session_evaluation.training import (
+        embedding_index_rows,
+    )
+
+    interactions, features = _embedding_inputs()
+    params = LightFMParams(epochs=1)
+    rows = embedding_index_rows(interactions, features, params, 42, 5, products=[1003, 1017])
+    assert rows is not None and sorted(set(rows.column("product_id").to_pylist())) == [1003, 1017]
+    assert rows.num_rows == 10
+    # 600 interactions in the last 30 days: enough; a 5-day window leaves none: not evaluated
+    assert (
+        embedding_index_rows(
+            interactions, features, params, 42, 5, bounds=TrainingBounds(window_days=30)
+        )
+        is not None
+    )
+    assert (
+        embedding_index_rows(
+            interactions, features, params, 42, 5, bounds=TrainingBounds(window_days=5)
+        )
+        is None
+    )

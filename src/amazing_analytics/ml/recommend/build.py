@@ -110,6 +110,8 @@ def build_session_evaluation(
     neighbours_top_n: int,
     seed: int,
     params: LightFMParams,
+    window_days: int = 0,
+    max_training_rows: int = 0,
 ) -> pa.Table:
     """session_recommender_evaluation: every session model on the next-item protocol."""
     settings = SessionEvaluationSettings(
@@ -119,6 +121,8 @@ def build_session_evaluation(
         bootstrap_samples=bootstrap_samples,
         seed=seed,
         neighbours_top_n=neighbours_top_n,
+        train_window_days=window_days,
+        max_training_rows=max_training_rows,
     )
     return evaluate_sessions(
         sequences, neighbours, interactions, product_features, settings=settings, lightfm=params

@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
+from amazing_analytics.ml.recommend.bounds import TrainingBounds
 from amazing_analytics.ml.recommend.models import LightFMParams
 from amazing_analytics.ml.recommend.selection import (
     NOT_ENOUGH_EVIDENCE,
@@ -54,6 +55,10 @@ class SessionEvaluationSettings:
     seed: int = 42
     neighbours_top_n: int = 50
     history_length: int = 10
+    #: the LightFM embedding model's training bounds (recommender_train_window_days and
+    #: recommender_max_training_rows, as the batch models'; 0 = none)
+    train_window_days: int = 0
+    max_training_rows: int = 0
 
     def __post_init__(self) -> None:
         for name in ("k", "sample_sessions", "min_sessions", "neighbours_top_n"):
@@ -90,7 +95,7 @@ def evaluate_sessions(
     popular, _ = popularity_ranking(interactions)
     histories = recently_viewed_not_bought(interactions, settings.history_length)
     index, embedding_message = _neighbour_index(
-        neighbours, interactions, product_features, models, settings, lightfm
+        neighbours, interactions, product_features, models, settings, lightfm, sessions
     )
     slices = session_slices(sessions, prediction_families(sessions, product_features))
     draws = [
@@ -124,9 +129,11 @@ def _neighbour_index(
     models: tuple[str, ...],
     settings: SessionEvaluationSettings,
     lightfm: LightFMParams | None,
+    sessions: TestSessions,
 ) -> tuple[NeighbourIndex, str | None]:
-    """The co-visitation neighbours, plus the LightFM embeddings' nearest products when a
-    model uses them; the message saying why the embedding models are not evaluated, if so."""
+    """The co-visitation neighbours, plus the LightFM embeddings' nearest products of the test
+    sessions' products when a model uses them; the message saying why the embedding models
+    are not evaluated, if so."""
     index_parts = [
         neighbours.select(["product_id", "neighbour_product_id", "neighbour_rank", "score"])
     ]
@@ -140,6 +147,12 @@ def _neighbour_index(
                 lightfm or LightFMParams(),
                 settings.seed,
                 settings.neighbours_top_n,
+                bounds=TrainingBounds(
+                    window_days=settings.train_window_days,
+                    max_training_rows=settings.max_training_rows,
+                    seed=settings.seed,
+                ),
+                products=np.unique(sessions.products),
             )
         if rows is None:
             embedding_message = "not evaluated: too few training interactions for LightFM"

@@ -5,11 +5,14 @@ them)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table, numeric_column
+from amazing_analytics.ml.recommend.bounds import NO_BOUNDS, TrainingBounds, bound_split
 from amazing_analytics.ml.recommend.data import build_catalogue, build_training_data
 from amazing_analytics.ml.recommend.models import LightFMParams, LightFMRecommender
 from amazing_analytics.ml.recommend.session import embedding_neighbour_table
@@ -71,10 +74,20 @@ def embedding_index_rows(
     params: LightFMParams,
     seed: int,
     top_n: int,
+    *,
+    bounds: TrainingBounds = NO_BOUNDS,
+    products: Collection[int] | None = None,
 ) -> pa.Table | None:
-    """LightFM fitted on evaluation_train, as embedding neighbour rows (None: too little data)."""
+    """LightFM fitted on evaluation_train (within ``bounds``, as the batch models are), as the
+    embedding neighbour rows of ``products`` (the test sessions' products; None: all), or
+    None when there is too little data."""
     catalogue = build_catalogue(product_features)
-    data = build_training_data(interactions, catalogue, None, "evaluation_train")
+    data = build_training_data(
+        bound_split(interactions, "evaluation_train", bounds),
+        catalogue,
+        None,
+        "evaluation_train",
+    )
     if data.weights.nnz < MIN_EMBEDDING_INTERACTIONS or catalogue.size < 2:
         return None
     model = LightFMRecommender(params).fit(data, seed)
@@ -88,4 +101,4 @@ def embedding_index_rows(
             ),
         }
     )
-    return embedding_neighbour_table(embeddings, top_n)
+    return embedding_neighbour_table(embeddings, top_n, products)
