@@ -195,7 +195,13 @@ class TrainingData:
 
 
 def _split(table: pa.Table, split: str) -> pa.Table:
-    return table.filter(pc.equal(table.column("split"), split))
+    column = table.column("split")
+    if column.null_count == 0 and table.num_rows:
+        # the dbt models read one split already: no copy of tens of millions of rows then
+        bounds = pc.min_max(column)
+        if bounds["min"].as_py() == bounds["max"].as_py() == split:
+            return table
+    return table.filter(pc.equal(column, split))
 
 
 def build_training_data(
