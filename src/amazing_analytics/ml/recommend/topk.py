@@ -194,13 +194,12 @@ def top_k_naive(
     return _drop_excluded(items, ordered, None, np.arange(n), k)
 
 
-def _descending_bits(values: np.ndarray) -> np.ndarray:
-    """uint64 keys whose ascending order is the float32 values' descending order (-0.0 and
-    0.0 equal, as the comparison says; no NaN)."""
-    bits = (np.asarray(values, np.float32) + np.float32(0.0)).view(np.uint32).astype(np.uint64)
-    negative = (bits >> np.uint64(31)) == 1
-    ascending = np.where(negative, ~bits & np.uint64(0xFFFFFFFF), bits | np.uint64(0x80000000))
-    return np.uint64(0xFFFFFFFF) - ascending
+def _descending_keys(values: np.ndarray) -> np.ndarray:
+    """int64 keys in [0, 2^32) whose ascending order is the float32 values' descending order
+    (-0.0 and 0.0 equal, as the comparison says; no NaN)."""
+    bits = (np.asarray(values, np.float32) + np.float32(0.0)).view(np.int32)
+    ascending = bits ^ ((bits >> 31) & np.int32(0x7FFFFFFF))  # the floats' order, as int32
+    return np.int64(2**31 - 1) - ascending.astype(np.int64)
 
 
 def top_k_sparse(
@@ -225,8 +224,8 @@ def top_k_sparse(
     # sort all stored entries by (row, -score, item) once, then take each row's first k: one
     # stable sort of a 64-bit key (row, then the score's bits in descending order) over
     # entries already in item order within a row (a three-key lexsort took 4x as long)
-    row_of = np.repeat(np.arange(n, dtype=np.uint64), lengths)
-    order = np.argsort((row_of << np.uint64(32)) | _descending_bits(data), kind="stable")
+    row_of = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    order = np.argsort((row_of << 32) | _descending_keys(data), kind="stable")
     rank = np.arange(data.size) - np.repeat(indptr[:-1], lengths)
     sorted_rank = rank  # rank within the row after sorting (rows stay contiguous)
     take = sorted_rank < k
