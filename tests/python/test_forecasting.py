@@ -216,6 +216,13 @@ def test_shrunk_covariance_is_between_sample_and_diagonal() -> None:
     sample = x.T @ x / 200
     np.testing.assert_allclose(np.diag(shrunk), np.diag(sample), rtol=1e-6)
     assert 0 < shrunk[0, 1] <= sample[0, 1] + 1e-12
+    # the intensity is Schäfer-Strimmer's, written out over every (t, i, j) as before
+    z = x / np.sqrt(np.diag(sample))
+    w = z[:, :, None] * z[:, None, :]
+    var_corr = 200 / 199**3 * ((w - w.mean(axis=0)) ** 2).sum(axis=0)
+    corr, off = z.T @ z / 200, ~np.eye(3, dtype=bool)
+    lam = var_corr[off].sum() / (corr[off] ** 2).sum()
+    np.testing.assert_allclose(shrunk[0, 1], (1 - lam) * sample[0, 1], rtol=1e-9)
 
 
 def test_combination_of_identical_forecasts_is_that_forecast() -> None:
