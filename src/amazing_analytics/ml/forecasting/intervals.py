@@ -40,6 +40,10 @@ def min_errors(level: float) -> int:
 #: shop's width in February (docs/forecasting.md); on stationary simulated errors 6 and 8 give
 #: the same coverage (tests/python/test_forecasting.py).
 WINDOW_ORIGINS = math.ceil(min_errors(max(LEVELS)) / BAND_DAYS)
+#: The latest origins whose errors rank the models of a series (:meth:`ErrorBank.series_mae`:
+#: the combinations' members, the reconciled candidate's base models): an accuracy ranking,
+#: not a calibration, so it keeps the window it was measured with.
+RANKING_WINDOW_ORIGINS = 8
 
 
 def conformal_bounds(errors: np.ndarray, level: float) -> tuple[float, float]:
@@ -65,12 +69,14 @@ class ErrorBank:
     """The scaled backtest errors of one model, per origin (n_series x horizon, NaN = none).
 
     ``window``: the latest origins (with errors known at the asking origin) an interval is
-    calibrated on; None = every earlier origin."""
+    calibrated on; ``ranking_window``: those the models of a series are ranked on
+    (:meth:`series_mae`); None = every earlier origin."""
 
     horizon: int
     origins: list[int] = field(default_factory=list)
     errors: list[np.ndarray] = field(default_factory=list)
     window: int | None = WINDOW_ORIGINS
+    ranking_window: int | None = RANKING_WINDOW_ORIGINS
     _cache: dict = field(default_factory=dict, repr=False)
 
     def add(self, origin: int, actual: np.ndarray, yhat: np.ndarray, scale: np.ndarray) -> None:
@@ -79,10 +85,13 @@ class ErrorBank:
         self.errors.append((actual - yhat) / scale[:, None])
         self._cache.clear()
 
-    def known_at(self, origin: int) -> tuple[list[np.ndarray | None], list[np.ndarray]]:
-        """Per band: the errors known at ``origin`` from the latest ``window`` origins that have
-        any in that band, as (n_series x k, or None) and the finite ones of every series pooled."""
-        key = ("known", origin)
+    def known_at(
+        self, origin: int, window: int | None
+    ) -> tuple[list[np.ndarray | None], list[np.ndarray]]:
+        """Per band: the errors known at ``origin`` from the latest ``window`` origins (None:
+        all) that have any in that band, as (n_series x k, or None) and the finite ones of every
+        series pooled."""
+        key = ("known", origin, window)
         if key not in self._cache:
             bands = band_of(self.horizon)
             n_bands = int(bands.max()) + 1
@@ -91,7 +100,7 @@ class ErrorBank:
             for o, err in sorted(zip(self.origins, self.errors, strict=True), key=lambda p: -p[0]):
                 known = o + days <= origin
                 for b in range(n_bands):
-                    if self.window is not None and len(own[b]) >= self.window:
+                    if window is not None and len(own[b]) >= window:
                         continue
                     pick = known & (bands == b)
                     if pick.any():
@@ -112,8 +121,9 @@ class ErrorBank:
         return np.concatenate(parts, axis=1) if parts else np.zeros((n_series, 0))
 
     def series_mae(self, origin: int) -> np.ndarray:
-        """Per series: the mean absolute scaled error over every band known at ``origin``."""
-        per_series, _ = self.known_at(origin)
+        """Per series: the mean absolute scaled error over every band known at ``origin``, from
+        the latest :attr:`ranking_window` origins."""
+        per_series, _ = self.known_at(origin, self.ranking_window)
         parts = [p for p in per_series if p is not None]
         if not parts:
             return np.full(0 if not self.errors else self.errors[0].shape[0], np.nan)
@@ -126,7 +136,7 @@ class ErrorBank:
         self, origin: int, n_series: int, level: float, groups: np.ndarray
     ) -> list[list[np.ndarray]]:
         """Per band, per series: the calibration errors (see the module docstring)."""
-        per_series, pooled = self.known_at(origin)
+        per_series, pooled = self.known_at(origin, self.window)
         need = min_errors(level)
         out: list[list[np.ndarray]] = []
         empty = np.zeros(0)
