@@ -48,15 +48,40 @@ RANKING_WINDOW_ORIGINS = 8
 
 def conformal_bounds(errors: np.ndarray, level: float) -> tuple[float, float]:
     """Finite-sample split-conformal bounds of an error sample (the extremes when too few)."""
-    ordered = np.sort(np.asarray(errors, dtype=np.float64))
-    n = ordered.size
-    if n == 0:
-        return math.nan, math.nan
+    low, high = conformal_bounds_of([np.asarray(errors, dtype=np.float64)], level)
+    return float(low[0]), float(high[0])
+
+
+def conformal_bounds_of(samples: list[np.ndarray], level: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`conformal_bounds` of each sample (NaN for an empty one). A sample given once (a
+    series' own errors) is sorted together with the others in one padded array; one given
+    several times (a pooled array shared by series) is sorted once on its own."""
+    first: dict[int, int] = {}
+    index = np.array([first.setdefault(id(x), len(first)) for x in samples], dtype=np.int64)
+    distinct: list[np.ndarray] = [np.zeros(0)] * len(first)
+    for x, k in zip(samples, index.tolist(), strict=True):
+        distinct[k] = x
+    sizes = np.array([x.size for x in distinct], dtype=np.int64)
+    shared = np.bincount(index, minlength=len(distinct)) > 1
     alpha = 1.0 - level
     # the small epsilon keeps float noise ((1 - 0.8) / 2 = 0.0999...) from moving a rank
-    low_rank = int(math.floor((n + 1) * alpha / 2.0 + 1e-9))
-    high_rank = int(math.ceil((n + 1) * (1.0 - alpha / 2.0) - 1e-9))
-    return float(ordered[max(low_rank, 1) - 1]), float(ordered[min(high_rank, n) - 1])
+    low_rank = np.floor((sizes + 1) * alpha / 2.0 + 1e-9).astype(np.int64)
+    high_rank = np.ceil((sizes + 1) * (1.0 - alpha / 2.0) - 1e-9).astype(np.int64)
+    low_rank = np.clip(low_rank, 1, np.maximum(sizes, 1)) - 1
+    high_rank = np.clip(high_rank, 1, np.maximum(sizes, 1)) - 1
+    low, high = np.full(len(distinct), np.nan), np.full(len(distinct), np.nan)
+    alone = np.flatnonzero(~shared & (sizes > 0))
+    if alone.size:
+        padded = np.full((alone.size, int(sizes[alone].max())), np.inf)
+        for row, k in enumerate(alone.tolist()):
+            padded[row, : sizes[k]] = distinct[k]
+        padded.sort(axis=1)
+        rows = np.arange(alone.size)
+        low[alone], high[alone] = padded[rows, low_rank[alone]], padded[rows, high_rank[alone]]
+    for k in np.flatnonzero(shared & (sizes > 0)).tolist():
+        ordered = np.sort(distinct[k])
+        low[k], high[k] = ordered[low_rank[k]], ordered[high_rank[k]]
+    return low[index], high[index]
 
 
 def band_of(horizon: int) -> np.ndarray:
@@ -180,12 +205,9 @@ class ErrorBank:
         sets = self.calibration_sets(origin, n_series, level, groups)
         for b in range(min(int(bands.max()) + 1, len(sets))):
             cols = bands == b
-            for s in range(n_series):
-                lo, hi = conformal_bounds(sets[b][s], level)
-                if math.isnan(lo):
-                    continue
-                lower[s, cols] = yhat[s, cols] + min(lo, 0.0) * scale[s]
-                upper[s, cols] = yhat[s, cols] + max(hi, 0.0) * scale[s]
+            lo, hi = conformal_bounds_of(sets[b], level)  # NaN stays NaN below
+            lower[:, cols] = yhat[:, cols] + (np.minimum(lo, 0.0) * scale)[:, None]
+            upper[:, cols] = yhat[:, cols] + (np.maximum(hi, 0.0) * scale)[:, None]
         lower = np.where(np.isnan(lower), np.nan, np.clip(np.minimum(lower, yhat), 0.0, None))
         upper = np.where(np.isnan(upper), np.nan, np.maximum(upper, yhat))
         return lower, upper
