@@ -11,6 +11,9 @@ import argparse
 from pathlib import Path
 
 import duckdb
+import numpy as np
+
+from amazing_analytics.ml.forecasting.selection import ModelErrors, bootstrap_mean_interval
 
 STAT = "('seasonal_naive','moving_average','auto_ets','auto_theta','auto_arima','mstl')"
 
@@ -68,26 +71,7 @@ def main() -> None:
         " where e.is_selected and e.metric = 'mae' and e.value > s.best + 1e-9"
     ).fetchall()
     print("series where the selected model is worse than the best statistical:", worse)
-    print("\n== coverage per model and level (mean over series)")
-    print(
-        con.sql(
-            "select measure, series_level, model,"
-            " round(avg(value) filter (where metric = 'coverage'), 3) as c80,"
-            " round(avg(value) filter (where metric = 'coverage_95'), 3) as c95"
-            " from marts.forecast_evaluation group by all order by all"
-        )
-    )
-    print("\n== coverage of the selected models, pooled over days, per level")
-    print(
-        con.sql(
-            "with sel as (select distinct measure, series_id, model from marts.forecast_evaluation"
-            " where is_selected) select b.measure, b.series_level, count(*) as days,"
-            " round(avg(case when actual between yhat_lower and yhat_upper then 1 else 0 end), 3) c80,"
-            " round(avg(case when actual between yhat_lower_95 and yhat_upper_95 then 1 else 0 end), 3) c95"
-            " from bt b join sel using (measure, series_id, model) where yhat_lower is not null"
-            " group by all order by all"
-        )
-    )
+    _coverage_by_level(con)
     print("\n== xgboost against the best statistical candidate, by level (series won / lost)")
     print(
         con.sql(
@@ -114,6 +98,37 @@ def main() -> None:
             " from marts.forecast_evaluation group by all having selected > 0 order by all"
         )
     )
+
+
+def _coverage_by_level(con: duckdb.DuckDBPyConnection) -> None:
+    """80 % and 95 % coverage per measure, level and model ('selected' = each series' selected
+    model), pooled over the level's series and days, with a 95 % bootstrap interval that
+    resamples whole origins (the days of one origin are correlated)."""
+    rows = con.execute(
+        "with sel as (select distinct measure, series_id, model from marts.forecast_evaluation"
+        " where is_selected), b as (select bt.*, sel.model is not null as chosen from bt"
+        " left join sel using (measure, series_id, model) where yhat_lower is not null)"
+        " select measure, series_level, model, chosen, epoch(origin_date) // 86400,"
+        " epoch(forecast_date) // 86400, (actual between yhat_lower and yhat_upper)::int,"
+        " (actual between yhat_lower_95 and yhat_upper_95)::int from b"
+    ).fetchall()
+    groups: dict[tuple[str, str, str], list[tuple]] = {}
+    for measure, level, model, chosen, origin, day, in80, in95 in rows:
+        groups.setdefault((measure, level, model), []).append((origin, day, in80, in95))
+        if chosen:
+            groups.setdefault((measure, level, "selected"), []).append((origin, day, in80, in95))
+    print(
+        "\n== coverage per level and model, pooled over series and days [95 % bootstrap, origins]"
+    )
+    print(f"{'measure':8s} {'level':16s} {'model':20s} {'days':>6s}  80 %                 95 %")
+    for (measure, level, model), part in sorted(groups.items()):
+        a = np.array(part, dtype=np.float64)
+        errors = ModelErrors(a[:, 0], a[:, 1], a[:, 2])
+        cells = []
+        for col in (2, 3):
+            low, high = bootstrap_mean_interval(errors, a[:, col], seed=42)
+            cells.append(f"{a[:, col].mean():.3f} [{low:.3f}, {high:.3f}]")
+        print(f"{measure:8s} {level:16s} {model:20s} {len(part):6d}  {cells[0]}  {cells[1]}")
 
 
 if __name__ == "__main__":

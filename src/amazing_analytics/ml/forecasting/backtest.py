@@ -24,9 +24,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from threadpoolctl import threadpool_limits
 
 from amazing_analytics.ml.forecasting.estimators import (
     BASELINE_MODELS,
+    NTHREAD,
     STAT_MODELS,
     TREE_MODELS,
     Fit,
@@ -347,6 +349,7 @@ def _to_table(cols: Mapping[str, np.ndarray]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=BACKTEST_SCHEMA)
 
 
+@threadpool_limits.wrap(limits=NTHREAD)  # BLAS: see estimators.NTHREAD
 def run_backtest(
     panel: Panel,
     measure: str,

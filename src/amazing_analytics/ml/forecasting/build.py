@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from threadpoolctl import threadpool_limits
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
 from amazing_analytics.ml.forecasting.backtest import (
@@ -29,6 +30,7 @@ from amazing_analytics.ml.forecasting.backtest import (
     check_models,
     run_backtest,
 )
+from amazing_analytics.ml.forecasting.estimators import NTHREAD
 from amazing_analytics.ml.forecasting.evaluation import (
     EVALUATION_SCHEMA,
     METRICS,
@@ -124,6 +126,7 @@ def _bank(rows: pa.Table, panel: Panel, horizon: int) -> ErrorBank:
     return bank
 
 
+@threadpool_limits.wrap(limits=NTHREAD)  # BLAS: see estimators.NTHREAD
 def forecast(
     daily: ArrowData,
     measure: str,

@@ -54,7 +54,10 @@ MIN_HISTORY_DAYS: dict[str, int] = {
 MOVING_AVERAGE_DAYS = 28
 SEASON_DAYS = 7
 MSTL_SEASONS: tuple[int, ...] = (7, 30)
-NTHREAD = 2
+#: One thread for XGBoost, Random Forest and BLAS: on a shared 2-core machine a second thread
+#: spin-waits for the busy core (4-17x the CPU and wall time of one thread at load 7 for a
+#: 40,000-row fit: docs/benchmarks.md), and one thread gives the same model on every run.
+NTHREAD = 1
 MAX_TRAIN_ROWS = 40_000
 #: The XGBoost grid searched by time-series cross-validation inside the training window.
 XGB_GRID: tuple[dict[str, Any], ...] = (

@@ -4,7 +4,9 @@ Metrics (long form, :data:`EVALUATION_SCHEMA`), pooled over every origin and day
 ``mae`` (with a 95 % bootstrap interval over origins in ``ci_low``/``ci_high``), ``rmse``,
 ``smape`` (percent, 0..200, 0/0 counted as 0), ``mase`` (absolute errors over the in-sample
 seasonal-naive MAE at each origin; null when that is 0), ``coverage`` (share of actuals inside
-the 80 % interval) and ``coverage_95``; the coverages count only days with an interval (``n``).
+the 80 % interval) and ``coverage_95``; the coverages count only days with an interval (``n``)
+and have a 95 % bootstrap interval over origins too (one series' coverage over a few origins of
+correlated days is a noisy figure: docs/forecasting.md).
 ``is_selected`` marks the chosen model (see :mod:`.selection`), on every row of its metrics,
 with ``selection_reason``.
 """
@@ -19,9 +21,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from amazing_analytics.ml.forecasting.selection import ModelErrors, mae_interval, select_model
+from amazing_analytics.ml.forecasting.selection import (
+    ModelErrors,
+    bootstrap_mean_interval,
+    mae_interval,
+    select_model,
+)
 
 METRICS: tuple[str, ...] = ("mae", "rmse", "smape", "mase", "coverage", "coverage_95")
+#: The coverage metrics and the bounds they are of.
+COVERAGES: tuple[tuple[str, str, str], ...] = (
+    ("coverage", "yhat_lower", "yhat_upper"),
+    ("coverage_95", "yhat_lower_95", "yhat_upper_95"),
+)
 EVALUATION_SCHEMA = pa.schema(
     [
         ("model", pa.string()),
@@ -62,13 +74,20 @@ def metric_values(part: Mapping[str, np.ndarray]) -> dict[str, tuple[float | Non
         "smape": (float(100.0 * smape.mean()), absolute.size),
         "mase": (mase, int(usable.sum())),
     }
-    for metric, low, high in (
-        ("coverage", "yhat_lower", "yhat_upper"),
-        ("coverage_95", "yhat_lower_95", "yhat_upper_95"),
-    ):
+    for metric, hits in interval_hits(part).items():
+        hits = hits[np.isfinite(hits)]
+        out[metric] = (float(hits.mean()) if hits.size else None, int(hits.size))
+    return out
+
+
+def interval_hits(part: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per coverage metric: 1.0 / 0.0 for each row that has that interval (the actual inside
+    it or not), NaN for the rows without one."""
+    out = {}
+    for metric, low, high in COVERAGES:
         has = np.isfinite(part[low]) & np.isfinite(part[high])
-        inside = (actual[has] >= part[low][has]) & (actual[has] <= part[high][has])
-        out[metric] = (float(inside.mean()) if has.any() else None, int(has.sum()))
+        inside = (part["actual"] >= part[low]) & (part["actual"] <= part[high])
+        out[metric] = np.where(has, inside.astype(np.float64), np.nan)
     return out
 
 
@@ -123,12 +142,18 @@ def evaluate(backtest: pa.Table, seed: int = 42) -> pa.Table:
             errors = ModelErrors(
                 origin[ran], day[ran], np.abs(cols["actual"][ran] - cols["yhat"][ran])
             )
+            part = {n: c[ran] for n, c in cols.items()}
+            hits = {}  # per coverage metric: 1 / 0 per day with that interval, by origin
+            for metric, inside in interval_hits(part).items():
+                has = np.isfinite(inside)
+                hits[metric] = ModelErrors(origin[ran][has], day[ran][has], inside[has])
             per_model[m] = {
                 "level": str(level[idx[0]]),
                 "status": st,
                 "reason": why,
                 "errors": errors,
-                "metrics": metric_values({n: c[ran] for n, c in cols.items()}) if ran.size else {},
+                "hits": hits,
+                "metrics": metric_values(part) if ran.size else {},
             }
     return _evaluation_table(groups, seed)
 
@@ -141,11 +166,10 @@ def _evaluation_table(groups: Mapping[tuple[str, str], dict[str, dict]], seed: i
         }
         chosen, why = select_model(candidates, seed)
         for m, v in per_model.items():
-            low, high = (
-                mae_interval(v["errors"], seed) if v["errors"].abs_error.size else (None, None)
-            )
+            bounds = _intervals(v, seed)
             for metric in METRICS:
                 value, n = v["metrics"].get(metric, (None, 0))
+                low, high = bounds.get(metric, (None, None))
                 rows.append(
                     {
                         "model": m,
@@ -157,13 +181,24 @@ def _evaluation_table(groups: Mapping[tuple[str, str], dict[str, dict]], seed: i
                         "status": v["status"],
                         "reason": v["reason"],
                         "series_level": v["level"],
-                        "ci_low": low if metric == "mae" else None,
-                        "ci_high": high if metric == "mae" else None,
+                        "ci_low": low,
+                        "ci_high": high,
                         "is_selected": m == chosen,
                         "selection_reason": why if m == chosen else None,
                     }
                 )
     return pa.Table.from_pylist(rows, schema=EVALUATION_SCHEMA)
+
+
+def _intervals(v: Mapping, seed: int) -> dict[str, tuple[float, float]]:
+    """95 % bootstrap intervals (resampling origins) of the MAE and of the coverages."""
+    out = {}
+    if v["errors"].abs_error.size:
+        out["mae"] = mae_interval(v["errors"], seed)
+    for metric, hits in v["hits"].items():
+        if hits.abs_error.size:
+            out[metric] = bootstrap_mean_interval(hits, hits.abs_error, seed)
+    return out
 
 
 def selected_models(evaluation: pa.Table) -> dict[tuple[str, str], tuple[str, str | None]]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from threadpoolctl import threadpool_limits
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
 from amazing_analytics.ml.forecasting.estimators import NTHREAD, fit_tree, tune_xgboost
@@ -53,6 +54,7 @@ def _xgboost_importance(fit: Any, seed: int, shap_rows: int) -> tuple[np.ndarray
     return importance, np.abs(contribs[:, :-1]).mean(axis=0).tolist()
 
 
+@threadpool_limits.wrap(limits=NTHREAD)  # BLAS: see estimators.NTHREAD
 def feature_importance(
     daily: ArrowData,
     measure: str,

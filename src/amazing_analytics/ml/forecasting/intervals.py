@@ -6,7 +6,8 @@ different times (and of different series) are comparable. A forecast from origin
 horizon ``h`` (band ``(h - 1) // 7``: days 1-7, 8-14, ...) uses the errors of earlier forecasts
 of the same model whose target day is at or before ``o`` (known at ``o``, so no look-ahead),
 from the latest :data:`WINDOW_ORIGINS` origins that have such errors (a rolling window: the
-errors of a December peak do not set the width in April). Pooling, first that has at least
+errors of a December peak do not set the width in April; see :data:`WINDOW_ORIGINS` for its
+length). Pooling, first that has at least
 :func:`min_errors` errors: the series' own errors of that band; the series' own errors of every
 band up to ``h``'s (pooled by horizon band); the errors of that band of every series of the
 same group (the hierarchy level); of every series.
@@ -24,8 +25,6 @@ import numpy as np
 
 LEVELS: tuple[float, ...] = (0.8, 0.95)
 BAND_DAYS = 7
-#: The latest origins with known errors an interval is calibrated on (a rolling window).
-WINDOW_ORIGINS = 8
 
 
 def min_errors(level: float) -> int:
@@ -33,17 +32,56 @@ def min_errors(level: float) -> int:
     return int(math.ceil(2.0 / (1.0 - level) - 1e-9)) - 1
 
 
+#: The latest origins with known errors an interval is calibrated on (a rolling window): the
+#: fewest weekly origins whose errors of one horizon band (7 days each) are enough for the
+#: widest level on their own (39 errors for 95 %: 6 origins, 42 errors), so one series needs no
+#: other series' errors, and the window forgets a past regime as soon as it can. With 8
+#: origins the errors of Black Friday and of the Christmas-to-January drop still set the whole
+#: shop's width in February (docs/forecasting.md); on stationary simulated errors 6 and 8 give
+#: the same coverage (tests/python/test_forecasting.py).
+WINDOW_ORIGINS = math.ceil(min_errors(max(LEVELS)) / BAND_DAYS)
+#: The latest origins whose errors rank the models of a series (:meth:`ErrorBank.series_mae`:
+#: the combinations' members, the reconciled candidate's base models): an accuracy ranking,
+#: not a calibration, so it keeps the window it was measured with.
+RANKING_WINDOW_ORIGINS = 8
+
+
 def conformal_bounds(errors: np.ndarray, level: float) -> tuple[float, float]:
     """Finite-sample split-conformal bounds of an error sample (the extremes when too few)."""
-    ordered = np.sort(np.asarray(errors, dtype=np.float64))
-    n = ordered.size
-    if n == 0:
-        return math.nan, math.nan
+    low, high = conformal_bounds_of([np.asarray(errors, dtype=np.float64)], level)
+    return float(low[0]), float(high[0])
+
+
+def conformal_bounds_of(samples: list[np.ndarray], level: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`conformal_bounds` of each sample (NaN for an empty one). A sample given once (a
+    series' own errors) is sorted together with the others in one padded array; one given
+    several times (a pooled array shared by series) is sorted once on its own."""
+    first: dict[int, int] = {}
+    index = np.array([first.setdefault(id(x), len(first)) for x in samples], dtype=np.int64)
+    distinct: list[np.ndarray] = [np.zeros(0)] * len(first)
+    for x, k in zip(samples, index.tolist(), strict=True):
+        distinct[k] = x
+    sizes = np.array([x.size for x in distinct], dtype=np.int64)
+    shared = np.bincount(index, minlength=len(distinct)) > 1
     alpha = 1.0 - level
     # the small epsilon keeps float noise ((1 - 0.8) / 2 = 0.0999...) from moving a rank
-    low_rank = int(math.floor((n + 1) * alpha / 2.0 + 1e-9))
-    high_rank = int(math.ceil((n + 1) * (1.0 - alpha / 2.0) - 1e-9))
-    return float(ordered[max(low_rank, 1) - 1]), float(ordered[min(high_rank, n) - 1])
+    low_rank = np.floor((sizes + 1) * alpha / 2.0 + 1e-9).astype(np.int64)
+    high_rank = np.ceil((sizes + 1) * (1.0 - alpha / 2.0) - 1e-9).astype(np.int64)
+    low_rank = np.clip(low_rank, 1, np.maximum(sizes, 1)) - 1
+    high_rank = np.clip(high_rank, 1, np.maximum(sizes, 1)) - 1
+    low, high = np.full(len(distinct), np.nan), np.full(len(distinct), np.nan)
+    alone = np.flatnonzero(~shared & (sizes > 0))
+    if alone.size:
+        padded = np.full((alone.size, int(sizes[alone].max())), np.inf)
+        for row, k in enumerate(alone.tolist()):
+            padded[row, : sizes[k]] = distinct[k]
+        padded.sort(axis=1)
+        rows = np.arange(alone.size)
+        low[alone], high[alone] = padded[rows, low_rank[alone]], padded[rows, high_rank[alone]]
+    for k in np.flatnonzero(shared & (sizes > 0)).tolist():
+        ordered = np.sort(distinct[k])
+        low[k], high[k] = ordered[low_rank[k]], ordered[high_rank[k]]
+    return low[index], high[index]
 
 
 def band_of(horizon: int) -> np.ndarray:
@@ -56,12 +94,14 @@ class ErrorBank:
     """The scaled backtest errors of one model, per origin (n_series x horizon, NaN = none).
 
     ``window``: the latest origins (with errors known at the asking origin) an interval is
-    calibrated on; None = every earlier origin."""
+    calibrated on; ``ranking_window``: those the models of a series are ranked on
+    (:meth:`series_mae`); None = every earlier origin."""
 
     horizon: int
     origins: list[int] = field(default_factory=list)
     errors: list[np.ndarray] = field(default_factory=list)
     window: int | None = WINDOW_ORIGINS
+    ranking_window: int | None = RANKING_WINDOW_ORIGINS
     _cache: dict = field(default_factory=dict, repr=False)
 
     def add(self, origin: int, actual: np.ndarray, yhat: np.ndarray, scale: np.ndarray) -> None:
@@ -70,10 +110,13 @@ class ErrorBank:
         self.errors.append((actual - yhat) / scale[:, None])
         self._cache.clear()
 
-    def known_at(self, origin: int) -> tuple[list[np.ndarray | None], list[np.ndarray]]:
-        """Per band: the errors known at ``origin`` from the latest ``window`` origins that have
-        any in that band, as (n_series x k, or None) and the finite ones of every series pooled."""
-        key = ("known", origin)
+    def known_at(
+        self, origin: int, window: int | None
+    ) -> tuple[list[np.ndarray | None], list[np.ndarray]]:
+        """Per band: the errors known at ``origin`` from the latest ``window`` origins (None:
+        all) that have any in that band, as (n_series x k, or None) and the finite ones of every
+        series pooled."""
+        key = ("known", origin, window)
         if key not in self._cache:
             bands = band_of(self.horizon)
             n_bands = int(bands.max()) + 1
@@ -82,7 +125,7 @@ class ErrorBank:
             for o, err in sorted(zip(self.origins, self.errors, strict=True), key=lambda p: -p[0]):
                 known = o + days <= origin
                 for b in range(n_bands):
-                    if self.window is not None and len(own[b]) >= self.window:
+                    if window is not None and len(own[b]) >= window:
                         continue
                     pick = known & (bands == b)
                     if pick.any():
@@ -103,8 +146,9 @@ class ErrorBank:
         return np.concatenate(parts, axis=1) if parts else np.zeros((n_series, 0))
 
     def series_mae(self, origin: int) -> np.ndarray:
-        """Per series: the mean absolute scaled error over every band known at ``origin``."""
-        per_series, _ = self.known_at(origin)
+        """Per series: the mean absolute scaled error over every band known at ``origin``, from
+        the latest :attr:`ranking_window` origins."""
+        per_series, _ = self.known_at(origin, self.ranking_window)
         parts = [p for p in per_series if p is not None]
         if not parts:
             return np.full(0 if not self.errors else self.errors[0].shape[0], np.nan)
@@ -117,7 +161,7 @@ class ErrorBank:
         self, origin: int, n_series: int, level: float, groups: np.ndarray
     ) -> list[list[np.ndarray]]:
         """Per band, per series: the calibration errors (see the module docstring)."""
-        per_series, pooled = self.known_at(origin)
+        per_series, pooled = self.known_at(origin, self.window)
         need = min_errors(level)
         out: list[list[np.ndarray]] = []
         empty = np.zeros(0)
@@ -161,12 +205,9 @@ class ErrorBank:
         sets = self.calibration_sets(origin, n_series, level, groups)
         for b in range(min(int(bands.max()) + 1, len(sets))):
             cols = bands == b
-            for s in range(n_series):
-                lo, hi = conformal_bounds(sets[b][s], level)
-                if math.isnan(lo):
-                    continue
-                lower[s, cols] = yhat[s, cols] + min(lo, 0.0) * scale[s]
-                upper[s, cols] = yhat[s, cols] + max(hi, 0.0) * scale[s]
+            lo, hi = conformal_bounds_of(sets[b], level)  # NaN stays NaN below
+            lower[:, cols] = yhat[:, cols] + (np.minimum(lo, 0.0) * scale)[:, None]
+            upper[:, cols] = yhat[:, cols] + (np.maximum(hi, 0.0) * scale)[:, None]
         lower = np.where(np.isnan(lower), np.nan, np.clip(np.minimum(lower, yhat), 0.0, None))
         upper = np.where(np.isnan(upper), np.nan, np.maximum(upper, yhat))
         return lower, upper

@@ -81,8 +81,9 @@ def shrunk_covariance(residuals: np.ndarray) -> np.ndarray:
     sd = np.where(sd > 0, sd, 1.0)
     z = x / sd
     corr = z.T @ z / t
-    w = z[:, :, None] * z[:, None, :]
-    var_corr = t / max(t - 1, 1) ** 3 * ((w - w.mean(axis=0)) ** 2).sum(axis=0)
+    # sum over t of (z_ti z_tj - corr_ij)^2 = (z^2)'(z^2) - t corr^2 (no T x n x n array)
+    squares = z * z
+    var_corr = t / max(t - 1, 1) ** 3 * np.maximum(squares.T @ squares - t * corr**2, 0.0)
     off = ~np.eye(cov.shape[0], dtype=bool)
     denom = float((corr[off] ** 2).sum())
     lam = 1.0 if denom == 0 else float(np.clip(var_corr[off].sum() / denom, 0.0, 1.0))
@@ -92,9 +93,10 @@ def shrunk_covariance(residuals: np.ndarray) -> np.ndarray:
 
 def reconcile(base: np.ndarray, S: np.ndarray, W: np.ndarray | None = None) -> np.ndarray:
     """Reconciled forecasts (n_nodes x horizon) of ``base`` (same shape); ``W`` None = OLS."""
-    W = np.eye(S.shape[0]) if W is None else W
-    Winv = np.linalg.pinv(W)
-    P = np.linalg.solve(S.T @ Winv @ S, S.T @ Winv)
+    # W is symmetric positive definite (identity, a positive diagonal, or a shrunk covariance
+    # with a ridge), so W^-1 S is a solve, not a pseudo-inverse (an SVD)
+    Winv_S = S if W is None else np.linalg.solve(W, S)
+    P = np.linalg.solve(S.T @ Winv_S, Winv_S.T)
     bottom = np.maximum(P @ base, 0.0)
     return S @ bottom
 
