@@ -169,8 +169,9 @@ from neighbour_ranked
     {%- if fixed > 0 -%}
         {{ return(fixed) }}
     {%- endif -%}
-    {#- not built yet (compiling for docs or the SQL lint): one chunk -#}
-    {%- set events_relation = load_relation(ref('stg_events')) if execute else none -%}
+    {#- not built yet (compiling for docs or the SQL lint), or a unit test's fixture: one chunk -#}
+    {%- set events_relation = load_relation(ref('stg_events'))
+        if execute and model.resource_type != 'unit_test' else none -%}
     {%- if events_relation is none -%}
         {{ return(1) }}
     {%- endif -%}
