@@ -118,10 +118,13 @@ DASHBOARD_PORT ?= 8501
 dashboard: $(STAMP) ## run the marketing dashboard on the last build's exports (PORT: DASHBOARD_PORT, HEADLESS=1 for no browser)
 	$(BIN)/amazing dashboard --port $(DASHBOARD_PORT) $(if $(HEADLESS),--headless,)
 # Issue 14 §3: the growth curve, stage by stage (a benchmark, not a test; docs/benchmarks.md).
+# SCALE_VARS: the bounds of docs/scaling.md's scale profile (each measured there; SCALE_VARS=
+# for none). make demo and a plain dbt build use the defaults: no bound (recommender_active_days 365).
 SCALE_SIZES ?= 1000000 3000000
+SCALE_VARS ?= {recommender_train_window_days: 60, recommender_max_training_rows: 2000000, recommender_eval_sample_users: 20000, recommender_active_days: 60, propensity_max_training_rows: 200000, propensity_eval_sample_customers: 50000, propensity_active_days: 90}
 .PHONY: bench-scale
 bench-scale: install ## time every build stage (wall, peak RSS) at SCALE_SIZES events, raw load beside staging, one new month (PNG in docs/)
-	$(BIN)/python scripts/bench_scale.py --sizes $(SCALE_SIZES) --incremental-month
+	$(BIN)/python scripts/bench_scale.py --sizes $(SCALE_SIZES) --incremental-month $(if $(SCALE_VARS),--vars '$(SCALE_VARS)')
 
 # Recommendation feedback loop (issue 15 §4): demo sessions replayed through the API (in
 # process, on the sessions' own clock) with feedback, into the impression/feedback logs beside
