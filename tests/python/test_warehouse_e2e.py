@@ -282,7 +282,7 @@ def test_dirty_files_reconcile_and_land_in_the_right_reason(
     }
     assert checks["files_read"] == 5 and checks["empty_files"] == 2
 
-    # imputations: price from the product's median valid price, category from its other events
+    # imputations: price and category from the product's last valid values at or before the event
     prices = dict(
         build.query(
             "select price_imputation_reason, list(distinct price)::varchar from staging.stg_events "
@@ -628,23 +628,13 @@ def truncate_events(files: list[Path], out: Path, last_day: str) -> str:
     return str(out / "*.csv.gz")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known leak, open: a line with no valid price is kept when its product has a valid price "
-        "in ANY other event, later ones included (staging's imputation), so whether it counts "
-        "before the cut-off depends on the future. On this data (seed 5) one zero-price view of "
-        "2019-12-16 is imputed from a January event in the full build and quarantined in the cut "
-        "one: 1 of 15,235 events, view_count 12 vs 11 for one shopper. Fix: impute from the "
-        "product's earlier events only; strict, so the test fails again once fixed"
-    ),
-)
 def test_training_data_never_sees_past_the_cut_off(
     tmp_path: Path, build_events: Callable[..., Build]
 ) -> None:
     """Build once on all the data and once on the data cut at the training cut-off: the
     propensity training features and the recommenders' training interactions must be identical,
-    so nothing after the cut-off can reach them."""
+    so nothing after the cut-off can reach them. (It found staging's imputation looking ahead:
+    events are now completed from their product's values at or before their time.)"""
     from amazing_analytics.generate import generate_events
     from conftest import copy_project
 
