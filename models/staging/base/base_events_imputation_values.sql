@@ -73,8 +73,8 @@ combinations as (
 
 ),
 
--- Per product and value: the smallest and largest value seen (equal: it only ever had one) and
--- the time it was first seen.
+-- Per product and attribute: the smallest and largest value seen (equal: it only ever had one)
+-- and when one was first seen.
 product_values as (
 
     select
