@@ -41,7 +41,8 @@
 
 {#- The quarantine rule for a readable record, in the priority order of seed quarantine_reasons.
     Expects in scope: event_time, event_type (lower-cased), product_id, user_id, price_defect and
-    product_median_price (the product's median valid price, null when it has none). -#}
+    imputed_price (the product's last valid price at or before the event's time, from
+    base_events_imputation_values; null when it had none by then). -#}
 {% macro event_reject_reason() -%}
     case
         when event_time is null
@@ -55,6 +56,6 @@
         when product_id <= 0 then 'invalid_product_id'
         when user_id is null then 'missing_user_id'
         when user_id <= 0 then 'invalid_user_id'
-        when price_defect is not null and product_median_price is null then 'invalid_price'
+        when price_defect is not null and imputed_price is null then 'invalid_price'
     end
 {%- endmacro %}

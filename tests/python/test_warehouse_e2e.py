@@ -282,7 +282,7 @@ def test_dirty_files_reconcile_and_land_in_the_right_reason(
     }
     assert checks["files_read"] == 5 and checks["empty_files"] == 2
 
-    # imputations: price from the product's median valid price, category from its other events
+    # imputations: price and category from the product's last valid values at or before the event
     prices = dict(
         build.query(
             "select price_imputation_reason, list(distinct price)::varchar from staging.stg_events "
@@ -577,7 +577,7 @@ def test_real_defects_land_in_the_right_place(
 
     multicat = next(p for p in shared_excerpts if p.name.startswith("multicat_2019-10-01"))
     rows = distinct_raw_lines(multicat)
-    # missing category_code: imputed from the product's other events, or kept as unknown
+    # missing category_code: imputed from the product's earlier events, or kept as unknown
     no_category = sum(1 for r in rows if r[4] == "")
     assert no_category > 5000
     clean = build.query(
@@ -590,9 +590,34 @@ def test_real_defects_land_in_the_right_place(
         {"f": str(multicat)},
     )
     assert clean[0] + clean[1] + quarantined_no_category == no_category
-    assert clean[0] > 0
+    # point in time: this file holds the excerpts' first multicat events (2019-10-01 from 00:00)
+    # and none of its products has a coded line in it, so no code is known yet for them; the
+    # November files' codes come later and are not used (the old rule filled 1,314 lines so)
+    uncoded_products = {r[2] for r in rows if r[4] == ""}
+    assert not any(r[4] for r in rows if r[2] in uncoded_products)
+    assert clean[0] == 0
+    # the codes the real data does get imputed (the November purchases) are codes the product
+    # had at or before the event, never a later one's
+    imputed_codes = "select count(*) from staging.stg_events as e where is_category_code_imputed"
+    assert build.scalar(imputed_codes) > 0
+    assert (
+        build.scalar(
+            f"{imputed_codes} and not exists (select 1 from staging.base_events_parsed as p "
+            "where p.product_id = e.product_id and p.category_code = e.category_code "
+            "and p.event_time <= e.event_at)"
+        )
+        == 0
+    )
+    # no bad price of the excerpts has a valid price of its product at or before it (checked on
+    # the raw lines), so none is imputed: the old rule imputed 75, all from later lines
+    assert (
+        build.scalar(
+            "select count(*) from staging.stg_events where price_imputation_reason is not null"
+        )
+        == 0
+    )
 
-    # zero or negative prices: imputed from the product's median, else quarantined invalid_price
+    # zero or negative prices: imputed from the product's last valid price, else quarantined
     non_positive = sum(1 for r in rows if r[6] and float(r[6]) <= 0)
     assert non_positive > 0
     imputed = build.scalar(
@@ -628,23 +653,13 @@ def truncate_events(files: list[Path], out: Path, last_day: str) -> str:
     return str(out / "*.csv.gz")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known leak, open: a line with no valid price is kept when its product has a valid price "
-        "in ANY other event, later ones included (staging's imputation), so whether it counts "
-        "before the cut-off depends on the future. On this data (seed 5) one zero-price view of "
-        "2019-12-16 is imputed from a January event in the full build and quarantined in the cut "
-        "one: 1 of 15,235 events, view_count 12 vs 11 for one shopper. Fix: impute from the "
-        "product's earlier events only; strict, so the test fails again once fixed"
-    ),
-)
 def test_training_data_never_sees_past_the_cut_off(
     tmp_path: Path, build_events: Callable[..., Build]
 ) -> None:
     """Build once on all the data and once on the data cut at the training cut-off: the
     propensity training features and the recommenders' training interactions must be identical,
-    so nothing after the cut-off can reach them."""
+    so nothing after the cut-off can reach them. (It found staging's imputation looking ahead:
+    events are now completed from their product's values at or before their time.)"""
     from amazing_analytics.generate import generate_events
     from conftest import copy_project
 

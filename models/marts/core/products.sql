@@ -10,7 +10,7 @@ with events as (
 attributes as (
 
     select product_id, category_id, category_code, brand, median_price
-    from {{ ref('base_products_imputation_values') }}
+    from {{ ref('base_products_attributes') }}
 
 ),
 

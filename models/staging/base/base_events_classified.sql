@@ -40,7 +40,7 @@ events as (
 
 imputation_values as (
 
-    select * from {{ ref('base_products_imputation_values') }}
+    select * from {{ ref('base_events_imputation_values') }}
 
 ),
 
@@ -50,20 +50,22 @@ derived_sessions as (
 
 ),
 
-with_product_values as (
+with_imputation_values as (
 
     select
         events.* exclude (event_type),
         lower(trim(events.event_type)) as event_type,
         events.event_type as raw_event_type,
         {{ price_defect('events.price', 'events.raw_price') }} as price_defect,
-        imputation_values.category_code as product_category_code,
-        imputation_values.category_id as product_category_id,
-        imputation_values.brand as product_brand,
-        imputation_values.median_price as product_median_price
+        -- the product's values at the event's time (point in time, never a later event's)
+        imputation_values.category_code as imputed_category_code,
+        imputation_values.category_id as imputed_category_id,
+        imputation_values.brand as imputed_brand,
+        imputation_values.price as imputed_price
     from events
     left join imputation_values
         on events.product_id = imputation_values.product_id
+            and events.event_time = imputation_values.event_time
 
 ),
 
@@ -72,7 +74,7 @@ judged as (
     select
         *,
         {{ event_reject_reason() }} as reject_reason
-    from with_product_values
+    from with_imputation_values
 
 ),
 
@@ -84,10 +86,10 @@ final as (
         cast(judged.event_time as date) as event_date,
         judged.event_type,
         judged.product_id,
-        coalesce(judged.category_id, judged.product_category_id) as category_id,
-        coalesce(judged.category_code, judged.product_category_code) as category_code,
-        coalesce(judged.brand, judged.product_brand) as brand,
-        if(judged.price_defect is null, judged.price, judged.product_median_price) as price,
+        coalesce(judged.category_id, judged.imputed_category_id) as category_id,
+        coalesce(judged.category_code, judged.imputed_category_code) as category_code,
+        coalesce(judged.brand, judged.imputed_brand) as brand,
+        if(judged.price_defect is null, judged.price, judged.imputed_price) as price,
         judged.user_id,
         coalesce(
             judged.session_uuid,
@@ -95,9 +97,9 @@ final as (
             {{ text_to_uuid("'raw:' || judged.raw_user_session") }},
             derived_sessions.session_id
         ) as session_id,
-        judged.category_id is null and judged.product_category_id is not null as is_category_id_imputed,
-        judged.category_code is null and judged.product_category_code is not null as is_category_code_imputed,
-        judged.brand is null and judged.product_brand is not null as is_brand_imputed,
+        judged.category_id is null and judged.imputed_category_id is not null as is_category_id_imputed,
+        judged.category_code is null and judged.imputed_category_code is not null as is_category_code_imputed,
+        judged.brand is null and judged.imputed_brand is not null as is_brand_imputed,
         judged.price_defect as price_imputation_reason,
         judged.session_uuid is null and judged.raw_user_session is null as is_session_derived,
         judged.source_file,

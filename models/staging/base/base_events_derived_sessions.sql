@@ -14,10 +14,11 @@ with sessionless as (
         events.product_id,
         events.user_id,
         {{ price_defect('events.price', 'events.raw_price') }} as price_defect,
-        imputation_values.median_price as product_median_price
+        imputation_values.price as imputed_price
     from {{ ref('base_events_parsed') }} as events
-    left join {{ ref('base_products_imputation_values') }} as imputation_values
+    left join {{ ref('base_events_imputation_values') }} as imputation_values
         on events.product_id = imputation_values.product_id
+            and events.event_time = imputation_values.event_time
     where not events.is_gdpr_erased
         and not events.is_retention_dropped
         and events.session_uuid is null

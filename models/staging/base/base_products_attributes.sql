@@ -1,6 +1,9 @@
 {#-
-    Per product, the values its events can be completed with: the most frequent category_code,
-    category_id and brand seen on any of its events, and the median of its valid prices.
+    Per product, what its whole history says it is, for the products mart: the most frequent
+    category_code, category_id and brand seen on any of its events, and the median of its valid
+    prices. It reads every event, later ones included, so it describes the product as of the end
+    of the data: events are NOT completed from it (that would look ahead; they are completed
+    point in time by base_events_imputation_values).
     Ties are broken by the smallest value, so the same input always gives the same answer.
     Counted over every readable line: an exact duplicate weighs twice, as it would in the raw
     logs (it carries the same attributes, so it cannot change which value is most frequent
