@@ -97,100 +97,123 @@ def explain(connection: duckdb.DuckDBPyConnection, user_id: int, available: set[
     """Plain-language sentences about the person's segment, propensity and recommendations."""
     lines: list[str] = []
     if "marts.customer_segments" in available:
-        segment = _one(
-            connection,
-            "select segment_name, segmentation_method from marts.customer_segments where user_id = ?",
-            [user_id],
-        )
-        if segment is not None:
-            how = (
-                "a clustering (KMeans) of shoppers by their visits, views, carts, orders, spend "
-                "and recency"
-                if segment["segmentation_method"] == "kmeans"
-                else "the RFM grid (recency, frequency and value of orders)"
-            )
-            text = f"Your segment is **{segment['segment_name']}**, found by {how}."
-            if "marts.segment_profiles" in available:
-                profile = _one(
-                    connection,
-                    "select customer_share, typical_price_band, top_category_families "
-                    "from marts.segment_profiles where segment_name = ?",
-                    [segment["segment_name"]],
-                )
-                if profile is not None and profile["customer_share"] is not None:
-                    text += (
-                        f" It holds {profile['customer_share']:.0%} of the shoppers; they typically "
-                        f"buy in the {profile['typical_price_band'] or 'usual'} price band"
-                        + (
-                            f", mostly {profile['top_category_families']}."
-                            if profile["top_category_families"]
-                            else "."
-                        )
-                    )
-            lines.append(text)
+        lines += _explain_segment(connection, user_id, available)
     if "marts.customer_rfm" in available:
-        rfm = _one(
-            connection,
-            "select rfm_segment, rfm_segment_description, recency_days, frequency, monetary "
-            "from marts.customer_rfm where user_id = ?",
-            [user_id],
-        )
-        if rfm is not None:
-            lines.append(
-                f"Your order history puts you in the RFM group **{rfm['rfm_segment']}** "
-                f"({rfm['rfm_segment_description']}): last order {rfm['recency_days']} days "
-                f"ago, {rfm['frequency']} order(s), {rfm['monetary']} spent."
-            )
+        lines += _explain_rfm(connection, user_id)
     if "marts.customer_propensity" in available:
-        propensity = _one(
-            connection,
-            "select purchase_probability, propensity_decile, reason_1, reason_2, reason_3 "
-            "from marts.customer_propensity where user_id = ?",
-            [user_id],
-        )
-        if propensity is not None and propensity["purchase_probability"] is not None:
-            reasons = [propensity[f"reason_{i}"] for i in (1, 2, 3) if propensity[f"reason_{i}"]]
-            lines.append(
-                f"Our model estimates a {propensity['purchase_probability']:.0%} chance that you "
-                f"buy in the next 30 days (decile {propensity['propensity_decile']} of 10; 1 is "
-                "the most likely). The main reasons: "
-                + ("; ".join(reasons) if reasons else "none recorded")
-                + ". The score only chooses which offers you may see; no decision with legal "
-                "or similar effect is taken on it (GDPR art. 22)."
-            )
+        lines += _explain_propensity(connection, user_id)
     if "marts.recommendations" in available:
-        join_products = "marts.products" in available
-        recommendations = _fetch(
+        lines += _explain_recommendations(connection, user_id, available)
+    return lines
+
+
+def _explain_segment(
+    connection: duckdb.DuckDBPyConnection, user_id: int, available: set[str]
+) -> list[str]:
+    """The person's segment, how it was found, and its profile when built."""
+    segment = _one(
+        connection,
+        "select segment_name, segmentation_method from marts.customer_segments where user_id = ?",
+        [user_id],
+    )
+    if segment is None:
+        return []
+    how = (
+        "a clustering (KMeans) of shoppers by their visits, views, carts, orders, spend and recency"
+        if segment["segmentation_method"] == "kmeans"
+        else "the RFM grid (recency, frequency and value of orders)"
+    )
+    text = f"Your segment is **{segment['segment_name']}**, found by {how}."
+    if "marts.segment_profiles" in available:
+        profile = _one(
             connection,
-            "select r.rank, r.product_id, r.reason, r.is_personalised"
-            + (
-                ", p.category_code, p.brand from marts.recommendations r "
-                "left join marts.products p on p.product_id = r.product_id"
-                if join_products
-                else " from marts.recommendations r"
-            )
-            + f" where r.user_id = {int(user_id)} order by r.rank",
+            "select customer_share, typical_price_band, top_category_families "
+            "from marts.segment_profiles where segment_name = ?",
+            [segment["segment_name"]],
         )
-        if recommendations:
-            personalised = any(row["is_personalised"] for row in recommendations)
-            lines.append(
-                "The products recommended to you, and why"
+        if profile is not None and profile["customer_share"] is not None:
+            text += (
+                f" It holds {profile['customer_share']:.0%} of the shoppers; they typically "
+                f"buy in the {profile['typical_price_band'] or 'usual'} price band"
                 + (
-                    ""
-                    if personalised
-                    else " (not personalised: you objected, or we know too little)"
+                    f", mostly {profile['top_category_families']}."
+                    if profile["top_category_families"]
+                    else "."
                 )
-                + ":"
             )
-            for row in recommendations:
-                what = " ".join(
-                    str(part) for part in (row.get("brand"), row.get("category_code")) if part
-                )
-                lines.append(
-                    f"  {row['rank']}. product {row['product_id']}"
-                    + (f" ({what})" if what else "")
-                    + f": {row['reason']}"
-                )
+    return [text]
+
+
+def _explain_rfm(connection: duckdb.DuckDBPyConnection, user_id: int) -> list[str]:
+    """The person's RFM group and the order facts behind it."""
+    rfm = _one(
+        connection,
+        "select rfm_segment, rfm_segment_description, recency_days, frequency, monetary "
+        "from marts.customer_rfm where user_id = ?",
+        [user_id],
+    )
+    if rfm is None:
+        return []
+    return [
+        f"Your order history puts you in the RFM group **{rfm['rfm_segment']}** "
+        f"({rfm['rfm_segment_description']}): last order {rfm['recency_days']} days "
+        f"ago, {rfm['frequency']} order(s), {rfm['monetary']} spent."
+    ]
+
+
+def _explain_propensity(connection: duckdb.DuckDBPyConnection, user_id: int) -> list[str]:
+    """The person's purchase propensity, its decile and reasons, and what it is used for."""
+    propensity = _one(
+        connection,
+        "select purchase_probability, propensity_decile, reason_1, reason_2, reason_3 "
+        "from marts.customer_propensity where user_id = ?",
+        [user_id],
+    )
+    if propensity is None or propensity["purchase_probability"] is None:
+        return []
+    reasons = [propensity[f"reason_{i}"] for i in (1, 2, 3) if propensity[f"reason_{i}"]]
+    return [
+        f"Our model estimates a {propensity['purchase_probability']:.0%} chance that you "
+        f"buy in the next 30 days (decile {propensity['propensity_decile']} of 10; 1 is "
+        "the most likely). The main reasons: "
+        + ("; ".join(reasons) if reasons else "none recorded")
+        + ". The score only chooses which offers you may see; no decision with legal "
+        "or similar effect is taken on it (GDPR art. 22)."
+    ]
+
+
+def _explain_recommendations(
+    connection: duckdb.DuckDBPyConnection, user_id: int, available: set[str]
+) -> list[str]:
+    """The products recommended to the person, each with its reason (and brand and category
+    when the products are built)."""
+    join_products = "marts.products" in available
+    recommendations = _fetch(
+        connection,
+        "select r.rank, r.product_id, r.reason, r.is_personalised"
+        + (
+            ", p.category_code, p.brand from marts.recommendations r "
+            "left join marts.products p on p.product_id = r.product_id"
+            if join_products
+            else " from marts.recommendations r"
+        )
+        + f" where r.user_id = {int(user_id)} order by r.rank",
+    )
+    if not recommendations:
+        return []
+    personalised = any(row["is_personalised"] for row in recommendations)
+    lines = [
+        "The products recommended to you, and why"
+        + ("" if personalised else " (not personalised: you objected, or we know too little)")
+        + ":"
+    ]
+    for row in recommendations:
+        what = " ".join(str(part) for part in (row.get("brand"), row.get("category_code")) if part)
+        lines.append(
+            f"  {row['rank']}. product {row['product_id']}"
+            + (f" ({what})" if what else "")
+            + f": {row['reason']}"
+        )
     return lines
 
 
@@ -239,8 +262,16 @@ def export_access(
 
 
 def _write_index(report: AccessReport) -> None:
+    """index.json (each table's purpose, lawful basis, retention and recipients) and
+    explanations.md (the tables and the plain words) in the export's folder."""
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    index = {
+    index = _index(report, generated)
+    (report.out_dir / "index.json").write_text(json.dumps(index, indent=2) + "\n")
+    (report.out_dir / "explanations.md").write_text(_explanations_markdown(report, generated))
+
+
+def _index(report: AccessReport, generated: str) -> dict[str, Any]:
+    return {
         "user_id": report.user_id,
         "generated_at": generated,
         "legal_basis_of_this_export": "GDPR art. 15 (access) and art. 20 (portability)",
@@ -270,7 +301,9 @@ def _write_index(report: AccessReport) -> None:
         },
         "explanations": "explanations.md",
     }
-    (report.out_dir / "index.json").write_text(json.dumps(index, indent=2) + "\n")
+
+
+def _explanations_markdown(report: AccessReport, generated: str) -> str:
     lines = [
         f"# What we hold about user {report.user_id}",
         "",
@@ -304,4 +337,4 @@ def _write_index(report: AccessReport) -> None:
         ),
         "",
     ]
-    (report.out_dir / "explanations.md").write_text("\n".join(lines))
+    return "\n".join(lines)

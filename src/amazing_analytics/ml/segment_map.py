@@ -161,12 +161,24 @@ def build_segment_map(
         else _scaled_on_sample(sample)
     )
     coordinates, shares = _project(matrix, seed)
-    order = np.lexsort((coordinates[:, 1], coordinates[:, 0], ids[rows]))
+    return _map_table(sample, ids[rows], coordinates, shares, method, joined.num_rows)
+
+
+def _map_table(
+    sample: pa.Table,
+    segment_ids: np.ndarray,
+    coordinates: np.ndarray,
+    shares: Sequence[float],
+    method: str,
+    segmented_count: int,
+) -> pa.Table:
+    """The map's rows, by segment then position (the points numbered in that order)."""
+    order = np.lexsort((coordinates[:, 1], coordinates[:, 0], segment_ids))
     count = sample.num_rows
     return pa.table(
         {
             "point_id": pa.array(np.arange(1, count + 1, dtype=np.int64)),
-            "segment_id": pa.array(ids[rows][order]),
+            "segment_id": pa.array(segment_ids[order]),
             "segment_name": sample.column("segment_name").take(pa.array(order)),
             "x": pa.array(coordinates[order, 0]),
             "y": pa.array(coordinates[order, 1]),
@@ -174,7 +186,7 @@ def build_segment_map(
             "y_variance_share": pa.array(np.full(count, shares[1])),
             "projection_method": pa.array([method] * count, pa.string()),
             "sample_size": pa.array(np.full(count, count, dtype=np.int64)),
-            "segmented_customer_count": pa.array(np.full(count, joined.num_rows, dtype=np.int64)),
+            "segmented_customer_count": pa.array(np.full(count, segmented_count, dtype=np.int64)),
         },
         schema=SEGMENT_MAP_SCHEMA,
     )

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -107,6 +107,47 @@ def _document_session_body(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _lifespan(
+    state: ServingState, flush_interval: float, reload_interval: float
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """The app's lifespan: the bundle loaded before the first request, the feedback flusher and
+    (with a reload interval) the bundle watcher while it serves, the buffered feedback written
+    when it stops."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await state.reload()
+        tasks = [asyncio.create_task(state.feedback.run_flusher(flush_interval))]
+        if reload_interval > 0:
+            tasks.append(asyncio.create_task(state.watch()))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            # the lines still buffered, before the process goes
+            state.feedback.flush()
+
+    return lifespan
+
+
+def _add_routes(app: FastAPI) -> None:
+    """One router per resource, and the error handlers that give every error the same shape."""
+    for router in (
+        sessions.router,
+        users.router,
+        products.router,
+        feedback.router,
+        health.router,
+    ):
+        app.include_router(router)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
 def create_app(
     bundle_dir: Path | str,
     gdpr_dir: Path | str,
@@ -132,44 +173,18 @@ def create_app(
         reload_interval=reload_interval,
     )
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await state.reload()
-        tasks = [asyncio.create_task(state.feedback.run_flusher(flush_interval))]
-        if reload_interval > 0:
-            tasks.append(asyncio.create_task(state.watch()))
-        try:
-            yield
-        finally:
-            for task in tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            # the lines still buffered, before the process goes
-            state.feedback.flush()
-
     app = FastAPI(
         title="Amazing analytics recommendations",
         version="1",
         description=DESCRIPTION,
-        lifespan=lifespan,
+        lifespan=_lifespan(state, flush_interval, reload_interval),
         # the metrics are Prometheus' (/metrics); FastAPI's OpenTelemetry hooks would look up
         # their providers at every request
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.serving = state
     _document_session_body(app)
-    for router in (
-        sessions.router,
-        users.router,
-        products.router,
-        feedback.router,
-        health.router,
-    ):
-        app.include_router(router)
-    app.add_exception_handler(RequestValidationError, _invalid_request)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+    _add_routes(app)
     app.add_middleware(ServingMiddleware, max_body_bytes=max_body_bytes, state=state)
     return app
 

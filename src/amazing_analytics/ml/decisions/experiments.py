@@ -113,6 +113,18 @@ def window_probability(probability: float, horizon_days: int, window_days: int) 
     return 1.0 - (1.0 - probability) ** (window_days / horizon_days)
 
 
+_PLAN_SCHEMA = pa.schema(
+    [
+        ("campaign_type", pa.string()), ("campaign_name", pa.string()),
+        ("segment_name", pa.string()), ("audience_users", pa.int64()),
+        ("treatment_users", pa.int64()), ("control_users", pa.int64()),
+        ("baseline_conversion", pa.float64()), ("mde_absolute", pa.float64()),
+        ("mde_relative", pa.float64()), ("alpha", pa.float64()), ("power", pa.float64()),
+        ("window_days", pa.int64()), ("status", pa.string()), ("reason", pa.string()),
+    ]
+)  # fmt: skip
+
+
 def build_test_plan(
     assignments: pa.Table,
     propensity: pa.Table,
@@ -132,31 +144,8 @@ def build_test_plan(
     """
     keys = ["campaign_type", "campaign_name", "segment_name", "user_id", "group_name"]
     rows = assignments.select(keys).to_pylist()
-    scores: dict[int, float] = {}
-    if propensity.num_rows:
-        for user, p in zip(
-            propensity.column("user_id").to_pylist(),
-            propensity.column("purchase_probability").to_pylist(),
-            strict=True,
-        ):
-            if p is not None:
-                scores[int(user)] = float(p)
-    groups: dict[tuple[str, str, str], dict[str, list]] = {}
-    for row in rows:
-        for segment in (row["segment_name"], ALL_SEGMENTS):
-            key = (row["campaign_type"], row["campaign_name"], segment)
-            cell = groups.setdefault(key, {TREATMENT: [], CONTROL: [], "p": []})
-            cell[row["group_name"]].append(row["user_id"])
-            if row["user_id"] in scores:
-                cell["p"].append(scores[row["user_id"]])
-    out: dict[str, list] = {
-        c: []
-        for c in (
-            "campaign_type", "campaign_name", "segment_name", "audience_users", "treatment_users",
-            "control_users", "baseline_conversion", "mde_absolute", "mde_relative", "alpha",
-            "power", "window_days", "status", "reason",
-        )
-    }  # fmt: skip
+    groups = _audience_groups(rows, _purchase_probabilities(propensity))
+    out: dict[str, list] = {c: [] for c in _PLAN_SCHEMA.names}
     if not groups:
         _LOG.warning("WARN campaign_test_plan: no assignments, no test to plan")
     for (campaign, name, segment), cell in sorted(groups.items()):
@@ -194,17 +183,37 @@ def build_test_plan(
             ("status", status), ("reason", reason),
         ):  # fmt: skip
             out[column].append(value)
-    schema = pa.schema(
-        [
-            ("campaign_type", pa.string()), ("campaign_name", pa.string()),
-            ("segment_name", pa.string()), ("audience_users", pa.int64()),
-            ("treatment_users", pa.int64()), ("control_users", pa.int64()),
-            ("baseline_conversion", pa.float64()), ("mde_absolute", pa.float64()),
-            ("mde_relative", pa.float64()), ("alpha", pa.float64()), ("power", pa.float64()),
-            ("window_days", pa.int64()), ("status", pa.string()), ("reason", pa.string()),
-        ]
-    )  # fmt: skip
-    return pa.table(out, schema=schema)
+    return pa.table(out, schema=_PLAN_SCHEMA)
+
+
+def _purchase_probabilities(propensity: pa.Table) -> dict[int, float]:
+    """Each scored customer's purchase probability (customer_propensity)."""
+    scores: dict[int, float] = {}
+    if propensity.num_rows:
+        for user, p in zip(
+            propensity.column("user_id").to_pylist(),
+            propensity.column("purchase_probability").to_pylist(),
+            strict=True,
+        ):
+            if p is not None:
+                scores[int(user)] = float(p)
+    return scores
+
+
+def _audience_groups(
+    rows: list[dict], scores: dict[int, float]
+) -> dict[tuple[str, str, str], dict[str, list]]:
+    """Per (campaign_type, campaign_name, segment), its own and all segments: the treatment and
+    control customers and the purchase probabilities of those scored (``p``)."""
+    groups: dict[tuple[str, str, str], dict[str, list]] = {}
+    for row in rows:
+        for segment in (row["segment_name"], ALL_SEGMENTS):
+            key = (row["campaign_type"], row["campaign_name"], segment)
+            cell = groups.setdefault(key, {TREATMENT: [], CONTROL: [], "p": []})
+            cell[row["group_name"]].append(row["user_id"])
+            if row["user_id"] in scores:
+                cell["p"].append(scores[row["user_id"]])
+    return groups
 
 
 def _two_proportions(x_t: int, n_t: int, x_c: int, n_c: int, alpha: float) -> dict[str, float]:
@@ -298,7 +307,20 @@ def build_campaign_results(
     bad = set(outcomes.column("group_name").to_pylist()) - {TREATMENT, CONTROL}
     if bad:
         raise ValueError(f"campaign sends have unknown groups {sorted(map(str, bad))}")
-    data = outcomes.select(needed).to_pydict()
+    cells = _send_cells(outcomes.select(needed))
+    out: dict[str, list] = {c: [] for c in _RESULT_COLUMNS}
+    for key, cell in sorted(cells.items(), key=lambda kv: (
+            kv[0][0], kv[0][1], kv[0][2] != ALL_SEGMENTS, kv[0][2])):  # fmt: skip
+        row = _result_row(key, cell, window_days, alpha, min_group_users)
+        for column in _RESULT_COLUMNS:
+            out[column].append(row.get(column))
+    return pa.table(out, schema=schema)
+
+
+def _send_cells(outcomes: pa.Table) -> dict[tuple, dict[str, list[float]]]:
+    """Per (campaign_id, send_date, segment), its own and all segments: each group's
+    conversions (1 or 0) and revenue, one entry per customer."""
+    data = outcomes.to_pydict()
     cells: dict[tuple, dict[str, list[float]]] = {}
     for i in range(outcomes.num_rows):
         for segment in (data["segment_name"][i], ALL_SEGMENTS):
@@ -308,49 +330,52 @@ def build_campaign_results(
             group = data["group_name"][i]
             cell[f"{group}_conv"].append(1.0 if data["is_converted"][i] else 0.0)
             cell[f"{group}_rev"].append(float(data["revenue"][i] or 0.0))
-    out: dict[str, list] = {c: [] for c in _RESULT_COLUMNS}
-    for (campaign, send_date, segment), cell in sorted(cells.items(), key=lambda kv: (
-            kv[0][0], kv[0][1], kv[0][2] != ALL_SEGMENTS, kv[0][2])):  # fmt: skip
-        conv_t, conv_c = np.array(cell["treatment_conv"]), np.array(cell["control_conv"])
-        n_t, n_c = conv_t.size, conv_c.size
-        x_t, x_c = int(conv_t.sum()), int(conv_c.sum())
-        row: dict[str, object] = {
-            "campaign_id": campaign, "send_date": send_date, "segment_name": segment,
-            "window_days": window_days, "treatment_users": n_t, "control_users": n_c,
-            "treatment_converters": x_t, "control_converters": x_c,
-        }  # fmt: skip
-        if min(n_t, n_c) >= min_group_users and x_t + x_c == 0:
-            row["status"] = "no_conversions"
-            row["reason"] = f"nobody in either group bought in the {window_days} days: no readout"
-            _LOG.warning("WARN campaign_results %s / %s: %s", campaign, segment, row["reason"])
-        elif min(n_t, n_c) < min_group_users:
-            row["status"] = "too_small"
-            row["reason"] = (
-                f"{n_c} control and {n_t} treatment customers (< {min_group_users}): no readout"
-            )
-            _LOG.warning("WARN campaign_results %s / %s: %s", campaign, segment, row["reason"])
-        else:
-            stats = _two_proportions(x_t, n_t, x_c, n_c, alpha)
-            stats.update(
-                _revenue(np.array(cell["treatment_rev"]), np.array(cell["control_rev"]), alpha)
-            )
-            row.update({k: (None if math.isnan(v) else v) for k, v in stats.items()})
-            significant = not math.isnan(stats["p_value"]) and stats["p_value"] < alpha
-            row["is_significant"] = significant
-            row["status"] = "ok"
-            ratio = stats["conversion_ratio"]
-            ratio_text = (
-                f" ({ratio:.2f}x, {stats['ratio_ci_low']:.2f}-{stats['ratio_ci_high']:.2f})"
-                if not math.isnan(ratio)
-                else ""
-            )
-            row["reason"] = (
-                f"conversion {stats['treatment_conversion'] * 100:.2f}% treated vs "
-                f"{stats['control_conversion'] * 100:.2f}% control in {window_days} days"
-                f"{ratio_text}, p = {stats['p_value']:.3g}: "
-                + ("the campaign changed conversion" if significant
-                   else "no difference the test can tell from chance")
-            )  # fmt: skip
-        for column in _RESULT_COLUMNS:
-            out[column].append(row.get(column))
-    return pa.table(out, schema=schema)
+    return cells
+
+
+def _result_row(
+    key: tuple, cell: dict[str, list[float]], window_days: int, alpha: float, min_group_users: int
+) -> dict[str, object]:
+    """One send x segment's readout: the counts, and the uplift with its intervals when both
+    groups are large enough and someone converted (else the status says why not, with a WARN)."""
+    campaign, send_date, segment = key
+    conv_t, conv_c = np.array(cell["treatment_conv"]), np.array(cell["control_conv"])
+    n_t, n_c = conv_t.size, conv_c.size
+    x_t, x_c = int(conv_t.sum()), int(conv_c.sum())
+    row: dict[str, object] = {
+        "campaign_id": campaign, "send_date": send_date, "segment_name": segment,
+        "window_days": window_days, "treatment_users": n_t, "control_users": n_c,
+        "treatment_converters": x_t, "control_converters": x_c,
+    }  # fmt: skip
+    if min(n_t, n_c) >= min_group_users and x_t + x_c == 0:
+        row["status"] = "no_conversions"
+        row["reason"] = f"nobody in either group bought in the {window_days} days: no readout"
+        _LOG.warning("WARN campaign_results %s / %s: %s", campaign, segment, row["reason"])
+        return row
+    if min(n_t, n_c) < min_group_users:
+        row["status"] = "too_small"
+        row["reason"] = (
+            f"{n_c} control and {n_t} treatment customers (< {min_group_users}): no readout"
+        )
+        _LOG.warning("WARN campaign_results %s / %s: %s", campaign, segment, row["reason"])
+        return row
+    stats = _two_proportions(x_t, n_t, x_c, n_c, alpha)
+    stats.update(_revenue(np.array(cell["treatment_rev"]), np.array(cell["control_rev"]), alpha))
+    row.update({k: (None if math.isnan(v) else v) for k, v in stats.items()})
+    significant = not math.isnan(stats["p_value"]) and stats["p_value"] < alpha
+    row["is_significant"] = significant
+    row["status"] = "ok"
+    ratio = stats["conversion_ratio"]
+    ratio_text = (
+        f" ({ratio:.2f}x, {stats['ratio_ci_low']:.2f}-{stats['ratio_ci_high']:.2f})"
+        if not math.isnan(ratio)
+        else ""
+    )
+    row["reason"] = (
+        f"conversion {stats['treatment_conversion'] * 100:.2f}% treated vs "
+        f"{stats['control_conversion'] * 100:.2f}% control in {window_days} days"
+        f"{ratio_text}, p = {stats['p_value']:.3g}: "
+        + ("the campaign changed conversion" if significant
+           else "no difference the test can tell from chance")
+    )  # fmt: skip
+    return row

@@ -115,15 +115,7 @@ def build_stock_plan_backtest(
     if not selected:
         _LOG.warning("WARN stock_plan_backtest: no selected unit forecast, nothing to backtest")
         return schema.empty_table()
-    windows: dict[tuple[str, object], list[dict]] = {}
-    for row in backtest.select(needed).to_pylist():
-        if (
-            row["measure"] == "units"
-            and selected.get(row["series_id"]) == row["model"]
-            and not row["is_calibration"]
-            and 1 <= row["horizon"] <= lead_time_days
-        ):
-            windows.setdefault((row["series_id"], row["origin_date"]), []).append(row)
+    windows = _lead_time_windows(backtest.select(needed), selected, lead_time_days)
     z_service = _NORMAL.inv_cdf(service_level)
     out: dict[str, list] = {c: [] for c in BACKTEST_COLUMNS}
     for series_id in sorted(selected):
@@ -143,6 +135,22 @@ def build_stock_plan_backtest(
         for column in BACKTEST_COLUMNS:
             out[column].append(values.get(column))
     return pa.table(out, schema=schema)
+
+
+def _lead_time_windows(
+    backtest: pa.Table, selected: dict[str, str], lead_time_days: int
+) -> dict[tuple[str, object], list[dict]]:
+    """The selected model's evaluated units forecasts over the lead time, per (series, origin)."""
+    windows: dict[tuple[str, object], list[dict]] = {}
+    for row in backtest.to_pylist():
+        if (
+            row["measure"] == "units"
+            and selected.get(row["series_id"]) == row["model"]
+            and not row["is_calibration"]
+            and 1 <= row["horizon"] <= lead_time_days
+        ):
+            windows.setdefault((row["series_id"], row["origin_date"]), []).append(row)
+    return windows
 
 
 def _origin_plan(

@@ -113,6 +113,24 @@ def _chunk_top(
     )
 
 
+def _augmented(
+    user_vectors: np.ndarray, item_vectors: np.ndarray, item_bias: np.ndarray | None, tile: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """float32 vectors with the bias as one more dimension (users: 1; items: the bias), so one
+    matrix product gives ``u . v + b``; the items padded to whole tiles (padding: bias -inf)."""
+    n_users, dim = user_vectors.shape
+    n_items = item_vectors.shape[0]
+    bias = np.zeros(n_items, np.float32) if item_bias is None else np.asarray(item_bias, np.float32)
+    n_pad = -(-n_items // tile) * tile if n_items > tile else n_items
+    items_aug = np.zeros((n_pad, dim + 1), dtype=np.float32)
+    items_aug[:n_items, :dim] = item_vectors
+    items_aug[:n_items, dim] = bias
+    items_aug[n_items:, dim] = -np.inf
+    users_aug = np.ones((n_users, dim + 1), dtype=np.float32)
+    users_aug[:, :dim] = user_vectors
+    return users_aug, items_aug
+
+
 def top_k_dot(
     user_vectors: np.ndarray,
     item_vectors: np.ndarray,
@@ -149,14 +167,7 @@ def top_k_dot(
         raise ValueError("user and item vectors must have the same dimension")
     if n_users == 0 or n_items == 0:
         return np.full((n_users, k), -1, np.int64), np.full((n_users, k), -np.inf, np.float32)
-    bias = np.zeros(n_items, np.float32) if item_bias is None else np.asarray(item_bias, np.float32)
-    n_pad = -(-n_items // tile) * tile if n_items > tile else n_items
-    items_aug = np.zeros((n_pad, dim + 1), dtype=np.float32)
-    items_aug[:n_items, :dim] = item_vectors
-    items_aug[:n_items, dim] = bias
-    items_aug[n_items:, dim] = -np.inf
-    users_aug = np.ones((n_users, dim + 1), dtype=np.float32)
-    users_aug[:, :dim] = user_vectors
+    users_aug, items_aug = _augmented(user_vectors, item_vectors, item_bias, tile)
     exclude = None if exclude is None else sp.csr_matrix(exclude)
     per_user_excluded = (
         np.zeros(n_users, np.int64) if exclude is None else np.diff(exclude.indptr).astype(np.int64)

@@ -192,19 +192,7 @@ def choose_k(
             ``k_max + 1`` distinct rows to fit (in X or in the sample).
     """
     X = np.asarray(X, dtype=np.float64)
-    fit = np.ones(len(X) if X.ndim else 0, dtype=bool)
-    if fit_rows is not None:
-        fit = np.asarray(fit_rows, dtype=bool)
-    if X.ndim == 2 and fit.shape != (X.shape[0],):
-        raise ValueError(f"fit_rows needs one flag per row of X, got shape {fit.shape}")
-    if X.ndim == 2 and not np.isfinite(X).all():
-        raise ValueError("X has NaN or infinite values")
-    if X.ndim == 2 and fit_rows is not None and int(fit.sum()) < k_min * 10:
-        raise InsufficientDataError(
-            f"choosing k needs at least {k_min * 10} customers to fit (10 per cluster for "
-            f"k_min={k_min}), but only {int(fit.sum())} of the {X.shape[0]} have enough views to "
-            "be fitted"
-        )
+    fit = _fit_flags(X, fit_rows, k_min)
     _checked_matrix(X[fit] if X.ndim == 2 else X, k_min, k_max, sample_size)
     sample_rows, sample = _seeded_sample(X, k_max, seed, sample_size)
     fitted_rows = fit[sample_rows]
@@ -236,12 +224,40 @@ def choose_k(
     chosen_k = rows[chosen_index].k
     other = kmeans(fitted, chosen_k, seed + 1, N_INIT_SELECT)
     stability = float(adjusted_rand_score(fits[chosen_index].labels_, other.labels_))
+    labels = _sample_labels(sample, fitted_rows, fits)
+    return KSelection(rows, chosen_k, stability, fitted.shape[0], seed, sample_rows, labels)
+
+
+def _fit_flags(X: np.ndarray, fit_rows: np.ndarray | None, k_min: int) -> np.ndarray:
+    """Which rows of X are fitted (all without ``fit_rows``), after the checks of the flags and
+    of X's values that :func:`choose_k` makes before the others."""
+    fit = np.ones(len(X) if X.ndim else 0, dtype=bool)
+    if fit_rows is not None:
+        fit = np.asarray(fit_rows, dtype=bool)
+    if X.ndim == 2 and fit.shape != (X.shape[0],):
+        raise ValueError(f"fit_rows needs one flag per row of X, got shape {fit.shape}")
+    if X.ndim == 2 and not np.isfinite(X).all():
+        raise ValueError("X has NaN or infinite values")
+    if X.ndim == 2 and fit_rows is not None and int(fit.sum()) < k_min * 10:
+        raise InsufficientDataError(
+            f"choosing k needs at least {k_min * 10} customers to fit (10 per cluster for "
+            f"k_min={k_min}), but only {int(fit.sum())} of the {X.shape[0]} have enough views to "
+            "be fitted"
+        )
+    return fit
+
+
+def _sample_labels(
+    sample: np.ndarray, fitted_rows: np.ndarray, fits: Sequence[KMeans]
+) -> tuple[np.ndarray, ...]:
+    """Per fit, the cluster of every sampled row: its own label when it was fitted, else its
+    nearest centre's."""
     labels = []
     for fit in fits:
         nearest = pairwise_distances_argmin(sample, fit.cluster_centers_)
         nearest[fitted_rows] = fit.labels_
         labels.append(np.asarray(nearest, dtype=np.int64))
-    return KSelection(rows, chosen_k, stability, fitted.shape[0], seed, sample_rows, tuple(labels))
+    return tuple(labels)
 
 
 def selection_to_table(selection: KSelection) -> pa.Table:
