@@ -87,6 +87,20 @@ def summary(
     _print_summary(result, docs)
 
 
+def shared_metrics_dir() -> Path:
+    """An empty directory for prometheus-client's multiprocess mode, set as
+    $PROMETHEUS_MULTIPROC_DIR for the workers this process starts (so /metrics adds up every
+    worker's samples, whichever worker answers the scrape), removed when this process ends."""
+    import atexit
+    import shutil
+    import tempfile
+
+    directory = Path(tempfile.mkdtemp(prefix="amazing-metrics-"))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    atexit.register(shutil.rmtree, directory, True)
+    return directory
+
+
 @app.command()
 def serve(
     bundle: Annotated[
@@ -101,7 +115,8 @@ def serve(
     workers: Annotated[
         int,
         typer.Option(
-            help="uvicorn worker processes (for more than 1, set PROMETHEUS_MULTIPROC_DIR).",
+            help="uvicorn worker processes (more than 1: /metrics adds up every worker's, "
+            "through $PROMETHEUS_MULTIPROC_DIR or a temporary directory).",
             min=1,
         ),
     ] = 1,
@@ -131,10 +146,8 @@ def serve(
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(code=2) from error
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        console.print(
-            "[yellow]warning:[/yellow] with several workers /metrics shows one worker only: "
-            "set PROMETHEUS_MULTIPROC_DIR to an empty directory (see docs/serving.md)"
-        )
+        metrics_dir = shared_metrics_dir()
+        console.print(f"metrics of the {workers} workers shared through {metrics_dir}")
     console.print(
         f"serving bundle {manifest['build_id']} from {directory} on http://{host}:{port} "
         f"(docs at http://{host}:{port}/docs)"

@@ -4,6 +4,7 @@ over HTTP (uvicorn in a subprocess)."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -668,6 +669,65 @@ def test_the_real_server_over_http(bundle_dir: Path, tmp_path: Path) -> None:
     assert "POST /v1/sessions/recommendations 200" in text
     assert "GET /v1/users/{user_id}/recommendations 200" in text
     assert "876543210" not in text and "876543211" not in text
+
+
+def test_metrics_add_up_every_workers_requests(bundle_dir: Path, tmp_path: Path) -> None:
+    """With two workers each process counts its own requests; `amazing serve` shares them
+    through a multiprocess metrics directory, so every scrape, whichever worker answers it,
+    counts all the requests."""
+    port = _free_port()
+    log = tmp_path / "server.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "amazing_analytics.cli",
+                "serve",
+                "--bundle",
+                str(bundle_dir),
+                "--port",
+                str(port),
+                "--workers",
+                "2",
+                "--gdpr-live",
+                str(tmp_path / "gdpr"),
+                "--feedback-dir",
+                str(tmp_path / "feedback"),
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
+        )
+    line = (
+        'amazing_api_requests_total{method="GET",'
+        'route="/v1/users/{user_id}/recommendations",status="200"}'
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        ready = 0
+        while ready < 2:  # both workers have loaded the bundle when two fresh connections say so
+            try:
+                ready = ready + 1 if httpx.get(f"{base}/readyz", timeout=1).is_success else 0
+            except httpx.TransportError:
+                ready = 0
+            assert server.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        for user in range(30):  # a new connection each: the kernel spreads them over workers
+            assert httpx.get(f"{base}/v1/users/{user}/recommendations").status_code == 200
+        for _ in range(4):
+            counted = [
+                float(row.split()[-1])
+                for row in httpx.get(f"{base}/metrics").text.splitlines()
+                if row.startswith(line)
+            ]
+            assert counted == [30.0]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert "metrics of the 2 workers shared through" in log.read_text()
 
 
 def test_serve_without_a_bundle_is_a_clear_error(tmp_path: Path) -> None:
