@@ -168,6 +168,24 @@ def stage_table(run_results: Path, manifest: Path, samples: list[tuple[float, in
     }
 
 
+def top_nodes(run_results: Path, samples: list[tuple[float, int]], count: int = 12) -> list:
+    """The ``count`` slowest nodes and the ``count`` with the highest peak RSS inside their
+    windows: (name, seconds, peak GB), the limiting stage's culprits by name."""
+    rows = []
+    for result in json.loads(run_results.read_text())["results"]:
+        execute = [t for t in result.get("timing", []) if t["name"] == "execute"]
+        peak = 0.0
+        if execute and execute[0].get("started_at") and execute[0].get("completed_at"):
+            first, last = _epoch(execute[0]["started_at"]), _epoch(execute[0]["completed_at"])
+            inside = [value for stamp, value in samples if first - 0.2 <= stamp <= last + 0.2]
+            peak = max(inside, default=0) / 1024**3
+        name = result["unique_id"].split(".", 2)[-1]
+        rows.append((name, round(result.get("execution_time") or 0.0, 1), round(peak, 2)))
+    slowest = sorted(rows, key=lambda row: -row[1])[:count]
+    largest = sorted(rows, key=lambda row: -row[2])[:count]
+    return [list(row) for row in dict.fromkeys(slowest + largest)]
+
+
 def raw_load(events_glob: str, database: Path) -> Measured:
     """DuckDB reading the files with the source's own read_csv options into a table."""
     database.unlink(missing_ok=True)
@@ -214,6 +232,9 @@ def dbt_build(
     ]
     measured = run_sampled(command, env=env)
     stages = stage_table(target / "run_results.json", target / "manifest.json", measured.samples)
+    (target / "top_nodes.json").write_text(
+        json.dumps(top_nodes(target / "run_results.json", measured.samples))
+    )
     return measured, stages
 
 
@@ -366,6 +387,7 @@ def main() -> None:
             "staging_seconds": round(staging, 1),
             "staging_over_raw": round(staging / raw.seconds, 2),
             "stages": stages,
+            "top_nodes": json.loads((args.out / f"target-{events}" / "top_nodes.json").read_text()),
         }
         print(
             f"{events:,}: dbt build {build.seconds:.1f} s, peak {build.peak_gb:.2f} GB; stages {json.dumps(stages)}",
