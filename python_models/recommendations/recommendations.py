@@ -5,13 +5,19 @@ amazing_analytics.ml.recommend.build.build_recommendations.
 """
 
 from amazing_analytics.dbt_io import config_int, read_arrow
+from amazing_analytics.ml.recommend.bounds import window_filter
 from amazing_analytics.ml.recommend.build import build_recommendations
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    window_days = config_int(dbt.config.get("train_window_days"), "train_window_days")
     return build_recommendations(
-        read_arrow(dbt.ref("int_interactions").filter("split = 'serving'")),
+        read_arrow(
+            dbt.ref("int_interactions").filter(
+                window_filter("split = 'serving'", window_days, "serving")
+            )
+        ),
         read_arrow(dbt.ref("int_recommender_product_features")),
         read_arrow(dbt.ref("int_product_cooccurrence").filter("split = 'serving'")),
         read_arrow(dbt.ref("recommender_evaluation")),
@@ -20,5 +26,5 @@ def model(dbt, session):
         k=config_int(dbt.config.get("top_n"), "top_n"),
         seed=config_int(dbt.config.get("seed"), "seed"),
         active_days=config_int(dbt.config.get("active_days"), "active_days"),
-        window_days=config_int(dbt.config.get("train_window_days"), "train_window_days"),
+        window_days=window_days,
     )

@@ -4,7 +4,7 @@ interactions. Thin wrapper over amazing_analytics.ml.recommend.build.build_embed
 """
 
 from amazing_analytics.dbt_io import config_int, read_arrow
-from amazing_analytics.ml.recommend.bounds import TrainingBounds
+from amazing_analytics.ml.recommend.bounds import TrainingBounds, window_filter
 from amazing_analytics.ml.recommend.build import build_embeddings, lightfm_params
 
 
@@ -24,7 +24,11 @@ def model(dbt, session):
         seed=seed,
     )
     return build_embeddings(
-        read_arrow(dbt.ref("int_interactions").filter("split = 'serving'")),
+        read_arrow(
+            dbt.ref("int_interactions").filter(
+                window_filter("split = 'serving'", bounds.window_days, "serving")
+            )
+        ),
         read_arrow(dbt.ref("int_recommender_product_features")),
         seed=seed,
         params=params,

@@ -6,7 +6,7 @@ amazing_analytics.ml.recommend.build.build_evaluation.
 """
 
 from amazing_analytics.dbt_io import config_int, read_arrow
-from amazing_analytics.ml.recommend.bounds import TrainingBounds
+from amazing_analytics.ml.recommend.bounds import TrainingBounds, window_filter
 from amazing_analytics.ml.recommend.build import build_evaluation, lightfm_params
 
 
@@ -27,7 +27,11 @@ def model(dbt, session):
         seed=seed,
     )
     return build_evaluation(
-        read_arrow(dbt.ref("int_interactions").filter("split <> 'serving'")),
+        read_arrow(
+            dbt.ref("int_interactions").filter(
+                window_filter("split <> 'serving'", bounds.window_days, "evaluation_train")
+            )
+        ),
         read_arrow(dbt.ref("int_recommender_product_features")),
         read_arrow(dbt.ref("int_product_cooccurrence").filter("split = 'evaluation_train'")),
         [read_arrow(dbt.ref("customer_segments")), read_arrow(dbt.ref("customer_features"))],

@@ -10,7 +10,6 @@ from amazing_analytics.ml.recommend.build import build_similar_products
 def model(dbt, session):
     dbt.config(materialized="table")
     return build_similar_products(
-        read_arrow(dbt.ref("int_interactions").filter("split = 'serving'")),
         read_arrow(dbt.ref("int_recommender_product_features")),
         read_arrow(dbt.ref("int_product_cooccurrence").filter("split = 'serving'")),
         read_arrow(dbt.ref("recommender_embeddings")),

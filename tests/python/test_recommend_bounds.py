@@ -207,3 +207,31 @@ def test_the_session_evaluations_embedding_model_trains_within_the_bounds() -> N
         )
         is None
     )
+
+
+def test_the_window_read_in_sql_keeps_what_bound_split_keeps() -> None:
+    """window_filter applies bound_split's window in DuckDB (the pairs outside it are never
+    read into Python): the same rows, whichever split is windowed; no window, no change."""
+    import duckdb
+
+    from amazing_analytics.ml.recommend.bounds import window_filter
+
+    table = _interactions()
+    con = duckdb.connect()
+    con.register("pairs", table)
+    for condition, split in (
+        ("split <> 'serving'", "evaluation_train"),
+        ("split = 'serving'", "serving"),
+    ):
+        assert window_filter(condition, 0, split) == condition
+        read = con.sql("select * from pairs").filter(window_filter(condition, 15, split))
+        in_python = bound_split(
+            con.sql("select * from pairs").filter(condition).to_arrow_table(),
+            split,
+            TrainingBounds(window_days=15),
+        )
+        assert sorted(map(tuple, read.fetchall())) == sorted(
+            tuple(row.values()) for row in in_python.to_pylist()
+        )
+    with pytest.raises(ValueError, match="window_days"):
+        window_filter("true", -1, "serving")

@@ -124,3 +124,19 @@ def bound_evaluation_interactions(interactions: ArrowData, bounds: TrainingBound
     rest = table.filter(pc.invert(is_test))
     kept = pa.concat_tables([rest, test.cast(rest.schema)])
     return bound_split(kept, "evaluation_train", bounds, priority=sampled)
+
+
+def window_filter(split_condition: str, window_days: int, windowed_split: str) -> str:
+    """A ``dbt.ref(...).filter()`` condition on int_interactions: ``split_condition`` and, with a
+    window, only the pairs of ``windowed_split`` inside it (the window rule of
+    :func:`bound_split`, applied by DuckDB so that pairs outside the window are never read into
+    Python: at 30M events the recommenders' inputs were most of their 13.5 GB peak). The
+    package functions apply the same window again, so the result does not depend on it."""
+    if window_days < 0:
+        raise ValueError(f"window_days must be >= 0, got {window_days}")
+    if window_days == 0:
+        return split_condition
+    return (
+        f"({split_condition}) and (split <> '{windowed_split}' "
+        f"or coalesce(days_since_last_event, {10**9}) < {int(window_days)})"
+    )

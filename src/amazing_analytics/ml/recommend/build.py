@@ -24,7 +24,11 @@ from amazing_analytics.ml.recommend.bounds import (
     bound_evaluation_interactions,
     bound_split,
 )
-from amazing_analytics.ml.recommend.data import build_catalogue, build_training_data
+from amazing_analytics.ml.recommend.data import (
+    build_catalogue,
+    build_training_data,
+    no_interactions,
+)
 from amazing_analytics.ml.recommend.evaluation import MIN_TRAIN_INTERACTIONS, evaluate
 from amazing_analytics.ml.recommend.models import LightFMParams, LightFMRecommender, make_model
 from amazing_analytics.ml.recommend.serving import (
@@ -232,15 +236,16 @@ def build_recommendations(
 
 
 def build_similar_products(
-    interactions: ArrowData,
     product_features: ArrowData,
     cooccurrence: ArrowData,
     embeddings: ArrowData,
     *,
     k: int,
 ) -> pa.Table:
+    """similar_products: by the served embeddings and bought together (the product pairs and
+    vectors only: the interactions are not read, at 30M events 22M rows)."""
     catalogue = build_catalogue(product_features)
-    data = build_training_data(interactions, catalogue, cooccurrence, "serving")
+    data = build_training_data(no_interactions(), catalogue, cooccurrence, "serving")
     embeddings = as_table(embeddings)
     vectors = None
     if embeddings.num_rows:

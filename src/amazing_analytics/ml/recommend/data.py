@@ -204,6 +204,15 @@ def _split(table: pa.Table, split: str) -> pa.Table:
     return table.filter(pc.equal(column, split))
 
 
+def no_interactions() -> pa.Table:
+    """An interactions table without rows: for the steps that need the catalogue and the
+    product pairs only (similar products), not the users."""
+    types = {"split": pa.string(), "user_id": pa.int64(), "product_id": pa.int64()}
+    return pa.table(
+        {name: pa.array([], types.get(name, pa.float64())) for name in INTERACTION_COLUMNS}
+    )
+
+
 def build_training_data(
     interactions: ArrowData,
     catalogue: Catalogue,
