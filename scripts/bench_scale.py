@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -257,40 +258,120 @@ def generate(events: int, seed: int, data: Path) -> None:
     print(f"  generated in {measured.seconds:.0f} s", flush=True)
 
 
-def plot(results: list[dict], path: Path) -> None:
+#: Where the curve is extrapolated to: a quarter of the full public logs, and all of them.
+EXTRAPOLATE_TO = (100_000_000, 411_000_000)
+
+
+def power_law(sizes: list[float], values: list[float]) -> tuple[float, float] | None:
+    """(coefficient, exponent) of value = c * size^b through the two largest sizes with a
+    positive value (the local slope of the log-log curve where it is measured last), the
+    exponent at least 0 (a stage whose cost does not grow, forecasting say, is projected flat,
+    not shrinking); None with fewer than two."""
+    points = [(size, value) for size, value in zip(sizes, values, strict=True) if value > 0]
+    if len(points) < 2:
+        return None
+    (small, low), (large, high) = sorted(points)[-2:]
+    exponent = max(0.0, math.log(high / low) / math.log(large / small))
+    return high / large**exponent, exponent
+
+
+def extrapolate(results: list[dict]) -> dict[str, dict]:
+    """Per stage and for the whole build: the exponent of its last measured segment and the
+    seconds and GB it projects at EXTRAPOLATE_TO (a straight line on log-log axes: what the
+    curve does if it keeps its last slope)."""
+    sizes = [float(entry["events"]) for entry in results]
+    series = {
+        "whole build": (
+            [e["build_seconds"] for e in results],
+            [e["build_peak_gb"] for e in results],
+        )
+    }
+    for stage in sorted({stage for entry in results for stage in entry["stages"]}):
+        series[stage] = (
+            [entry["stages"].get(stage, {}).get("seconds", 0.0) for entry in results],
+            [entry["stages"].get(stage, {}).get("peak_gb", 0.0) for entry in results],
+        )
+    out = {}
+    for name, (seconds, gigabytes) in series.items():
+        time_law, memory_law = power_law(sizes, seconds), power_law(sizes, gigabytes)
+        if time_law is None:
+            continue
+        out[name] = {
+            "time_exponent": round(time_law[1], 2),
+            "memory_exponent": round(memory_law[1], 2) if memory_law else None,
+            **{
+                f"{size // 1_000_000}M": {
+                    "seconds": round(time_law[0] * size ** time_law[1]),
+                    "peak_gb": round(memory_law[0] * size ** memory_law[1], 1)
+                    if memory_law
+                    else None,
+                }
+                for size in EXTRAPOLATE_TO
+            },
+        }
+    return out
+
+
+def plot(results: list[dict], path: Path, title: str = "make bench-scale") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     sizes = [entry["events"] / 1e6 for entry in results]
-    stages = sorted({stage for entry in results for stage in entry["stages"]})
-    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for stage in stages:
-        left.plot(
-            sizes,
-            [entry["stages"].get(stage, {}).get("seconds", 0) for entry in results],
-            marker="o",
-            label=stage,
-        )
+    projected = extrapolate(results)
+    plt.rcParams["axes.prop_cycle"] = plt.cycler(color=plt.cm.tab20.colors)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    names = ["whole build", *sorted({s for entry in results for s in entry["stages"]})]
+    for name in names:
+        if name == "whole build":
+            seconds = [entry["build_seconds"] for entry in results]
+            memory = [entry["build_peak_gb"] for entry in results]
+            style = {"color": "black", "linewidth": 2.5, "marker": "s"}
+        else:
+            seconds = [entry["stages"].get(name, {}).get("seconds", 0) for entry in results]
+            memory = [entry["stages"].get(name, {}).get("peak_gb", 0) for entry in results]
+            style = {"marker": "o"}
+        if max(seconds) < 5 and name != "whole build":
+            continue  # the stages of a few seconds would only crowd the legend
+        line = left.plot(sizes, seconds, label=name, **style)[0]
         right.plot(
             sizes,
-            [entry["stages"].get(stage, {}).get("peak_gb", 0) for entry in results],
-            marker="o",
-            label=stage,
+            memory,
+            label=name,
+            color=line.get_color(),
+            **{k: v for k, v in style.items() if k != "color"},
         )
-    left.plot(
-        sizes, [entry["build_seconds"] for entry in results], "k--", marker="s", label="whole build"
-    )
-    right.plot(
-        sizes, [entry["build_peak_gb"] for entry in results], "k--", marker="s", label="whole build"
-    )
-    left.set(xlabel="events (millions)", ylabel="seconds", title="wall time per stage (measured)")
-    right.set(xlabel="events (millions)", ylabel="GB", title="peak RSS per stage (measured)")
-    left.legend(fontsize=7, ncol=2)
+        if name in projected:
+            ahead = [sizes[-1]] + [size / 1e6 for size in EXTRAPOLATE_TO]
+            tail = projected[name]
+            left.plot(
+                ahead,
+                [seconds[-1]] + [tail[f"{s // 1_000_000}M"]["seconds"] for s in EXTRAPOLATE_TO],
+                linestyle=":",
+                color=line.get_color(),
+            )
+            if tail["memory_exponent"] is not None:
+                right.plot(
+                    ahead,
+                    [memory[-1]] + [tail[f"{s // 1_000_000}M"]["peak_gb"] for s in EXTRAPOLATE_TO],
+                    linestyle=":",
+                    color=line.get_color(),
+                )
+    right.axhline(24, color="red", linewidth=1, linestyle="--", label="machine memory (24 GB)")
     for axis in (left, right):
-        axis.grid(alpha=0.3)
-    figure.suptitle("make bench-scale on the shared 2-core machine (loaded by other jobs)")
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.grid(alpha=0.3, which="both")
+    left.set(
+        xlabel="events (millions, log)",
+        ylabel="seconds (log)",
+        title="wall time per stage: measured (solid), last slope extrapolated (dotted)",
+    )
+    right.set(xlabel="events (millions, log)", ylabel="GB (log)", title="peak RSS per stage")
+    left.legend(fontsize=7, ncol=2)
+    right.legend(fontsize=7, ncol=2)
+    figure.suptitle(title)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
@@ -335,6 +416,43 @@ def markdown(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def extrapolation_markdown(results: list[dict]) -> str:
+    """The projection table: each stage's last measured slope and where it leads."""
+    projected = extrapolate(results)
+    targets = [f"{size // 1_000_000}M" for size in EXTRAPOLATE_TO]
+    lines = [
+        "| stage | time exponent | memory exponent | "
+        + " | ".join(f"{t} s | {t} GB" for t in targets)
+        + " |",
+        "|---|---|---|" + "---|---|" * len(targets),
+    ]
+    for name, row in sorted(projected.items(), key=lambda item: -item[1][targets[-1]]["seconds"]):
+        cells = " | ".join(
+            f"{row[t]['seconds']:,} | {row[t]['peak_gb'] if row[t]['peak_gb'] is not None else ''}"
+            for t in targets
+        )
+        lines.append(
+            f"| {name} | {row['time_exponent']} | {row['memory_exponent'] or ''} | {cells} |"
+        )
+    return "\n".join(lines)
+
+
+def replot(paths: list[Path], out: Path, plot_path: Path, title: str) -> None:
+    """Merge the results of several runs (one entry per size, the later file winning), then
+    write the merged results, the curve and the tables."""
+    by_size: dict[int, dict] = {}
+    for path in paths:
+        for entry in json.loads(path.read_text()):
+            by_size[entry["events"]] = entry
+    results = [by_size[size] for size in sorted(by_size)]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    plot(results, plot_path, title)
+    print(markdown(results))
+    print()
+    print(extrapolation_markdown(results))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -354,7 +472,17 @@ def main() -> None:
         action="store_true",
         help="also time one new month landed on the first six",
     )
+    parser.add_argument(
+        "--from-results",
+        type=Path,
+        nargs="+",
+        help="no build: merge these results.json files, redraw the curve, print the tables",
+    )
+    parser.add_argument("--title", default="make bench-scale (2 cores, 24 GB)")
     args = parser.parse_args()
+    if args.from_results:
+        replot(args.from_results, args.out, args.plot, args.title)
+        return
 
     results: list[dict] = []
     for events in args.sizes:
@@ -396,7 +524,9 @@ def main() -> None:
         results.append(entry)
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(results, indent=2))
-        plot(results, args.plot)  # after every size: a stopped run still leaves its curve
+        plot(
+            results, args.plot, args.title
+        )  # after every size: a stopped run still leaves its curve
         if args.incremental_month:
             landing = args.out / f"landing-{events}"
             shutil.rmtree(landing, ignore_errors=True)
@@ -428,6 +558,8 @@ def main() -> None:
             )
             (args.out / "results.json").write_text(json.dumps(results, indent=2))
     print(markdown(results))
+    print()
+    print(extrapolation_markdown(results))
     print(f"results: {args.out / 'results.json'}; plot: {args.plot}")
 
 
