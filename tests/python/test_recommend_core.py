@@ -673,6 +673,30 @@ def test_lightfm_scores_a_cold_start_product_through_its_content_features(traini
     assert np.all(np.isfinite(recs.scores))
 
 
+def test_cooccurrence_matrices_hold_the_serving_pairs_and_only_the_bought_together_ones(
+    training, catalogue
+):
+    index = {int(product): i for i, product in enumerate(catalogue.item_ids)}
+    cooc, together = training.cooccurrence, training.bought_together
+    pairs = {
+        (int(catalogue.item_ids[r]), int(catalogue.item_ids[c])): float(cooc[r, c])
+        for r, c in zip(*cooc.nonzero(), strict=True)
+    }
+    # the six serving pairs, the evaluation_train ones left out
+    assert pairs == {
+        (101, 102): 5.0,
+        (102, 101): 5.0,
+        (101, 105): 1.0,
+        (105, 101): 1.0,
+        (103, 104): 4.0,
+        (104, 103): 4.0,
+    }
+    # only the pair bought together is stored: no explicit zeros for the other four
+    assert together.nnz == 2
+    assert together[index[101], index[102]] == together[index[102], index[101]] == 1.0
+    assert cooc.dtype == together.dtype == np.float32
+
+
 def test_make_model_rejects_unknown_names():
     with pytest.raises(ValueError, match="unknown recommender 'nope'"):
         md.make_model("nope")

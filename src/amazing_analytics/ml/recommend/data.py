@@ -259,14 +259,20 @@ def _cooccurrence(
     table = as_table(cooccurrence)
     require_columns(table, COOCCURRENCE_COLUMNS, "int_product_cooccurrence")
     rows = _split(table, split)
-    a = catalogue.index(_ids(rows, "product_id"))
-    b = catalogue.index(_ids(rows, "other_product_id"))
+    # tens of millions of pairs at scale: int32 positions (a catalogue has far fewer than 2**31
+    # products), float32 counts, each temporary dropped as soon as it is used; the
+    # bought-together matrix is built from its non-zero pairs only
+    a = catalogue.index(_ids(rows, "product_id")).astype(np.int32)
+    b = catalogue.index(_ids(rows, "other_product_id")).astype(np.int32)
     ok = (a >= 0) & (b >= 0)
-    sessions = np.nan_to_num(numeric_column(rows, "session_count"))[ok].astype(np.float32)
-    together = np.nan_to_num(numeric_column(rows, "bought_together_count"))[ok].astype(np.float32)
-    cooc = sp.csr_matrix((sessions, (a[ok], b[ok])), shape=(n, n))
-    bt = sp.csr_matrix((together, (a[ok], b[ok])), shape=(n, n))
-    bt.eliminate_zeros()
+    a, b = a[ok], b[ok]
+    sessions = np.nan_to_num(numeric_column(rows, "session_count")).astype(np.float32)[ok]
+    together = np.nan_to_num(numeric_column(rows, "bought_together_count")).astype(np.float32)[ok]
+    del ok
+    cooc = sp.csr_matrix((sessions, (a, b)), shape=(n, n))
+    del sessions
+    pairs = together != 0
+    bt = sp.csr_matrix((together[pairs], (a[pairs], b[pairs])), shape=(n, n))
     return cooc, bt
 
 
