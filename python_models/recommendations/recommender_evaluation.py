@@ -34,7 +34,11 @@ def model(dbt, session):
         ),
         read_arrow(dbt.ref("int_recommender_product_features")),
         read_arrow(dbt.ref("int_product_cooccurrence").filter("split = 'evaluation_train'")),
-        [read_arrow(dbt.ref("customer_segments")), read_arrow(dbt.ref("customer_features"))],
+        # the slice labels only (segment_name, price_band), not the 39 columns of the marts
+        [
+            read_arrow(dbt.ref("customer_segments").project("user_id, segment_name")),
+            read_arrow(dbt.ref("customer_features").project("user_id, price_band")),
+        ],
         k=config_int(dbt.config.get("top_n"), "top_n"),
         seed=seed,
         params=params,

@@ -213,6 +213,9 @@ def test_popularity_and_history_inputs():
     train = interactions([(7, 5, 1.0, 0, 1), (7, 6, 1.0, 0, 3), (7, 8, 1.0, 1, 4), (9, 1, 1, 0, 0)])
     assert recently_viewed_not_bought(train, 10) == {7: [6, 5], 9: [1]}
     assert recently_viewed_not_bought(train, 1) == {7: [6], 9: [1]}
+    # only the asked users (the test sessions' shoppers; -1 = unknown matches nobody)
+    assert recently_viewed_not_bought(train, 10, users=np.array([9, -1])) == {9: [1]}
+    assert recently_viewed_not_bought(train, 10, users=np.array([], np.int64)) == {}
 
 
 def test_bootstrap_interval_of_identical_units_has_no_width():

@@ -59,13 +59,14 @@ def sample_users(user_ids: np.ndarray, size: int, seed: int) -> np.ndarray:
     return np.sort(users[order[:size]])
 
 
-def _in_window(table: pa.Table, window_days: int) -> pa.Table:
+def _window_mask(table: pa.Table, window_days: int) -> pa.Array | pa.ChunkedArray:
+    """True for the rows inside the window (every row when there is none)."""
     if window_days == 0 or table.num_rows == 0:
-        return table
+        return pa.array(np.ones(table.num_rows, bool))
     if "days_since_last_event" not in table.column_names:
         raise ValueError("the interactions have no days_since_last_event column for window_days")
     days = pc.fill_null(table.column("days_since_last_event"), 10**9)
-    return table.filter(pc.less(days, window_days))
+    return pc.less(days, window_days)
 
 
 def _capped(table: pa.Table, max_rows: int, seed: int, priority: np.ndarray | None) -> pa.Table:
@@ -102,11 +103,11 @@ def bound_split(
     if bounds.window_days == 0 and bounds.max_training_rows == 0:
         return table
     is_split = pc.fill_null(pc.equal(table.column("split"), split), False)
-    rows = table.filter(is_split)
+    # one filter for the split and the window: the split's rows are not copied whole first
+    # (22M rows, 2 GB, at 30M events)
+    rows = table.filter(pc.and_(is_split, _window_mask(table, bounds.window_days)))
     rest = table.filter(pc.invert(is_split))
-    rows = _capped(
-        _in_window(rows, bounds.window_days), bounds.max_training_rows, bounds.seed, priority
-    )
+    rows = _capped(rows, bounds.max_training_rows, bounds.seed, priority)
     return pa.concat_tables([rest, rows.cast(rest.schema)])
 
 

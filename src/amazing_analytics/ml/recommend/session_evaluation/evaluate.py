@@ -93,7 +93,11 @@ def evaluate_sessions(
             k,
         )
     popular, _ = popularity_ranking(interactions)
-    histories = recently_viewed_not_bought(interactions, settings.history_length)
+    # only the test sessions' shoppers are looked up: a dict for every shopper of the training
+    # days held millions of Python lists at scale
+    histories = recently_viewed_not_bought(
+        interactions, settings.history_length, users=sessions.user_ids
+    )
     index, embedding_message = _neighbour_index(
         neighbours, interactions, product_features, models, settings, lightfm, sessions
     )

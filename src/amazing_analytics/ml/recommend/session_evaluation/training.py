@@ -40,12 +40,20 @@ def popularity_ranking(interactions: ArrowData) -> tuple[np.ndarray, np.ndarray]
 
 
 def recently_viewed_not_bought(
-    interactions: ArrowData, limit: int, split: str = "evaluation_train"
+    interactions: ArrowData,
+    limit: int,
+    split: str = "evaluation_train",
+    users: np.ndarray | None = None,
 ) -> dict[int, list[int]]:
     """Per user, the products viewed or carted and never bought in ``split``, most recent first
-    (last_event_at, then product id), at most ``limit``: the shopper's history for the blend."""
+    (last_event_at, then product id), at most ``limit``: the shopper's history for the blend.
+    ``users``: only these users' histories (the test sessions' shoppers; None: everyone)."""
     table = as_table(interactions)
-    table = table.filter(pc.equal(table.column("split"), split))
+    keep = pc.equal(table.column("split"), split)
+    if users is not None:
+        wanted = pa.array(np.unique(np.asarray(users, np.int64)), pa.int64())
+        keep = pc.and_(keep, pc.is_in(pc.cast(table.column("user_id"), pa.int64()), wanted))
+    table = table.filter(keep)
     bought = pc.fill_null(table.column("purchase_count"), 0)
     table = table.filter(pc.equal(bought, 0))
     if table.num_rows == 0:
