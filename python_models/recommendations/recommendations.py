@@ -6,7 +6,7 @@ amazing_analytics.ml.recommend.build.build_recommendations.
 
 from amazing_analytics.dbt_io import config_int, read_arrow
 from amazing_analytics.ml.recommend.bounds import window_filter
-from amazing_analytics.ml.recommend.build import build_recommendations
+from amazing_analytics.ml.recommend.build import CUSTOMER_COLUMNS, build_recommendations
 
 
 def model(dbt, session):
@@ -22,12 +22,8 @@ def model(dbt, session):
         read_arrow(dbt.ref("int_product_cooccurrence").filter("split = 'serving'")),
         read_arrow(dbt.ref("recommender_evaluation")),
         read_arrow(dbt.ref("recommender_embeddings")),
-        # the three columns CUSTOMER_COLUMNS names, not the whole mart (0.6 GB at 30M events)
-        read_arrow(
-            dbt.ref("customer_features").project(
-                "user_id, recency_days, is_personalisation_opt_out"
-            )
-        ),
+        # the columns it uses, not the whole mart (0.6 GB at 30M events)
+        read_arrow(dbt.ref("customer_features").project(", ".join(CUSTOMER_COLUMNS))),
         k=config_int(dbt.config.get("top_n"), "top_n"),
         seed=config_int(dbt.config.get("seed"), "seed"),
         active_days=config_int(dbt.config.get("active_days"), "active_days"),

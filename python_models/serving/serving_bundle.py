@@ -7,6 +7,7 @@ from pathlib import Path
 
 from amazing_analytics.dbt_io import config_int, read_arrow
 from amazing_analytics.serving.bundle import build_serving_bundle, serving_dir
+from amazing_analytics.serving.bundle.content import INTERACTION_COLUMNS
 
 
 def model(dbt, session):
@@ -21,12 +22,12 @@ def model(dbt, session):
         user_embeddings=read_arrow(dbt.ref("user_embeddings")),
         popular_products=read_arrow(dbt.ref("popular_products")),
         product_features=read_arrow(dbt.ref("int_recommender_product_features")),
-        # only the columns the history and the popular list use (at 30M events the whole
-        # serving split is 2 GB as Arrow, a third of it columns the bundle never reads)
+        # only the columns the bundle reads (at 30M events the whole serving split is 2 GB as
+        # Arrow, a third of it columns the bundle never reads)
         interactions=read_arrow(
             dbt.ref("int_interactions")
             .filter("split = 'serving'")
-            .project("user_id, product_id, purchase_count, last_event_at, weight")
+            .project(", ".join(INTERACTION_COLUMNS))
         ),
         opt_outs=read_arrow(dbt.ref("gdpr_personalisation_opt_outs")),
         erasures=read_arrow(dbt.ref("gdpr_erasure_requests")),

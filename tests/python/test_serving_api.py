@@ -595,7 +595,11 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_the_real_server_over_http(bundle_dir: Path, tmp_path: Path) -> None:
+def _start_server(
+    bundle_dir: Path, tmp_path: Path, *options: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, Path, str]:
+    """`amazing serve` on a free loopback port, its output in tmp_path/server.log: the process,
+    the log and the base URL."""
     port = _free_port()
     log = tmp_path / "server.log"
     with log.open("w") as output:
@@ -609,6 +613,7 @@ def test_the_real_server_over_http(bundle_dir: Path, tmp_path: Path) -> None:
                 str(bundle_dir),
                 "--port",
                 str(port),
+                *options,
                 "--gdpr-live",
                 str(tmp_path / "gdpr"),
                 "--feedback-dir",
@@ -616,19 +621,32 @@ def test_the_real_server_over_http(bundle_dir: Path, tmp_path: Path) -> None:
             ],
             stdout=output,
             stderr=subprocess.STDOUT,
+            env=env,
         )
+    return server, log, f"http://127.0.0.1:{port}"
+
+
+def _wait_ready(
+    server: subprocess.Popen, log: Path, base: str, seconds: float, in_a_row: int = 1
+) -> None:
+    """Until /readyz answers 200 on ``in_a_row`` fresh connections running; the server's log in
+    the failure when it exits or the time runs out."""
+    deadline = time.monotonic() + seconds
+    ready = 0
+    while ready < in_a_row:
+        try:
+            ready = ready + 1 if httpx.get(f"{base}/readyz", timeout=1).is_success else 0
+        except httpx.TransportError:
+            ready = 0
+        assert server.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.2)
+
+
+def test_the_real_server_over_http(bundle_dir: Path, tmp_path: Path) -> None:
+    server, log, base = _start_server(bundle_dir, tmp_path)
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+        _wait_ready(server, log, base, 60)
         answer = httpx.post(
             f"{base}{SESSIONS}",
             json={
@@ -675,46 +693,20 @@ def test_metrics_add_up_every_workers_requests(bundle_dir: Path, tmp_path: Path)
     """With two workers each process counts its own requests; `amazing serve` shares them
     through a multiprocess metrics directory, so every scrape, whichever worker answers it,
     counts all the requests."""
-    port = _free_port()
-    log = tmp_path / "server.log"
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "amazing_analytics.cli",
-                "serve",
-                "--bundle",
-                str(bundle_dir),
-                "--port",
-                str(port),
-                "--workers",
-                "2",
-                "--gdpr-live",
-                str(tmp_path / "gdpr"),
-                "--feedback-dir",
-                str(tmp_path / "feedback"),
-            ],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env={k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
-        )
+    server, log, base = _start_server(
+        bundle_dir,
+        tmp_path,
+        "--workers",
+        "2",
+        env={k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
+    )
     line = (
         'amazing_api_requests_total{method="GET",'
         'route="/v1/users/{user_id}/recommendations",status="200"}'
     )
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        ready = 0
-        while ready < 2:  # both workers have loaded the bundle when two fresh connections say so
-            try:
-                ready = ready + 1 if httpx.get(f"{base}/readyz", timeout=1).is_success else 0
-            except httpx.TransportError:
-                ready = 0
-            assert server.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+        # both workers have loaded the bundle when two fresh connections in a row say so
+        _wait_ready(server, log, base, 90, in_a_row=2)
         for user in range(30):  # a new connection each: the kernel spreads them over workers
             assert httpx.get(f"{base}/v1/users/{user}/recommendations").status_code == 200
         for _ in range(4):

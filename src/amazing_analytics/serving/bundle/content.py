@@ -20,6 +20,12 @@ EMBEDDING_NEIGHBOUR_MODELS = frozenset({"embedding", "hybrid"})
 #: Products in the overall popular list (the API's k is at most 100).
 POPULAR_ALL_SIZE = 100
 
+#: The serving interactions' columns the shoppers' histories read.
+HISTORY_COLUMNS = ("user_id", "product_id", "purchase_count", "last_event_at")
+#: Every column of the serving interactions the bundle reads (the histories and the popular list):
+#: serving_bundle reads these only.
+INTERACTION_COLUMNS = (*HISTORY_COLUMNS, "weight")
+
 
 def _ids(table: ArrowData | None, column: str = "user_id") -> pa.Table:
     """Distinct non-null ids of a GDPR list."""
@@ -54,13 +60,12 @@ def _history(interactions: ArrowData, history_size: int) -> pa.Table:
     recent viewed-or-carted-not-bought ones (the blend's "recently viewed"), and every bought
     one (never recommended again unless its category is a repeat-purchase one)."""
     data = as_table(interactions)
-    needed = ("user_id", "product_id", "purchase_count", "last_event_at")
-    missing = [c for c in needed if c not in data.column_names]
+    missing = [c for c in HISTORY_COLUMNS if c not in data.column_names]
     if missing:
         raise BundleError(f"interactions lacks column(s) {', '.join(missing)}")
     if "split" in data.column_names:
         data = data.filter(pc.equal(data.column("split"), "serving"))
-    data = data.select(list(needed))
+    data = data.select(list(HISTORY_COLUMNS))
     with duckdb.connect() as con:
         con.register("interactions", data)
         result = con.sql(
