@@ -112,17 +112,20 @@ def _bank(rows: pa.Table, panel: Panel, horizon: int) -> ErrorBank:
     origins = pc.cast(rows.column("origin_date"), pa.int32()).to_numpy(zero_copy_only=False)
     hs = rows.column("horizon").to_numpy() - 1
     sid = np.array([index.get(s, -1) for s in rows.column("series_id").to_pylist()])
-    err = (
-        rows.column("actual").to_numpy(zero_copy_only=False).astype(float)
-        - rows.column("yhat").to_numpy(zero_copy_only=False).astype(float)
-    ) / rows.column("level_scale").to_numpy(zero_copy_only=False).astype(float)
+    actual, yhat, scale = (
+        rows.column(c).to_numpy(zero_copy_only=False).astype(float)
+        for c in ("actual", "yhat", "level_scale")
+    )
     offset = (panel.day0 - dt.date(1970, 1, 1)).days
+    n_series = len(panel.series_ids)
     for o in np.unique(origins):
-        grid = np.full((len(panel.series_ids), horizon), np.nan)
         pick = (origins == o) & (sid >= 0) & (hs < horizon)
-        grid[sid[pick], hs[pick]] = err[pick]
-        bank.origins.append(int(o) - offset)
-        bank.errors.append(grid)
+        grids = [np.full((n_series, horizon), np.nan) for _ in range(2)]
+        for grid, values in zip(grids, (actual, yhat), strict=True):
+            grid[sid[pick], hs[pick]] = values[pick]
+        level = np.full(n_series, np.nan)
+        level[sid[pick]] = scale[pick]
+        bank.add(int(o) - offset, grids[0], grids[1], level)
     return bank
 
 
