@@ -339,6 +339,47 @@ def test_safety_stock_on_a_known_distribution() -> None:
     assert (demand <= 10 * 9 + 9.869124).mean() == pytest.approx(0.95, abs=0.003)
 
 
+def test_stock_plan_reads_a_one_sided_upper_bound_where_the_lower_bound_is_0() -> None:
+    """A small series' interval starts at 0 and its upper bound is the one-sided 80 % quantile
+    (forecasting/intervals.py): daily sd = (upper - yhat) / z(0.8), not / z(0.9)."""
+    days, z80 = 28, NormalDist().inv_cdf(0.8)
+    forecast = _forecast(2.0, 1.5, days)
+    forecast = forecast.set_column(
+        forecast.schema.get_field_index("yhat_lower"), "yhat_lower", pa.array([0.0] * 2 * days)
+    ).set_column(
+        forecast.schema.get_field_index("yhat_upper"),
+        "yhat_upper",
+        pa.array([2.0 + z80 * 1.5] * 2 * days),
+    )
+    row = build_stock_plan(
+        forecast, pa.table({"series_id": pa.array([], pa.string())}), lead_time_days=9,
+        review_days=7, service_level=0.95, interval_level=0.8,
+    ).to_pylist()[0]  # fmt: skip
+    assert row["lead_time_sigma"] == pytest.approx(1.5 * 3)  # sd 1.5 a day over 9 days
+    assert row["safety_stock"] == math.ceil(1.644854 * 4.5)
+
+
+def test_stock_plan_reads_the_interval_level_it_is_given() -> None:
+    """Level 0.95 reads yhat_upper_95 (sd = (upper - yhat) / z(0.975)) and the coverage_95
+    metric; a level the forecast does not have is a clear error."""
+    forecast = _forecast(10.0, 2.0, 28)
+    z975 = NormalDist().inv_cdf(0.975)
+    forecast = forecast.append_column("yhat_lower_95", pa.array([10.0 - z975 * 3.0] * 56))
+    forecast = forecast.append_column("yhat_upper_95", pa.array([10.0 + z975 * 3.0] * 56))
+    evaluation = pa.table({"series_id": ["s1", "s1"], "model": ["prophet", "prophet"],
+                           "measure": ["units", "units"], "metric": ["coverage", "coverage_95"],
+                           "value": [0.75, 0.93]})  # fmt: skip
+    row = build_stock_plan(forecast, evaluation, lead_time_days=9, review_days=7,
+                           service_level=0.95, interval_level=0.95).to_pylist()[0]  # fmt: skip
+    assert row["lead_time_sigma"] == pytest.approx(3.0 * 3)  # sd 3 a day, not 2
+    assert row["backtest_interval_coverage"] == 0.93 and row["interval_level"] == 0.95
+    with pytest.raises(
+        ValueError, match=r"not one of the forecast's interval levels \(0.8, 0.95\)"
+    ):
+        build_stock_plan(forecast, evaluation, lead_time_days=9, review_days=7,
+                         service_level=0.95, interval_level=0.9)  # fmt: skip
+
+
 def test_stock_plan_degrades(caplog: pytest.LogCaptureFixture) -> None:
     empty_eval = pa.table({"series_id": pa.array([], pa.string())})
     with caplog.at_level(logging.WARNING):

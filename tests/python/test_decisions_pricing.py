@@ -263,7 +263,8 @@ def _backtest(actuals: list[list[float]], sigma: float = 2.0) -> pa.Table:
     ``sigma``; ``actuals`` per origin."""
     z80 = NormalDist().inv_cdf(0.9)
     rows: dict[str, list] = {k: [] for k in ("model", "series_id", "measure", "origin_date",
-                             "horizon", "actual", "yhat", "yhat_upper", "is_calibration")}  # fmt: skip
+                             "horizon", "actual", "yhat", "yhat_lower", "yhat_upper",
+                             "is_calibration")}  # fmt: skip
     for k, days in enumerate(actuals):
         for horizon, actual in enumerate(days, start=1):
             for model in ("ets", "naive"):
@@ -274,6 +275,7 @@ def _backtest(actuals: list[list[float]], sigma: float = 2.0) -> pa.Table:
                 rows["horizon"].append(horizon)
                 rows["actual"].append(actual)
                 rows["yhat"].append(10.0)
+                rows["yhat_lower"].append(10.0 - z80 * sigma)
                 rows["yhat_upper"].append(10.0 + z80 * sigma)
                 rows["is_calibration"].append(False)
     return pa.table(rows)

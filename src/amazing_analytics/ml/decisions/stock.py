@@ -4,7 +4,10 @@ For each series (the selected model's ``units`` rows of sales_forecast), day ``t
 has a forecast ``yhat_t`` and an upper bound ``yhat_upper_t`` at the interval level of the
 forecast. The daily demand spread is read from the upper half of the interval,
 ``sigma_t = (yhat_upper_t - yhat_t) / z((1 + level) / 2)`` (the upper tail is the one that empties
-the shelf; the lower bound is clipped at 0). Days are taken as independent, so over the lead time
+the shelf); where the lower bound is 0 the forecasting's upper bound is one-sided (see
+:mod:`amazing_analytics.ml.forecasting.intervals`: nothing falls below 0, so ``yhat_upper`` is the
+``level`` quantile, not the ``(1 + level) / 2`` one) and ``z(level)`` divides instead. Days are
+taken as independent, so over the lead time
 ``L`` (the first ``L`` days): ``safety_stock = z(service_level) * sqrt(sum sigma_t^2)``,
 ``reorder_point = sum yhat_t + safety_stock``; the reorder quantity is the expected demand of the
 review period that follows (days ``L+1 .. L+R``). Units are rounded up.
@@ -64,14 +67,52 @@ def safety_stock(sigmas: np.ndarray, service_level: float) -> float:
     return _NORMAL.inv_cdf(service_level) * math.sqrt(float(np.sum(np.square(sigmas))))
 
 
-def daily_sigma(yhat: np.ndarray, upper: np.ndarray, interval_level: float) -> np.ndarray:
-    """The daily demand spread implied by the upper bound of a central interval."""
-    z = _NORMAL.inv_cdf((1.0 + _probability(interval_level, "interval level")) / 2.0)
+def daily_sigma(
+    yhat: np.ndarray, upper: np.ndarray, interval_level: float, lower: np.ndarray | None = None
+) -> np.ndarray:
+    """The daily demand spread implied by the upper bound of the forecast interval: a central
+    interval's, or a one-sided bound's where ``lower`` is 0 (NaN: unknown, taken as central)."""
+    level = _probability(interval_level, "interval level")
+    z = np.full(np.shape(yhat), _NORMAL.inv_cdf((1.0 + level) / 2.0))
+    if lower is not None:
+        z[np.asarray(lower, dtype=np.float64) <= 0.0] = _NORMAL.inv_cdf(level)
     return np.maximum(upper - yhat, 0.0) / z
 
 
-def _coverage(evaluation: pa.Table) -> dict[tuple[str, str], float]:
-    """(series_id, model) -> backtest coverage of the units interval."""
+#: The forecast's interval levels, with their bound columns (sales_forecast, forecast_backtest)
+#: and their coverage metric (forecast_evaluation).
+INTERVAL_COLUMNS: dict[float, tuple[str, str, str]] = {
+    0.8: ("yhat_lower", "yhat_upper", "coverage"),
+    0.95: ("yhat_lower_95", "yhat_upper_95", "coverage_95"),
+}
+
+
+def interval_columns(interval_level: float) -> tuple[str, str, str]:
+    """The lower and upper bound columns and the coverage metric of a forecast interval level."""
+    for level, columns in INTERVAL_COLUMNS.items():
+        if math.isclose(float(interval_level), level):
+            return columns
+    levels = ", ".join(str(level) for level in INTERVAL_COLUMNS)
+    raise ValueError(
+        f"interval level {interval_level} is not one of the forecast's interval levels ({levels})"
+    )
+
+
+def bounds_as(table: pa.Table, columns: list[str], interval_level: float) -> pa.Table:
+    """``columns`` of ``table`` with the bounds of ``interval_level`` named yhat_lower and
+    yhat_upper (``columns`` names them so)."""
+    lower, upper, _ = interval_columns(interval_level)
+    source = {"yhat_lower": lower, "yhat_upper": upper}
+    picked = [source.get(c, c) for c in columns]
+    return table.select(picked).rename_columns(columns)
+
+
+def _float_or_nan(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _coverage(evaluation: pa.Table, metric: str) -> dict[tuple[str, str], float]:
+    """(series_id, model) -> backtest coverage (``metric``) of the units interval."""
     needed = {"series_id", "model", "measure", "metric", "value"}
     if evaluation.num_rows == 0 or not needed <= set(evaluation.column_names):
         return {}
@@ -79,7 +120,7 @@ def _coverage(evaluation: pa.Table) -> dict[tuple[str, str], float]:
     return {
         (r["series_id"], r["model"]): float(r["value"])
         for r in rows
-        if r["measure"] == "units" and r["metric"] == "coverage" and r["value"] is not None
+        if r["measure"] == "units" and r["metric"] == metric and r["value"] is not None
     }
 
 
@@ -131,7 +172,8 @@ def _series_plan(series_id: str, days: list[dict], covered: float | None, policy
     yhat = np.array([max(float(r["yhat"]), 0.0) for r in days])
     upper = np.array([float(r["yhat_upper"] if r["yhat_upper"] is not None else r["yhat"])
                       for r in days])  # fmt: skip
-    sigma = daily_sigma(yhat, upper, policy.interval_level)
+    lower = np.array([_float_or_nan(r["yhat_lower"]) for r in days])
+    sigma = daily_sigma(yhat, upper, policy.interval_level, lower)
     lead = slice(0, min(lead_time_days, yhat.size))
     review = slice(min(lead_time_days, yhat.size), min(lead_time_days + review_days, yhat.size))
     lead_demand = float(yhat[lead].sum())
@@ -176,13 +218,16 @@ def build_stock_plan(
     """One row per forecast series: expected units, safety stock, reorder point and quantity.
 
     Args:
-        forecast: sales_forecast (series_id, measure, forecast_date, model, yhat, yhat_lower,
-            yhat_upper, is_selected); only the selected ``units`` rows are used.
-        evaluation: forecast_evaluation (its ``coverage`` rows are reported beside the plan).
+        forecast: sales_forecast (series_id, measure, forecast_date, model, yhat, the bounds of
+            ``interval_level``, is_selected); only the selected ``units`` rows are used.
+        evaluation: forecast_evaluation (its coverage rows of ``interval_level`` are reported
+            beside the plan).
         lead_time_days: Days from ordering to the stock being on the shelf (>= 1).
         review_days: Days between two orders (>= 1).
         service_level: Target probability of not running out during the lead time.
-        interval_level: The level of sales_forecast's intervals (0.8 = 10 %..90 %).
+        interval_level: The level of sales_forecast's interval the spread is read from: 0.8
+            or 0.95 (:data:`INTERVAL_COLUMNS`; the nearer the service level, the less the
+            normal shape of the spread matters).
 
     Returns:
         Columns of ``_COLUMNS``, sorted by series_id; status ``ok``, ``short_horizon`` (fewer
@@ -194,18 +239,20 @@ def build_stock_plan(
         raise ValueError("lead_time_days and review_days must be at least 1")
     _probability(service_level, "service level")
     z_interval = _NORMAL.inv_cdf((1.0 + _probability(interval_level, "interval level")) / 2.0)
-    needed = ["series_id", "measure", "forecast_date", "model", "yhat", "yhat_upper", "is_selected"]
-    require_columns(forecast, needed, "sales_forecast")
+    needed = ["series_id", "measure", "forecast_date", "model", "yhat", "yhat_lower", "yhat_upper",
+              "is_selected"]  # fmt: skip
+    lower, upper, metric = interval_columns(interval_level)
+    require_columns(forecast, [*needed[:5], lower, upper, "is_selected"], "sales_forecast")
     schema = pa.schema(list(_COLUMNS.items()))
     rows = [
         r
-        for r in forecast.select(needed).to_pylist()
+        for r in bounds_as(forecast, needed, interval_level).to_pylist()
         if r["is_selected"] and r["measure"] == "units" and r["yhat"] is not None
     ]
     if not rows:
         _LOG.warning("WARN stock_plan: no selected unit forecast, no stock plan")
         return schema.empty_table()
-    coverage = _coverage(evaluation)
+    coverage = _coverage(evaluation, metric)
     series: dict[str, list[dict]] = {}
     for row in rows:
         series.setdefault(row["series_id"], []).append(row)

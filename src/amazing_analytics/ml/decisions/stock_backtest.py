@@ -25,7 +25,12 @@ from statistics import NormalDist
 import numpy as np
 import pyarrow as pa
 
-from amazing_analytics.ml.decisions.stock import daily_sigma, safety_stock
+from amazing_analytics.ml.decisions.stock import (
+    bounds_as,
+    daily_sigma,
+    interval_columns,
+    safety_stock,
+)
 from amazing_analytics.ml.guards import require_columns
 
 _LOG = logging.getLogger(__name__)
@@ -90,11 +95,12 @@ def build_stock_plan_backtest(
 
     Args:
         backtest: forecast_backtest (model, series_id, measure, origin_date, horizon, actual,
-            yhat, yhat_upper, is_calibration).
+            yhat, the bounds of ``interval_level``, is_calibration).
         evaluation: forecast_evaluation (its ``is_selected`` units rows give the model).
         lead_time_days: The plan's lead time (>= 1).
         service_level: The target service level.
-        interval_level: The level of the backtest's ``yhat_upper`` (0.8).
+        interval_level: The level of the backtest's interval the spread is read from (0.8 or
+            0.95, as :func:`.stock.build_stock_plan`).
         min_origins: Fewer evaluated origins with an interval: status ``too_few_origins``.
 
     Returns:
@@ -108,14 +114,16 @@ def build_stock_plan_backtest(
     if not 0.0 < service_level < 1.0:
         raise ValueError(f"service level must be strictly between 0 and 1, got {service_level}")
     needed = ["model", "series_id", "measure", "origin_date", "horizon", "actual", "yhat",
-              "yhat_upper", "is_calibration"]  # fmt: skip
-    require_columns(backtest, needed, "forecast_backtest")
+              "yhat_lower", "yhat_upper", "is_calibration"]  # fmt: skip
+    lower, upper, _ = interval_columns(interval_level)
+    require_columns(backtest, [*needed[:7], lower, upper, "is_calibration"], "forecast_backtest")
     schema = pa.schema(list(BACKTEST_COLUMNS.items()))
     selected = _selected_models(evaluation)
     if not selected:
         _LOG.warning("WARN stock_plan_backtest: no selected unit forecast, nothing to backtest")
         return schema.empty_table()
-    windows = _lead_time_windows(backtest.select(needed), selected, lead_time_days)
+    windows = _lead_time_windows(bounds_as(backtest, needed, interval_level), selected,
+                                 lead_time_days)  # fmt: skip
     z_service = _NORMAL.inv_cdf(service_level)
     out: dict[str, list] = {c: [] for c in BACKTEST_COLUMNS}
     for series_id in sorted(selected):
@@ -164,8 +172,11 @@ def _origin_plan(
         return None
     yhat = np.maximum(np.array([float(r["yhat"]) for r in rows]), 0.0)
     upper = np.array([float(r["yhat_upper"]) for r in rows])
+    lower = np.array(
+        [math.nan if r["yhat_lower"] is None else float(r["yhat_lower"]) for r in rows]
+    )
     actual = np.array([float(r["actual"]) for r in rows])
-    sigma = daily_sigma(yhat, upper, interval_level)
+    sigma = daily_sigma(yhat, upper, interval_level, lower)
     reorder_point = math.ceil(float(yhat.sum()) + safety_stock(sigma, service_level) - 1e-9)
     return {
         "days_within": int(np.sum(actual <= yhat + z_service * sigma + 1e-9)),
