@@ -53,7 +53,10 @@ def bootstrap_interval(
     value = float(sums.sum() / total)
     if draws.shape[0] == 0:
         return Interval(value, None, None)
-    resampled_counts = counts[draws].sum(axis=1)
+    if np.all(counts == 1.0):  # a mean over units: every draw counts n units, exactly
+        resampled_counts = np.full(draws.shape[0], float(draws.shape[1]))
+    else:
+        resampled_counts = counts[draws].sum(axis=1)
     ok = resampled_counts > 0
     ratios = sums[draws].sum(axis=1)[ok] / resampled_counts[ok]
     tail = (1.0 - level) / 2.0
