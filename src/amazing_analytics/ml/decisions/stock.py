@@ -98,16 +98,17 @@ def interval_columns(interval_level: float) -> tuple[str, str, str]:
     )
 
 
-def bounds_as(table: pa.Table, columns: list[str], interval_level: float) -> pa.Table:
+def bounds_as(table: pa.Table, columns: list[str], interval_level: float, role: str) -> pa.Table:
     """``columns`` of ``table`` with the bounds of ``interval_level`` named yhat_lower and
-    yhat_upper (``columns`` names them so)."""
+    yhat_upper (``columns`` names them so); a clear error naming ``role`` when one lacks."""
     lower, upper, _ = interval_columns(interval_level)
     source = {"yhat_lower": lower, "yhat_upper": upper}
     picked = [source.get(c, c) for c in columns]
+    require_columns(table, picked, role)
     return table.select(picked).rename_columns(columns)
 
 
-def _float_or_nan(value: float | None) -> float:
+def float_or_nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
@@ -172,7 +173,7 @@ def _series_plan(series_id: str, days: list[dict], covered: float | None, policy
     yhat = np.array([max(float(r["yhat"]), 0.0) for r in days])
     upper = np.array([float(r["yhat_upper"] if r["yhat_upper"] is not None else r["yhat"])
                       for r in days])  # fmt: skip
-    lower = np.array([_float_or_nan(r["yhat_lower"]) for r in days])
+    lower = np.array([float_or_nan(r["yhat_lower"]) for r in days])
     sigma = daily_sigma(yhat, upper, policy.interval_level, lower)
     lead = slice(0, min(lead_time_days, yhat.size))
     review = slice(min(lead_time_days, yhat.size), min(lead_time_days + review_days, yhat.size))
@@ -241,18 +242,17 @@ def build_stock_plan(
     z_interval = _NORMAL.inv_cdf((1.0 + _probability(interval_level, "interval level")) / 2.0)
     needed = ["series_id", "measure", "forecast_date", "model", "yhat", "yhat_lower", "yhat_upper",
               "is_selected"]  # fmt: skip
-    lower, upper, metric = interval_columns(interval_level)
-    require_columns(forecast, [*needed[:5], lower, upper, "is_selected"], "sales_forecast")
+    forecast = bounds_as(forecast, needed, interval_level, "sales_forecast")
     schema = pa.schema(list(_COLUMNS.items()))
     rows = [
         r
-        for r in bounds_as(forecast, needed, interval_level).to_pylist()
+        for r in forecast.to_pylist()
         if r["is_selected"] and r["measure"] == "units" and r["yhat"] is not None
     ]
     if not rows:
         _LOG.warning("WARN stock_plan: no selected unit forecast, no stock plan")
         return schema.empty_table()
-    coverage = _coverage(evaluation, metric)
+    coverage = _coverage(evaluation, interval_columns(interval_level)[2])
     series: dict[str, list[dict]] = {}
     for row in rows:
         series.setdefault(row["series_id"], []).append(row)

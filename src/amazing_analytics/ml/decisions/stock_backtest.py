@@ -28,10 +28,9 @@ import pyarrow as pa
 from amazing_analytics.ml.decisions.stock import (
     bounds_as,
     daily_sigma,
-    interval_columns,
+    float_or_nan,
     safety_stock,
 )
-from amazing_analytics.ml.guards import require_columns
 
 _LOG = logging.getLogger(__name__)
 _NORMAL = NormalDist()
@@ -115,15 +114,13 @@ def build_stock_plan_backtest(
         raise ValueError(f"service level must be strictly between 0 and 1, got {service_level}")
     needed = ["model", "series_id", "measure", "origin_date", "horizon", "actual", "yhat",
               "yhat_lower", "yhat_upper", "is_calibration"]  # fmt: skip
-    lower, upper, _ = interval_columns(interval_level)
-    require_columns(backtest, [*needed[:7], lower, upper, "is_calibration"], "forecast_backtest")
+    backtest = bounds_as(backtest, needed, interval_level, "forecast_backtest")
     schema = pa.schema(list(BACKTEST_COLUMNS.items()))
     selected = _selected_models(evaluation)
     if not selected:
         _LOG.warning("WARN stock_plan_backtest: no selected unit forecast, nothing to backtest")
         return schema.empty_table()
-    windows = _lead_time_windows(bounds_as(backtest, needed, interval_level), selected,
-                                 lead_time_days)  # fmt: skip
+    windows = _lead_time_windows(backtest, selected, lead_time_days)
     z_service = _NORMAL.inv_cdf(service_level)
     out: dict[str, list] = {c: [] for c in BACKTEST_COLUMNS}
     for series_id in sorted(selected):
@@ -172,9 +169,7 @@ def _origin_plan(
         return None
     yhat = np.maximum(np.array([float(r["yhat"]) for r in rows]), 0.0)
     upper = np.array([float(r["yhat_upper"]) for r in rows])
-    lower = np.array(
-        [math.nan if r["yhat_lower"] is None else float(r["yhat_lower"]) for r in rows]
-    )
+    lower = np.array([float_or_nan(r["yhat_lower"]) for r in rows])
     actual = np.array([float(r["actual"]) for r in rows])
     sigma = daily_sigma(yhat, upper, interval_level, lower)
     reorder_point = math.ceil(float(yhat.sum()) + safety_stock(sigma, service_level) - 1e-9)
