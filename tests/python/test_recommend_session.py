@@ -192,6 +192,50 @@ def test_embedding_neighbours_of_some_products_are_their_rows_of_the_whole_table
     assert embedding_neighbour_table(embeddings, 5, products=[]).num_rows == 0
 
 
+def test_embedding_neighbours_are_the_exact_top_n_with_ties_by_product_id():
+    """Against the brute force (every cosine, a full sort by score then product id), on a
+    catalogue larger than top_k_dot's tiles, in shuffled row order, with exact ties: products
+    sharing a vector, and products whose vectors differ only in length."""
+    rng = np.random.default_rng(11)
+    base = rng.normal(size=(6000, 6)).astype(np.float32)
+    base[100:110] = base[5]  # ten copies of one vector: tied neighbours of product 5
+    base[200] = 3.0 * base[7]  # the same direction, another length: cosine ties too
+    ids = np.arange(10, 6010, dtype=np.int64)
+    shuffled = rng.permutation(ids.size)
+    embeddings = pa.table(
+        {
+            "product_id": pa.array(ids[shuffled]),
+            "embedding": pa.array(base[shuffled].tolist(), pa.list_(pa.float32())),
+        }
+    )
+    asked = [15, 17, 110, 5000, 6009]
+    table = embedding_neighbour_table(embeddings, 12, products=asked)
+    unit = base / np.linalg.norm(base, axis=1, keepdims=True)
+    for product in asked:
+        position = product - 10
+        cosine = unit @ unit[position]
+        cosine[position] = -np.inf
+        expected = np.lexsort((ids, -np.round(cosine, 5)))[:12]
+        rows = table.filter(pc.equal(table.column("product_id"), product)).sort_by("neighbour_rank")
+        assert rows.column("neighbour_rank").to_pylist() == list(range(1, 13))
+        assert rows.column("neighbour_product_id").to_pylist() == ids[expected].tolist()
+        assert np.allclose(rows.column("score").to_numpy(), cosine[expected], atol=1e-5)
+    # product 15's neighbours start with its nine other copies, lowest id first
+    first = table.filter(pc.equal(table.column("product_id"), 15)).sort_by("neighbour_rank")
+    assert first.column("neighbour_product_id").to_pylist()[:10] == list(range(110, 120))
+
+
+def test_embedding_lists_of_unequal_length_are_a_clear_error():
+    embeddings = pa.table(
+        {
+            "product_id": pa.array([1, 2, 3], pa.int64()),
+            "embedding": pa.array([[1.0, 0.0], [0.5, 0.5], [1.0]], pa.list_(pa.float32())),
+        }
+    )
+    with pytest.raises(SessionInputError, match="same dimension"):
+        embedding_neighbour_table(embeddings, 2)
+
+
 def test_embedding_neighbours_by_cosine_and_the_embedding_model():
     embeddings = pa.table(
         {

@@ -10,6 +10,7 @@ from collections.abc import Collection
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import scipy.sparse as sp
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
 from amazing_analytics.ml.recommend.session.items import SessionInputError
@@ -18,9 +19,8 @@ from amazing_analytics.ml.recommend.session.neighbour_index import (
     NeighbourIndex,
     int_column,
 )
+from amazing_analytics.ml.recommend.topk import top_k_dot
 
-#: Products scored against the whole catalogue at once (memory: this many x products floats).
-EMBEDDING_BLOCK_SIZE = 1024
 EMBEDDING_NEIGHBOUR_SCHEMA = pa.schema(
     [
         ("product_id", pa.int64()),
@@ -41,8 +41,10 @@ def embedding_neighbour_table(
     ``item_embeddings``: product_id and embedding (a list of floats), as in item_embeddings.
     ``products``: rows only for these products (their neighbours are still found among all
     products): the evaluation needs the products of its test sessions, not the catalogue
-    squared (100k products: 10^10 scores). Computed in blocks of 1,024 products, so memory
-    stays at 1,024 x products floats.
+    squared (100k products: 10^10 scores). Exact, without the products x products matrix:
+    :func:`~amazing_analytics.ml.recommend.topk.top_k_dot` scores chunks of products against
+    cache-sized tiles of the catalogue and re-ranks only the best blocks (ties: lower product
+    id), as similar_products does.
     """
     table = as_table(item_embeddings)
     for column in ("product_id", "embedding"):
@@ -51,8 +53,9 @@ def embedding_neighbour_table(
     table = table.filter(pc.is_valid(table.column("embedding")))
     if table.num_rows < 2 or top_n < 1:
         return EMBEDDING_NEIGHBOUR_SCHEMA.empty_table()
+    table = table.sort_by("product_id")  # top_k_dot breaks ties by position: by product id
     ids = int_column(table, "product_id")
-    vectors = np.asarray(table.column("embedding").to_pylist(), dtype=np.float32)
+    vectors = _vectors(table.column("embedding"))
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     unit = vectors / np.where(norms > 0, norms, 1.0)
     n = min(top_n, ids.size - 1)
@@ -63,39 +66,35 @@ def embedding_neighbour_table(
     )
     if asked.size == 0:
         return EMBEDDING_NEIGHBOUR_SCHEMA.empty_table()
-    parts_ids, parts_nb, parts_score = [], [], []
-    for start in range(0, asked.size, EMBEDDING_BLOCK_SIZE):
-        positions = asked[start : start + EMBEDDING_BLOCK_SIZE]
-        top, top_scores = _nearest(unit, ids, positions, n)
-        parts_ids.append(np.repeat(ids[positions], n))
-        parts_nb.append(ids[top].ravel())
-        parts_score.append(top_scores.ravel().astype(np.float64))
-    count = sum(p.size for p in parts_ids)
+    itself = sp.csr_matrix(
+        (np.ones(asked.size, bool), (np.arange(asked.size), asked)), shape=(asked.size, ids.size)
+    )
+    top, top_scores = top_k_dot(unit[asked], unit, None, n, exclude=itself)
+    valid = top >= 0  # -1: no finite score left (a non-finite embedding)
+    rows, rank = np.nonzero(valid)
     return pa.table(
         {
-            "product_id": np.concatenate(parts_ids),
-            "neighbour_product_id": np.concatenate(parts_nb),
-            "neighbour_rank": np.tile(np.arange(1, n + 1, dtype=np.int32), count // n),
-            "score": np.concatenate(parts_score),
-            "source": np.full(count, "embedding", dtype=object),
+            "product_id": ids[asked][rows],
+            "neighbour_product_id": ids[top[valid]],
+            "neighbour_rank": (rank + 1).astype(np.int32),
+            "score": top_scores[valid].astype(np.float64),
+            "source": np.full(rows.size, "embedding", dtype=object),
         },
         schema=EMBEDDING_NEIGHBOUR_SCHEMA,
     )
 
 
-def _nearest(
-    unit: np.ndarray, ids: np.ndarray, positions: np.ndarray, n: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The ``n`` nearest products (positions in ``unit``) of each product at ``positions`` and
-    their cosines, best first, ties by product id; a product is never its own neighbour."""
-    block = unit[positions] @ unit.T
-    rows = np.arange(block.shape[0])
-    block[rows, positions] = -np.inf
-    top = np.argpartition(-block, n - 1, axis=1)[:, :n]
-    top_scores = np.take_along_axis(block, top, axis=1)
-    order = np.lexsort((ids[top], -top_scores), axis=1)
-    top = np.take_along_axis(top, order, axis=1)
-    return top, np.take_along_axis(block, top, axis=1)
+def _vectors(column: pa.ChunkedArray) -> np.ndarray:
+    """The embedding lists as a (rows, dimension) float32 matrix (lists of unequal length are
+    a clear error, not a ragged array)."""
+    lengths = np.asarray(pc.list_value_length(column).to_numpy(zero_copy_only=False))
+    if lengths.size and (lengths != lengths[0]).any():
+        raise SessionInputError(
+            f"item embeddings have lists of {sorted(set(lengths.tolist()))[:5]} values; "
+            "every product needs the same dimension"
+        )
+    flat = pc.list_flatten(column).to_numpy(zero_copy_only=False)
+    return np.asarray(flat, dtype=np.float32).reshape(lengths.size, -1)
 
 
 def serving_index(
