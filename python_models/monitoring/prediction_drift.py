@@ -5,7 +5,7 @@ shoppers (PSI against the first window). Thin wrapper over
 amazing_analytics.ml.monitoring.build_prediction_drift.
 """
 
-from amazing_analytics.dbt_io import config_float, config_int, read_arrow
+from amazing_analytics.dbt_io import config_float, config_int, read_arrow, release_memory
 from amazing_analytics.ml.monitoring import DriftSettings, build_prediction_drift
 
 
@@ -17,11 +17,12 @@ def model(dbt, session):
         psi_threshold=config_float(dbt.config.get("psi_threshold"), "psi_threshold"),
         min_rows=config_int(dbt.config.get("min_rows"), "min_rows"),
     )
-    return build_prediction_drift(
+    inputs = [
         read_arrow(dbt.ref("int_propensity_drift_snapshots")),
         read_arrow(dbt.ref("int_customer_propensity_snapshots")),
         read_arrow(dbt.ref("propensity_model")),
         read_arrow(dbt.ref("int_customer_daily_activity").select("user_id, activity_date")),
         read_arrow(dbt.ref("customer_segments").select("user_id, segment_name")),
-        settings,
-    )
+    ]
+    release_memory(session)  # DuckDB's cache of what was just read, before the scoring
+    return build_prediction_drift(*inputs, settings)

@@ -4,7 +4,7 @@ plain reason per row; opt-outs get the non-personalised list. Thin wrapper over
 amazing_analytics.ml.recommend.build.build_recommendations.
 """
 
-from amazing_analytics.dbt_io import config_int, read_arrow
+from amazing_analytics.dbt_io import config_int, read_arrow, release_memory
 from amazing_analytics.ml.recommend.bounds import window_filter
 from amazing_analytics.ml.recommend.build import CUSTOMER_COLUMNS, build_recommendations
 
@@ -12,18 +12,25 @@ from amazing_analytics.ml.recommend.build import CUSTOMER_COLUMNS, build_recomme
 def model(dbt, session):
     dbt.config(materialized="table")
     window_days = config_int(dbt.config.get("train_window_days"), "train_window_days")
-    return build_recommendations(
+    inputs = [
         read_arrow(
             dbt.ref("int_interactions").filter(
                 window_filter("split = 'serving'", window_days, "serving")
-            )
+            ),
+            dictionary=["split"],
         ),
         read_arrow(dbt.ref("int_recommender_product_features")),
-        read_arrow(dbt.ref("int_product_cooccurrence").filter("split = 'serving'")),
+        read_arrow(
+            dbt.ref("int_product_cooccurrence").filter("split = 'serving'"), dictionary=["split"]
+        ),
         read_arrow(dbt.ref("recommender_evaluation")),
         read_arrow(dbt.ref("recommender_embeddings")),
         # the columns it uses, not the whole mart (0.6 GB at 30M events)
         read_arrow(dbt.ref("customer_features").project(", ".join(CUSTOMER_COLUMNS))),
+    ]
+    release_memory(session)  # DuckDB's cache of what was just read, before the scoring
+    return build_recommendations(
+        *inputs,
         k=config_int(dbt.config.get("top_n"), "top_n"),
         seed=config_int(dbt.config.get("seed"), "seed"),
         active_days=config_int(dbt.config.get("active_days"), "active_days"),

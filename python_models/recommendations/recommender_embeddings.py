@@ -3,7 +3,7 @@ as one row per product and per user (bias and embedding). Empty when there are t
 interactions. Thin wrapper over amazing_analytics.ml.recommend.build.build_embeddings.
 """
 
-from amazing_analytics.dbt_io import config_int, read_arrow
+from amazing_analytics.dbt_io import config_int, read_arrow, release_memory
 from amazing_analytics.ml.recommend.bounds import TrainingBounds, window_filter
 from amazing_analytics.ml.recommend.build import build_embeddings, lightfm_params
 
@@ -23,13 +23,17 @@ def model(dbt, session):
         max_training_rows=config_int(dbt.config.get("max_training_rows"), "max_training_rows"),
         seed=seed,
     )
-    return build_embeddings(
-        read_arrow(
-            dbt.ref("int_interactions").filter(
-                window_filter("split = 'serving'", bounds.window_days, "serving")
-            )
+    interactions = read_arrow(
+        dbt.ref("int_interactions").filter(
+            window_filter("split = 'serving'", bounds.window_days, "serving")
         ),
-        read_arrow(dbt.ref("int_recommender_product_features")),
+        dictionary=["split"],
+    )
+    product_features = read_arrow(dbt.ref("int_recommender_product_features"))
+    release_memory(session)  # DuckDB's cache of what was just read, before the fit
+    return build_embeddings(
+        interactions,
+        product_features,
         seed=seed,
         params=params,
         bounds=bounds,

@@ -5,7 +5,7 @@ marks the model that serves (chosen on evidence). Thin wrapper over
 amazing_analytics.ml.recommend.build.build_evaluation.
 """
 
-from amazing_analytics.dbt_io import config_int, read_arrow
+from amazing_analytics.dbt_io import config_int, read_arrow, release_memory
 from amazing_analytics.ml.recommend.bounds import TrainingBounds, window_filter
 from amazing_analytics.ml.recommend.build import build_evaluation, lightfm_params
 
@@ -26,19 +26,28 @@ def model(dbt, session):
         eval_users=config_int(dbt.config.get("eval_sample_users"), "eval_sample_users"),
         seed=seed,
     )
-    return build_evaluation(
-        read_arrow(
-            dbt.ref("int_interactions").filter(
-                window_filter("split <> 'serving'", bounds.window_days, "evaluation_train")
-            )
+    interactions = read_arrow(
+        dbt.ref("int_interactions").filter(
+            window_filter("split <> 'serving'", bounds.window_days, "evaluation_train")
         ),
-        read_arrow(dbt.ref("int_recommender_product_features")),
-        read_arrow(dbt.ref("int_product_cooccurrence").filter("split = 'evaluation_train'")),
-        # the slice labels only (segment_name, price_band), not the 39 columns of the marts
-        [
-            read_arrow(dbt.ref("customer_segments").project("user_id, segment_name")),
-            read_arrow(dbt.ref("customer_features").project("user_id, price_band")),
-        ],
+        dictionary=["split"],
+    )
+    product_features = read_arrow(dbt.ref("int_recommender_product_features"))
+    cooccurrence = read_arrow(
+        dbt.ref("int_product_cooccurrence").filter("split = 'evaluation_train'"),
+        dictionary=["split"],
+    )
+    # the slice labels only (segment_name, price_band), not the 39 columns of the marts
+    labels = [
+        read_arrow(dbt.ref("customer_segments").project("user_id, segment_name")),
+        read_arrow(dbt.ref("customer_features").project("user_id, price_band")),
+    ]
+    release_memory(session)  # DuckDB's cache of what was just read, before the fits
+    return build_evaluation(
+        interactions,
+        product_features,
+        cooccurrence,
+        labels,
         k=config_int(dbt.config.get("top_n"), "top_n"),
         seed=seed,
         params=params,

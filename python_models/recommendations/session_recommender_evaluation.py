@@ -5,7 +5,7 @@ from the session so far, HR / NDCG / MRR at k with bootstrap intervals, the serv
 on evidence. Thin wrapper over amazing_analytics.ml.recommend.build.build_session_evaluation.
 """
 
-from amazing_analytics.dbt_io import config_int, read_arrow
+from amazing_analytics.dbt_io import config_int, read_arrow, release_memory
 from amazing_analytics.ml.recommend.build import build_session_evaluation, lightfm_params
 
 
@@ -18,11 +18,15 @@ def model(dbt, session):
         item_alpha=dbt.config.get("item_alpha"),
         threads=dbt.config.get("threads"),
     )
-    return build_session_evaluation(
+    inputs = [
         read_arrow(dbt.ref("int_session_evaluation_sequences")),
         read_arrow(dbt.ref("int_session_item_neighbours_train")),
-        read_arrow(dbt.ref("int_session_evaluation_history")),
+        read_arrow(dbt.ref("int_session_evaluation_history"), dictionary=["split"]),
         read_arrow(dbt.ref("int_recommender_product_features")),
+    ]
+    release_memory(session)  # DuckDB's cache of what was just read, before the scoring
+    return build_session_evaluation(
+        *inputs,
         k=config_int(dbt.config.get("k"), "k"),
         sample_sessions=config_int(dbt.config.get("sample_sessions"), "sample_sessions"),
         min_sessions=config_int(dbt.config.get("min_sessions"), "min_sessions"),

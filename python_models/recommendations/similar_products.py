@@ -3,15 +3,21 @@ together in one session. Thin wrapper over
 amazing_analytics.ml.recommend.build.build_similar_products.
 """
 
-from amazing_analytics.dbt_io import config_int, read_arrow
+from amazing_analytics.dbt_io import config_int, read_arrow, release_memory
 from amazing_analytics.ml.recommend.build import build_similar_products
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    return build_similar_products(
+    inputs = [
         read_arrow(dbt.ref("int_recommender_product_features")),
-        read_arrow(dbt.ref("int_product_cooccurrence").filter("split = 'serving'")),
+        read_arrow(
+            dbt.ref("int_product_cooccurrence").filter("split = 'serving'"), dictionary=["split"]
+        ),
         read_arrow(dbt.ref("recommender_embeddings")),
+    ]
+    release_memory(session)  # DuckDB's cache of what was just read, before the top-k
+    return build_similar_products(
+        *inputs,
         k=config_int(dbt.config.get("top_n"), "top_n"),
     )

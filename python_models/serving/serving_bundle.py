@@ -5,7 +5,7 @@ wrapper over amazing_analytics.serving.bundle.build_serving_bundle.
 
 from pathlib import Path
 
-from amazing_analytics.dbt_io import config_int, read_arrow
+from amazing_analytics.dbt_io import config_int, read_arrow, release_memory
 from amazing_analytics.serving.bundle import build_serving_bundle, serving_dir
 from amazing_analytics.serving.bundle.content import INTERACTION_COLUMNS
 
@@ -13,8 +13,7 @@ from amazing_analytics.serving.bundle.content import INTERACTION_COLUMNS
 def model(dbt, session):
     dbt.config(materialized="table")
     target = dbt.config.get("serving_dir") or serving_dir(dbt.config.get("warehouse"))
-    return build_serving_bundle(
-        Path(target),
+    tables = dict(
         recommendations=read_arrow(dbt.ref("recommendations")),
         session_item_neighbours=read_arrow(dbt.ref("session_item_neighbours")),
         similar_products=read_arrow(dbt.ref("similar_products")),
@@ -33,6 +32,11 @@ def model(dbt, session):
         erasures=read_arrow(dbt.ref("gdpr_erasure_requests")),
         recommender_evaluation=read_arrow(dbt.ref("recommender_evaluation")),
         session_recommender_evaluation=read_arrow(dbt.ref("session_recommender_evaluation")),
+    )
+    release_memory(session)  # DuckDB's cache of what was just read, before the bundle's work
+    return build_serving_bundle(
+        Path(target),
+        **tables,
         history_size=config_int(dbt.config.get("history_size"), "history_size"),
         neighbours_top_n=config_int(dbt.config.get("neighbours_top_n"), "neighbours_top_n"),
     )

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pytest
 import yaml
 from dbt.adapters.duckdb.credentials import DuckDBCredentials
 from dbt.adapters.duckdb.environments import Environment
 from dbt.config.renderer import ProfileRenderer
 from dbt_common.context import set_invocation_context
+
+from amazing_analytics import dbt_io
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -51,4 +54,46 @@ def test_a_new_cursor_after_a_spill_keeps_the_spill_directory(
     ).fetchone()
     assert spill == str(tmp_path / "w.duckdb.tmp")
     assert cap.endswith("MiB") and float(cap.split()[0]) < 61
+    connection.close()
+
+
+def test_release_memory_empties_duckdbs_cache_and_the_next_cursor_has_the_profiles_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Python model calls release_memory(session) after reading its inputs: DuckDB's cached
+    blocks of what it read are dropped (they are on disk), the cap stays about the profile's for
+    the rest of the model, and the next model's cursor gets the profile's own value again."""
+    monkeypatch.setenv("AMAZING_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("AMAZING_MEMORY_LIMIT", "2GB")
+    credentials = _credentials("dev")
+    connection = Environment.initialize_db(credentials)
+    setup = Environment.initialize_cursor(credentials, connection.cursor())
+    setup.execute("create table numbers as select range as i, random() as r from range(8000000)")
+    setup.execute("checkpoint")
+    connection.close()
+
+    connection = Environment.initialize_db(credentials)
+    session = Environment.initialize_cursor(credentials, connection.cursor())
+    profile_cap = session.execute("select current_setting('memory_limit')").fetchall()[0][0]
+    table = session.sql("select * from numbers").to_arrow_table()
+    assert table.num_rows == 8_000_000
+
+    def cached_mb() -> float:
+        return session.execute(
+            "select sum(memory_usage_bytes) / 1e6 from duckdb_memory() where tag = 'BASE_TABLE'"
+        ).fetchall()[0][0]
+
+    assert cached_mb() > 30  # 8M rows read (compressed on disk): cached by the buffer pool
+    dbt_io.release_memory(session)
+    assert cached_mb() <= 32.1  # down to RELEASE_LIMIT (32MB), what it evicts to
+    cap = session.execute("select current_setting('memory_limit')").fetchall()[0][0]
+    # DuckDB shows the cap to 0.1 GiB: restored from that text, it is at most 0.1 GiB lower
+    assert cap.endswith("GiB") and 0 <= float(profile_cap.split()[0]) - float(cap.split()[0]) < 0.15
+    # what was read is untouched (the profile does not preserve insertion order: sum, not rows)
+    assert pc.sum(table.column("i")).as_py() == 8_000_000 * 7_999_999 // 2
+
+    following = Environment.initialize_cursor(credentials, connection.cursor())
+    assert (
+        following.execute("select current_setting('memory_limit')").fetchall()[0][0] == profile_cap
+    )
     connection.close()

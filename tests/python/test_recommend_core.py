@@ -697,6 +697,34 @@ def test_cooccurrence_matrices_hold_the_serving_pairs_and_only_the_bought_togeth
     assert cooc.dtype == together.dtype == np.float32
 
 
+def test_training_data_is_the_same_from_a_dictionary_encoded_split(training, catalogue):
+    """The dbt models read ``split`` dictionary-encoded (dbt_io.read_arrow): the matrices are
+    those of the text column, with several splits in the table as with one."""
+
+    def encoded(table: pa.Table) -> pa.Table:
+        position = table.schema.get_field_index("split")
+        return table.set_column(position, "split", pc.dictionary_encode(table.column("split")))
+
+    for interactions, cooccurrence in [
+        (interaction_table(INTERACTIONS), cooccurrence_table(COOCCURRENCE)),
+        (
+            interaction_table([row for row in INTERACTIONS if row[0] == "serving"]),
+            cooccurrence_table([row for row in COOCCURRENCE if row[0] == "serving"]),
+        ),
+    ]:
+        again = d.build_training_data(
+            encoded(interactions),
+            catalogue,
+            encoded(cooccurrence),
+            "serving",
+            extra_user_ids=np.array([NEW_USER]),
+        )
+        assert (again.cooccurrence != training.cooccurrence).nnz == 0
+        assert (again.bought_together != training.bought_together).nnz == 0
+        assert (again.weights != training.weights).nnz == 0
+        np.testing.assert_array_equal(again.user_ids, training.user_ids)
+
+
 def test_make_model_rejects_unknown_names():
     with pytest.raises(ValueError, match="unknown recommender 'nope'"):
         md.make_model("nope")

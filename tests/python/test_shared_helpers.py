@@ -130,3 +130,24 @@ def test_bench_step_timer_records_each_step_even_when_it_fails() -> None:
     assert timer.table().splitlines()[0].startswith("step") and "total" in timer.table()
     with pytest.raises(KeyError):
         timer.seconds("never")
+
+
+def test_read_arrow_dictionary_encodes_the_named_text_columns_as_they_stream() -> None:
+    connection = duckdb.connect()
+    connection.execute("set preserve_insertion_order = false")
+    relation = connection.sql(
+        "select case when range % 3 = 0 then 'serving' else 'evaluation_train' end as split, "
+        "range as product_id from range(2500000)"  # several of DuckDB's Arrow batches
+    )
+    plain = dbt_io.read_arrow(relation)
+    encoded = dbt_io.read_arrow(relation, dictionary=["split"])
+    assert encoded.schema.field("split").type == pa.dictionary(pa.int32(), pa.string())
+    assert encoded.column("split").num_chunks > 1
+    assert encoded.schema.field("product_id").type == pa.int64()
+    assert encoded.num_rows == plain.num_rows == 2_500_000
+    as_text = encoded.set_column(0, "split", encoded.column("split").cast(pa.string()))
+    assert as_text.sort_by("product_id").equals(plain.sort_by("product_id"))
+    empty = dbt_io.read_arrow(relation.filter("product_id < 0"), dictionary=["split"])
+    assert empty.num_rows == 0 and empty.schema.equals(encoded.schema)
+    with pytest.raises(ValueError, match="cannot dictionary-encode 'segment'"):
+        dbt_io.read_arrow(relation, dictionary=["segment"])

@@ -195,13 +195,12 @@ class TrainingData:
 
 
 def _split(table: pa.Table, split: str) -> pa.Table:
-    column = table.column("split")
-    if column.null_count == 0 and table.num_rows:
+    """The rows of ``split`` (the column may be text or dictionary-encoded text)."""
+    keep = pc.equal(table.column("split"), split)
+    if table.num_rows and keep.null_count == 0 and pc.all(keep).as_py():
         # the dbt models read one split already: no copy of tens of millions of rows then
-        bounds = pc.min_max(column)
-        if bounds["min"].as_py() == bounds["max"].as_py() == split:
-            return table
-    return table.filter(pc.equal(column, split))
+        return table
+    return table.filter(keep)
 
 
 def no_interactions() -> pa.Table:
