@@ -23,6 +23,7 @@ from amazing_analytics.ml.recommend.session import (
     selected_session_model,
     serving_index,
 )
+from amazing_analytics.ml.recommend.session.votes import SMALL_BAN
 
 
 def neighbour_table(rows: list[tuple[int, int, float]]) -> pa.Table:
@@ -53,6 +54,22 @@ def views(*ids: int) -> list[SessionItem]:
 
 def ids(items: list[ScoredItem]) -> list[int]:
     return [i.product_id for i in items]
+
+
+def test_a_few_and_many_excluded_products_give_the_same_lists():
+    """Up to SMALL_BAN banned products are compared one by one, more go through np.isin: the
+    same list either way, the banned ones never in it, the rest in the unbanned order."""
+    rows = [(1, n, float(100 - n)) for n in range(2, 40)] + [(5, n, 1.0) for n in range(40, 50)]
+    index = NeighbourIndex.from_arrow(neighbour_table(rows))
+    session = views(5, 1)
+    everything = ids(recommend_for_session(session, index, 60, model="vsknn"))
+    few = {3, 7, 41}
+    many = few | set(range(10, 20))
+    assert len(few) <= SMALL_BAN < len(many)
+    for banned in (few, many):
+        out = ids(recommend_for_session(session, index, 60, exclude=banned, model="vsknn"))
+        assert out == [p for p in everything if p not in banned]
+        assert all(isinstance(p, int) for p in out)
 
 
 def test_index_lookup_best_first_and_unknown_product_is_empty():

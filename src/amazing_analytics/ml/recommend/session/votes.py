@@ -20,6 +20,8 @@ from amazing_analytics.ml.recommend.session.neighbour_index import NeighbourInde
 #: Source labels of the votes, by code.
 SOURCE_LABELS = ("session", "history", "embedding")
 SESSION_VOTE, HISTORY_VOTE, EMBEDDING_VOTE = 0, 1, 2
+#: Up to this many banned products are compared one by one; more go through np.isin.
+SMALL_BAN = 8
 
 
 def session_weights(
@@ -101,7 +103,14 @@ class SessionVotes:
             candidates, scores = candidates[starts], np.add.reduceat(scores, starts)
             origin, label = origin[first], label[first]
         if banned:
-            keep = ~np.isin(candidates, np.fromiter(banned, np.int64, len(banned)))
+            if len(banned) <= SMALL_BAN:
+                # a session bans its last product (and the caller's few exclusions): comparing
+                # is 20x cheaper than np.isin on the API's hot path
+                keep = np.ones(candidates.size, dtype=bool)
+                for product_id in banned:
+                    keep &= candidates != product_id
+            else:
+                keep = ~np.isin(candidates, np.fromiter(banned, np.int64, len(banned)))
             candidates, scores, origin, label = (
                 candidates[keep],
                 scores[keep],
@@ -109,12 +118,14 @@ class SessionVotes:
                 label[keep],
             )
         order = np.lexsort((candidates, -scores))[:k]
+        # plain Python values first: building the items from numpy scalars cost twice as much
         return [
-            ScoredItem(
-                product_id=int(candidates[i]),
-                score=float(scores[i]),
-                source_product_id=int(origin[i]),
-                source=SOURCE_LABELS[label[i]],
+            ScoredItem(product_id, score, source_product_id, SOURCE_LABELS[source])
+            for product_id, score, source_product_id, source in zip(
+                candidates[order].tolist(),
+                scores[order].tolist(),
+                origin[order].tolist(),
+                label[order].tolist(),
+                strict=True,
             )
-            for i in order.tolist()
         ]
