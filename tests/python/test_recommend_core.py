@@ -16,6 +16,8 @@ from amazing_analytics.ml.recommend import data as d
 from amazing_analytics.ml.recommend import evaluation as ev
 from amazing_analytics.ml.recommend import metrics as m
 from amazing_analytics.ml.recommend import models as md
+from amazing_analytics.ml.recommend import topk
+from amazing_analytics.ml.recommend.models.item_knn import item_similarity
 from amazing_analytics.ml.recommend.topk import top_k_dot, top_k_naive, top_k_sparse
 
 # ---------------------------------------------------------------------------------------------
@@ -370,8 +372,12 @@ def test_top_k_naive_breaks_ties_by_lower_index_and_drops_excluded():
     np.testing.assert_array_equal(items, [[1, 4, 3, 0]])
 
 
+@pytest.mark.parametrize("block", [1 << 22, 7, 1])
 @pytest.mark.parametrize("with_exclusions", [False, True])
-def test_top_k_sparse_equals_full_sort_over_stored_entries(with_exclusions):
+def test_top_k_sparse_equals_full_sort_over_stored_entries(with_exclusions, block, monkeypatch):
+    """In one block of rows and in many (SPARSE_BLOCK entries at a time: 7, and 1, a row per
+    block): the same top-k as the full sort."""
+    monkeypatch.setattr(topk, "SPARSE_BLOCK", block)
     rng = np.random.default_rng(4)
     scores = sp.random(30, 60, density=0.12, format="csr", random_state=7, dtype=np.float64)
     scores.data = rng.normal(size=scores.data.size)  # negative scores too: absent is not 0
@@ -403,6 +409,55 @@ def test_top_k_sparse_equals_full_sort_over_stored_entries(with_exclusions):
     assert np.all(got[0][5] == -1)
     # some rows have fewer than k stored entries: padded
     assert (got[0] == -1).any(axis=1).sum() >= 5
+
+
+def test_item_similarity_is_the_cosine_of_co_occurrence_and_leaves_its_input_alone():
+    """inv_i * c_ij * inv_j with inv = 1 / sqrt(row total), the best neighbours per row; the
+    training data's matrix is not scaled in place (float32 in, as build_training_data makes)."""
+    cooc = sp.csr_matrix(
+        np.array([[0, 4, 1, 0], [4, 0, 0, 0], [1, 0, 0, 9], [0, 0, 9, 0]], np.float32)
+    )
+    before = cooc.copy()
+    sim = item_similarity(cooc, 1)
+    assert (cooc != before).nnz == 0 and cooc.dtype == np.float32
+    totals = np.array([5.0, 4.0, 10.0, 9.0])
+    expected = {(0, 1): 4 / np.sqrt(5 * 4), (1, 0): 4 / np.sqrt(4 * 5)}
+    expected |= {(2, 3): 9 / np.sqrt(10 * 9), (3, 2): 9 / np.sqrt(9 * 10)}
+    assert sim.nnz == 4  # one neighbour per row: (0, 2) lost to (0, 1)
+    for (i, j), value in expected.items():
+        assert sim[i, j] == pytest.approx(value, rel=1e-6)
+    assert totals.sum() == before.sum()
+
+
+@pytest.mark.parametrize("k", [1, 3, 10, 40, 60])
+def test_top_k_dense_is_top_k_naive_with_ties_and_non_finite_scores(k):
+    """Scores of a few distinct values (ties across the k-th place), -inf, NaN and -0.0: the
+    same columns and scores as the full sort, padded alike when fewer than k are finite."""
+    rng = np.random.default_rng(k)
+    scores = rng.integers(0, 5, size=(50, 40)).astype(np.float64)
+    scores[rng.random(scores.shape) < 0.1] = -np.inf
+    scores[rng.random(scores.shape) < 0.05] = np.nan
+    scores[3] = -np.inf  # nothing to offer
+    scores[4, :35] = np.nan  # fewer than k finite
+    scores[5] = 0.0
+    scores[5, ::2] = -0.0
+    got_items, got_scores = topk.top_k_dense(scores, k)
+    want_items, want_scores = top_k_naive(scores, k)
+    np.testing.assert_array_equal(got_items, want_items)
+    np.testing.assert_array_equal(got_scores, want_scores)
+    assert got_items.shape == (50, k) and np.all(got_items[3] == -1)
+
+
+def test_row_blocks_cover_every_row_once_in_order():
+    indptr = np.array([0, 3, 3, 3, 10, 11, 20, 20])  # empty rows, and rows longer than a block
+    for entries in (1, 2, 4, 9, 100):
+        blocks = topk._row_blocks(indptr, entries)
+        assert blocks[0][0] == 0 and blocks[-1][1] == indptr.size - 1
+        assert all(a < b for a, b in blocks)
+        assert all(b == c for (_, b), (c, _) in zip(blocks, blocks[1:], strict=False))
+        # a block holds at most `entries` stored entries plus one row (a cut falls inside a row)
+        lengths = np.diff(indptr)
+        assert all(indptr[b] - indptr[a] <= entries + lengths[a:b].max() for a, b in blocks)
 
 
 def test_top_k_sparse_hand_case():

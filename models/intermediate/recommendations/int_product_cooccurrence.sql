@@ -94,8 +94,9 @@ final as (
         split,
         product_id,
         other_product_id,
-        count(*) as session_count,
-        count(*) filter (where is_bought_together) as bought_together_count
+        -- 32-bit counts: the recommenders read tens of millions of pairs into Python
+        cast(count(*) as integer) as session_count,
+        cast(count(*) filter (where is_bought_together) as integer) as bought_together_count
     from pairs
     where product_id % {{ chunks }} = {{ chunk }}
     group by split, product_id, other_product_id

@@ -14,7 +14,7 @@ from amazing_analytics.ml.recommend.data import TrainingData
 from amazing_analytics.ml.recommend.evaluation.table import EvaluationSetup, slice_rows
 from amazing_analytics.ml.recommend.models import make_model
 from amazing_analytics.ml.recommend.selection import resample_indices
-from amazing_analytics.ml.recommend.topk import top_k_naive
+from amazing_analytics.ml.recommend.topk import top_k_dense
 
 #: Share of the products with training interactions hidden for the simulated cold-start slice.
 COLD_START_SHARE = 0.1
@@ -87,6 +87,6 @@ def _rank_hidden(model, user_rows: np.ndarray, candidates: np.ndarray, k: int) -
     lists = []
     for start in range(0, user_rows.size, _CHUNK_USERS):
         chunk = user_rows[start : start + _CHUNK_USERS]
-        local, _ = top_k_naive(model.scores_for(chunk, candidates), k)
+        local, _ = top_k_dense(model.scores_for(chunk, candidates), k)
         lists.append(np.where(local >= 0, candidates[local.clip(0)], -1))
     return np.vstack(lists) if lists else np.zeros((0, k), np.int64)

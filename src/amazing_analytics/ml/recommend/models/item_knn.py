@@ -32,11 +32,15 @@ class ItemKNNRecommender(Recommender):
 
 def item_similarity(cooccurrence: sp.csr_matrix, neighbours: int) -> sp.csr_matrix:
     """Co-occurrence normalised by sqrt(total_i x total_j), the best ``neighbours`` per row."""
-    cooc = sp.csr_matrix(cooccurrence, dtype=np.float32)
-    totals = np.asarray(cooc.sum(axis=1)).ravel()
+    # a copy (the caller's matrix is the training data's), scaled in place on its stored
+    # entries: inv_i * c_ij * inv_j, what diag @ cooc @ diag computes, without that product's
+    # two intermediate matrices of tens of millions of entries
+    sim = sp.csr_matrix(cooccurrence, dtype=np.float32, copy=True)
+    totals = np.asarray(sim.sum(axis=1)).ravel()
     inv = np.where(totals > 0, 1.0 / np.sqrt(np.maximum(totals, 1e-12)), 0.0).astype(np.float32)
-    sim = sp.diags(inv) @ cooc @ sp.diags(inv)
-    items, values = top_k_sparse(sim.tocsr(), neighbours)
+    sim.data *= np.repeat(inv, np.diff(sim.indptr))
+    sim.data *= inv[sim.indices]
+    items, values = top_k_sparse(sim, neighbours)
     keep = items >= 0
     rows = np.repeat(np.arange(items.shape[0]), items.shape[1])[keep.ravel()]
-    return sp.csr_matrix((values[keep], (rows, items[keep])), shape=cooc.shape)
+    return sp.csr_matrix((values[keep], (rows, items[keep])), shape=sim.shape)
