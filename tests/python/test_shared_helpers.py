@@ -151,3 +151,17 @@ def test_read_arrow_dictionary_encodes_the_named_text_columns_as_they_stream() -
     assert empty.num_rows == 0 and empty.schema.equals(encoded.schema)
     with pytest.raises(ValueError, match="cannot dictionary-encode 'segment'"):
         dbt_io.read_arrow(relation, dictionary=["segment"])
+
+
+def test_release_memory_without_a_duckdb_session_trims_python_only(caplog) -> None:
+    """A session with no DuckDB API (a Spark session on dbt-databricks, or none) is skipped with a
+    debug line, never an error: the model goes on."""
+
+    class SparkLikeSession:
+        pass
+
+    with caplog.at_level(logging.DEBUG, logger="amazing_analytics.dbt_io"):
+        dbt_io.release_memory(SparkLikeSession())
+        dbt_io.release_memory(None)
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG]
+    assert "not released" in caplog.records[0].getMessage()
