@@ -165,3 +165,19 @@ def test_release_memory_without_a_duckdb_session_trims_python_only(caplog) -> No
         dbt_io.release_memory(None)
     assert [r.levelno for r in caplog.records] == [logging.DEBUG]
     assert "not released" in caplog.records[0].getMessage()
+
+
+def test_read_arrow_encodes_a_relation_that_returns_a_whole_table() -> None:
+    """Older DuckDB versions return a Table from relation.arrow(): encoded all the same."""
+
+    class TableRelation:
+        def arrow(self) -> pa.Table:
+            return pa.table({"split": ["serving", "serving", "evaluation_train"], "x": [1, 2, 3]})
+
+    table = dbt_io.read_arrow(TableRelation(), dictionary=["split"])
+    assert table.schema.field("split").type == pa.dictionary(pa.int32(), pa.string())
+    assert table.column("split").cast(pa.string()).to_pylist() == [
+        "serving",
+        "serving",
+        "evaluation_train",
+    ]
