@@ -39,3 +39,23 @@ def numeric_column(table: pa.Table, name: str) -> np.ndarray:
         raise NonNumericColumnError(f"column {name!r} must be numeric, got {column.type}")
     values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
     return np.array(values, dtype=np.float64, copy=True)
+
+
+def list_matrix(
+    column: pa.ChunkedArray | pa.Array, error: type[Exception], what: str
+) -> np.ndarray:
+    """A column of numeric lists of one length (embeddings) as a (rows, length) float32 matrix.
+
+    Lists of unequal length raise ``error`` naming ``what``, not a ragged array; no rows give a
+    (0, 0) matrix.
+    """
+    if len(column) == 0:
+        return np.zeros((0, 0), np.float32)
+    lengths = np.asarray(pc.list_value_length(column).to_numpy(zero_copy_only=False))
+    if (lengths != lengths[0]).any():
+        raise error(
+            f"{what} have lists of {sorted(set(lengths.tolist()))[:5]} values; "
+            "every row needs the same dimension"
+        )
+    flat = pc.list_flatten(column).to_numpy(zero_copy_only=False)
+    return np.asarray(flat, dtype=np.float32).reshape(lengths.size, -1)

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from amazing_analytics.ml.arrow_utils import list_matrix
 from amazing_analytics.ml.recommend.session import (
     NeighbourIndex,
     SessionInputError,
@@ -196,14 +197,7 @@ def _read(directory: Path, name: str) -> pa.Table:
 
 
 def _vectors(table: pa.Table) -> np.ndarray:
-    if not table.num_rows:
-        return np.zeros((0, 0), np.float32)
-    lengths = pc.list_value_length(table.column("embedding")).to_numpy(zero_copy_only=False)
-    dim = int(lengths[0])
-    if not (lengths == dim).all():
-        raise BundleError("embeddings of different lengths in one bundle")
-    flat = table.column("embedding").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-    return np.asarray(flat, np.float32).reshape(table.num_rows, dim)
+    return list_matrix(table.column("embedding"), BundleError, "the bundle's embeddings")
 
 
 def _embeddings(items: pa.Table, users: pa.Table) -> EmbeddingIndex:

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 
-from amazing_analytics.ml.arrow_utils import ArrowData, as_table
+from amazing_analytics.ml.arrow_utils import ArrowData, as_table, list_matrix
 from amazing_analytics.ml.recommend.session.items import SessionInputError
 from amazing_analytics.ml.recommend.session.neighbour_index import (
     NEIGHBOUR_COLUMNS,
@@ -55,7 +55,7 @@ def embedding_neighbour_table(
         return EMBEDDING_NEIGHBOUR_SCHEMA.empty_table()
     table = table.sort_by("product_id")  # top_k_dot breaks ties by position: by product id
     ids = int_column(table, "product_id")
-    vectors = _vectors(table.column("embedding"))
+    vectors = list_matrix(table.column("embedding"), SessionInputError, "item embeddings")
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     unit = vectors / np.where(norms > 0, norms, 1.0)
     n = min(top_n, ids.size - 1)
@@ -82,19 +82,6 @@ def embedding_neighbour_table(
         },
         schema=EMBEDDING_NEIGHBOUR_SCHEMA,
     )
-
-
-def _vectors(column: pa.ChunkedArray) -> np.ndarray:
-    """The embedding lists as a (rows, dimension) float32 matrix (lists of unequal length are
-    a clear error, not a ragged array)."""
-    lengths = np.asarray(pc.list_value_length(column).to_numpy(zero_copy_only=False))
-    if lengths.size and (lengths != lengths[0]).any():
-        raise SessionInputError(
-            f"item embeddings have lists of {sorted(set(lengths.tolist()))[:5]} values; "
-            "every product needs the same dimension"
-        )
-    flat = pc.list_flatten(column).to_numpy(zero_copy_only=False)
-    return np.asarray(flat, dtype=np.float32).reshape(lengths.size, -1)
 
 
 def serving_index(
