@@ -6,7 +6,7 @@ amazing_analytics.ml.monitoring.build_prediction_drift.
 """
 
 from amazing_analytics.dbt_io import config_float, config_int, read_arrow, release_memory
-from amazing_analytics.ml.monitoring import DriftSettings, build_prediction_drift
+from amazing_analytics.ml.monitoring import CutOffFeatures, DriftSettings, build_prediction_drift
 
 
 def model(dbt, session):
@@ -17,9 +17,19 @@ def model(dbt, session):
         psi_threshold=config_float(dbt.config.get("psi_threshold"), "psi_threshold"),
         min_rows=config_int(dbt.config.get("min_rows"), "min_rows"),
     )
+    release_memory(session)  # what earlier models left, before this model's reads
+    cut_offs = dbt.ref("int_propensity_drift_snapshots")
+    dates = sorted(
+        row[0] for row in cut_offs.filter("as_of_date is not null").unique("as_of_date").fetchall()
+    )
     inputs = [
-        read_arrow(dbt.ref("int_propensity_drift_snapshots")),
-        read_arrow(dbt.ref("int_customer_propensity_snapshots")),
+        # one cut-off at a time, read when it is scored (all eight: 6 GB at 100M events)
+        CutOffFeatures(
+            tuple(dates),
+            lambda date: read_arrow(cut_offs.filter(f"as_of_date = date '{date.isoformat()}'")),
+        ),
+        # the reference only: the served model's own training snapshot
+        read_arrow(dbt.ref("int_customer_propensity_snapshots").filter("snapshot = 'final_train'")),
         read_arrow(dbt.ref("propensity_model")),
         read_arrow(dbt.ref("int_customer_daily_activity").select("user_id, activity_date")),
         read_arrow(dbt.ref("customer_segments").select("user_id, segment_name")),

@@ -6,12 +6,18 @@ amazing_analytics.ml.recommend.build.build_recommendations.
 
 from amazing_analytics.dbt_io import config_int, read_arrow, release_memory
 from amazing_analytics.ml.recommend.bounds import window_filter
-from amazing_analytics.ml.recommend.build import CUSTOMER_COLUMNS, build_recommendations
+from amazing_analytics.ml.recommend.build import (
+    CUSTOMER_COLUMNS,
+    build_recommendations,
+    cooccurrence_filter,
+)
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     window_days = config_int(dbt.config.get("train_window_days"), "train_window_days")
+    release_memory(session)  # what earlier models left, before this model's reads
+    evaluation = read_arrow(dbt.ref("recommender_evaluation"))
     inputs = [
         read_arrow(
             dbt.ref("int_interactions").filter(
@@ -20,10 +26,12 @@ def model(dbt, session):
             dictionary=["split"],
         ),
         read_arrow(dbt.ref("int_recommender_product_features")),
+        # every serving pair only when the selected model scores with them (item_knn)
         read_arrow(
-            dbt.ref("int_product_cooccurrence").filter("split = 'serving'"), dictionary=["split"]
+            dbt.ref("int_product_cooccurrence").filter(cooccurrence_filter(evaluation)),
+            dictionary=["split"],
         ),
-        read_arrow(dbt.ref("recommender_evaluation")),
+        evaluation,
         read_arrow(dbt.ref("recommender_embeddings")),
         # the columns it uses, not the whole mart (0.6 GB at 30M events)
         read_arrow(dbt.ref("customer_features").project(", ".join(CUSTOMER_COLUMNS))),

@@ -13,6 +13,7 @@ from amazing_analytics.serving.bundle.content import INTERACTION_COLUMNS
 def model(dbt, session):
     dbt.config(materialized="table")
     target = dbt.config.get("serving_dir") or serving_dir(dbt.config.get("warehouse"))
+    release_memory(session)  # what earlier models left, before this model's reads
     tables = dict(
         recommendations=read_arrow(dbt.ref("recommendations")),
         session_item_neighbours=read_arrow(dbt.ref("session_item_neighbours")),
@@ -21,13 +22,11 @@ def model(dbt, session):
         user_embeddings=read_arrow(dbt.ref("user_embeddings")),
         popular_products=read_arrow(dbt.ref("popular_products")),
         product_features=read_arrow(dbt.ref("int_recommender_product_features")),
-        # only the columns the bundle reads (at 30M events the whole serving split is 2 GB as
-        # Arrow, a third of it columns the bundle never reads)
-        interactions=read_arrow(
-            dbt.ref("int_interactions")
-            .filter("split = 'serving'")
-            .project(", ".join(INTERACTION_COLUMNS))
-        ),
+        # not read: the histories and the popular list are ranked and summed by the warehouse's
+        # DuckDB, under its memory limit (the serving split is 80M rows at 100M events)
+        interactions=dbt.ref("int_interactions")
+        .filter("split = 'serving'")
+        .project(", ".join(INTERACTION_COLUMNS)),
         opt_outs=read_arrow(dbt.ref("gdpr_personalisation_opt_outs")),
         erasures=read_arrow(dbt.ref("gdpr_erasure_requests")),
         recommender_evaluation=read_arrow(dbt.ref("recommender_evaluation")),

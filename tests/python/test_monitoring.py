@@ -16,6 +16,7 @@ from amazing_analytics.ml.monitoring import (
     DRIFT_SCHEMA,
     PREDICTION_DRIFT_SCHEMA,
     SLICE_COLUMNS,
+    CutOffFeatures,
     DriftSettings,
     auc_interval,
     audit_slices,
@@ -488,6 +489,46 @@ def test_prediction_drift_over_windows_known_answers() -> None:
     )
     assert third["psi"] == pytest.approx(psi) and third["is_drifted"]
     assert shares[(dates[2], "B")]["share"] == 1.0
+
+
+def test_prediction_drift_reads_one_cut_off_at_a_time_with_the_same_rows() -> None:
+    """As the dbt model does: each cut-off read from DuckDB when it is scored, once; the table
+    is the one the whole features give, with or without a trained model."""
+    training = snapshot_table("final_train", 300, 0.0, True)
+    trained = propensity.model_to_table(propensity.train_propensity(training, seed=2))
+    untrained = pa.table({"status": ["not_trained"], "booster_json": [None]})
+    dates = [dt.date(2020, 4, 16), dt.date(2020, 4, 23), dt.date(2020, 4, 30)]
+    features = drift_features(dates, 300, shift_last=50.0)
+    activity = pa.table(
+        {"user_id": pa.array([1, 2], pa.int64()), "activity_date": pa.array(dates[:2], pa.date32())}
+    )
+    segments = pa.table({"user_id": [1, 2], "segment_name": ["A", "B"]})
+    settings = DriftSettings(window_days=7, bins=10, psi_threshold=0.25, min_rows=2)
+    con = duckdb.connect()
+    relation = con.from_arrow(features)
+    for model_table in (trained, untrained):
+        read: list[dt.date] = []
+
+        def cut_off(date: dt.date, read: list[dt.date] = read) -> pa.Table:
+            read.append(date)
+            return relation.filter(f"as_of_date = date '{date.isoformat()}'").to_arrow_table()
+
+        one_at_a_time = build_prediction_drift(
+            CutOffFeatures(tuple(dates), cut_off),
+            training,
+            model_table,
+            activity,
+            segments,
+            settings,
+        )
+        whole = build_prediction_drift(
+            features, training, model_table, activity, segments, settings
+        )
+        assert read == dates
+        assert one_at_a_time.equals(whole)
+        # the reference and three cut-offs (scored) or three cut-offs (not), three windows of
+        # segment shares ('all', A, B)
+        assert one_at_a_time.num_rows == (4 if model_table is trained else 3) + 3 * 3
 
 
 def test_prediction_drift_without_a_model_or_data_says_so() -> None:

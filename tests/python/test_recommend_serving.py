@@ -4,8 +4,10 @@ build.py)."""
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pyarrow as pa
+import pytest
 
 from amazing_analytics.ml.recommend import build as b
 from amazing_analytics.ml.recommend import serving as s
@@ -81,6 +83,21 @@ def test_reasons_name_the_bought_together_partner_then_the_similar_history_produ
     assert chosen.get((2, 30), "Popular right now") == "Popular right now"
 
 
+def _recommend(interactions, products, pairs, evaluation, customers) -> pa.Table:
+    """build_recommendations without LightFM embeddings, the top 3, every shopper of the year."""
+    return b.build_recommendations(
+        interactions,
+        products,
+        pairs,
+        evaluation,
+        s.EMBEDDING_SCHEMA.empty_table(),
+        customers,
+        k=3,
+        seed=0,
+        active_days=365,
+    )
+
+
 def test_build_recommendations_serves_the_selected_model_and_flags_opt_outs():
     products, interactions, cooc = shop()
     evaluation = pa.table({"model": ["item_knn", "popularity"], "is_selected": [True, False]})
@@ -91,17 +108,7 @@ def test_build_recommendations_serves_the_selected_model_and_flags_opt_outs():
             "is_personalisation_opt_out": [False, False, False, True],
         }
     )
-    table = b.build_recommendations(
-        interactions,
-        products,
-        cooc,
-        evaluation,
-        s.EMBEDDING_SCHEMA.empty_table(),
-        customers,
-        k=3,
-        seed=0,
-        active_days=365,
-    )
+    table = _recommend(interactions, products, cooc, evaluation, customers)
     users = sorted(set(table.column("user_id").to_pylist()))
     assert users == [1, 2, 8]  # user 7 was last seen 400 days ago
     rows = table.to_pylist()
@@ -113,6 +120,43 @@ def test_build_recommendations_serves_the_selected_model_and_flags_opt_outs():
     assert [r["product_id"] for r in opt_out] == [10, 21, 30]
     personal = [r for r in rows if r["user_id"] == 2]
     assert personal[0]["model"] == "item_knn" and personal[0]["is_personalised"]
+
+
+@pytest.mark.parametrize("selected", ["item_knn", "recently_viewed", "popularity", "buy_again"])
+def test_recommendations_read_only_the_pairs_the_selected_model_uses(selected):
+    """cooccurrence_filter keeps every serving pair for item_knn and the bought-together ones
+    for the others: the rows are the same as from every pair, reasons included."""
+    products, _, cooc = shop()
+    # shopper 9 bought phone 10 and looked at case 20, bought together with it
+    interactions = interaction_table(
+        [
+            *[("serving", u, 10, 1, 0, int(u == 1), 5.0) for u in range(1, 7)],
+            *[("serving", u, 21, 1, 0, 0, 2.0) for u in range(1, 7)],
+            ("serving", 9, 10, 1, 0, 1, 1.0),
+            ("serving", 9, 20, 1, 0, 0, 1.0),
+        ]
+    )
+    evaluation = pa.table({"model": [selected], "is_selected": [True]})
+    condition = b.cooccurrence_filter(evaluation)
+    kept = duckdb.sql(f"select * from cooc where {condition}").to_arrow_table()
+    assert kept.num_rows == (4 if selected == "item_knn" else 2)
+    customers = pa.table(
+        {
+            "user_id": pa.array([1, 2, 9], pa.int64()),
+            "recency_days": pa.array([1, 1, 1], pa.int64()),
+            "is_personalisation_opt_out": [False, False, False],
+        }
+    )
+
+    def rows(pairs: pa.Table) -> list[dict]:
+        return _recommend(interactions, products, pairs, evaluation, customers).to_pylist()
+
+    served = rows(kept)
+    assert served == rows(cooc)
+    # the pairs kept still give the reason: case 20 was bought together with the phone 9 bought
+    case = [r for r in served if (r["user_id"], r["product_id"]) == (9, 20)]
+    if selected in ("item_knn", "recently_viewed"):
+        assert [r["reason"] for r in case] == ["Often bought with acme smartphone"]
 
 
 def test_selected_model_falls_back_to_popularity_without_a_single_selection():

@@ -7,6 +7,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -188,6 +189,31 @@ def _without_evaluations() -> dict:
     inputs.pop("recommender_evaluation")
     inputs.pop("session_recommender_evaluation")
     return inputs
+
+
+def test_a_warehouse_relation_gives_the_same_tables_as_arrow() -> None:
+    """serving_bundle passes the serving interactions as a relation of the warehouse (not read
+    into Python): the histories and the overall popular list, opted-out and erased shoppers
+    left out, are the ones the Arrow path gives (a split and a column the bundle does not read
+    included)."""
+    inputs = _without_evaluations()
+    arrow = inputs["interactions"]
+    assert arrow.num_rows and set(pc.unique(arrow.column("split")).to_pylist()) == {"serving"}
+    with_other_split = pa.concat_tables(
+        [arrow, arrow.set_column(0, "split", pa.array(["evaluation_train"] * arrow.num_rows))]
+    )
+    con = duckdb.connect()
+    relation = con.from_arrow(with_other_split).filter("split = 'serving'")
+    from_arrow = bundle_module.bundle_tables(**{**inputs, "interactions": with_other_split})
+    from_relation = bundle_module.bundle_tables(**{**inputs, "interactions": relation})
+    assert from_relation.keys() == from_arrow.keys()
+    for name, table in from_arrow.items():
+        assert from_relation[name].equals(table), name
+    assert from_arrow["user_history"].num_rows and from_arrow["popular_products"].num_rows
+    # the opted-out shopper 2's five views of 1002 are left out on both paths
+    assert 2 not in from_relation["user_history"].column("user_id").to_pylist()
+    with pytest.raises(BundleError, match="lacks column"):
+        bundle_module.bundle_tables(**{**inputs, "interactions": relation.project("user_id")})
 
 
 def test_overall_popularity_is_extended_without_opted_out_interactions(target: Path) -> None:

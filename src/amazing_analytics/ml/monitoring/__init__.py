@@ -44,6 +44,7 @@ from amazing_analytics.ml.monitoring.intervals import (
 from amazing_analytics.ml.monitoring.prediction_drift import (
     PREDICTION_DRIFT_SCHEMA,
     SCORE_QUANTILES,
+    CutOffFeatures,
     DriftSettings,
     build_prediction_drift,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "UNIT_COLUMNS",
     "WINDOW_SCORES_SCHEMA",
     "Z_95",
+    "CutOffFeatures",
     "DriftSettings",
     "auc_interval",
     "audit_slices",

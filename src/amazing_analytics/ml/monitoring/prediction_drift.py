@@ -4,7 +4,7 @@ successive windows, each against a reference window (PSI), for a time-series cha
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +67,24 @@ class DriftSettings:
             raise ValueError(f"min_rows must be >= 1, got {self.min_rows}")
 
 
+@dataclass(frozen=True)
+class CutOffFeatures:
+    """The drift snapshots' features one cut-off at a time: the cut-off dates, and
+    ``read(date)`` -> that cut-off's rows. The dbt model reads each cut-off from the warehouse
+    when it is scored (the eight cut-offs together are 42M rows of 18 columns at 100M events,
+    about 6 GB as Arrow); tests and small inputs pass a table (:meth:`from_table`)."""
+
+    dates: tuple[dt.date, ...]
+    read: Callable[[dt.date], ArrowData]
+
+    @classmethod
+    def from_table(cls, features: ArrowData) -> CutOffFeatures:
+        table = as_table(features)
+        as_of = table.column("as_of_date")
+        dates = tuple(sorted({d for d in as_of.to_pylist() if d is not None}))
+        return cls(dates, lambda date: table.filter(pc.equal(as_of, date)))
+
+
 def _judged(
     psi: float | None, sizes: tuple[int, int], settings: DriftSettings, what: str
 ) -> tuple[float | None, str, str | None]:
@@ -107,14 +125,14 @@ def _score_stats(scores: np.ndarray) -> dict:
     }
 
 
-def _unscored_series(window_features: pa.Table, dates: list, settings: DriftSettings) -> list[dict]:
+def _unscored_series(cut_offs: CutOffFeatures, settings: DriftSettings) -> list[dict]:
     """Without a trained model: a 'not_evaluated' score row per cut-off, with its row count."""
     out = []
-    for date in dates:
+    for date in cut_offs.dates:
         record = _drift_record(
             "purchase_propensity", "purchase_probability", date, date, False, "all"
         )
-        rows = int(pc.sum(pc.equal(window_features.column("as_of_date"), date)).as_py())
+        rows = as_table(cut_offs.read(date)).num_rows
         record.update(
             rows=rows,
             psi_threshold=settings.psi_threshold,
@@ -149,27 +167,25 @@ def _reference_score_record(
 
 
 def _score_series(
-    window_features: pa.Table,
+    cut_offs: CutOffFeatures,
     reference_features: pa.Table,
     model: propensity.PropensityModel | None,
     settings: DriftSettings,
 ) -> list[dict]:
     """The served propensity model's scores at every cut-off, against its training snapshot."""
-    dates = sorted({d for d in window_features.column("as_of_date").to_pylist() if d is not None})
     reference_date = (
         min(reference_features.column("as_of_date").to_pylist())
         if reference_features.num_rows
         else None
     )
     if model is None:
-        return _unscored_series(window_features, dates, settings)
+        return _unscored_series(cut_offs, settings)
     reference_scores = propensity.predict_proba(model, reference_features)
     edges = quantile_bins(reference_scores, settings.bins)
     reference_counts = binned_counts(reference_scores, edges)
     out = [_reference_score_record(reference_date, reference_scores, settings)]
-    as_of = window_features.column("as_of_date")
-    for date in dates:
-        scores = propensity.predict_proba(model, window_features.filter(pc.equal(as_of, date)))
+    for date in cut_offs.dates:
+        scores = propensity.predict_proba(model, as_table(cut_offs.read(date)))
         psi = (
             population_stability_index(reference_counts, binned_counts(scores, edges))
             if scores.size and reference_scores.size
@@ -286,7 +302,7 @@ def _segment_series(
 
 
 def build_prediction_drift(
-    window_features: ArrowData,
+    window_features: ArrowData | CutOffFeatures,
     snapshots: ArrowData,
     model_table: ArrowData,
     daily_activity: ArrowData,
@@ -306,11 +322,16 @@ def build_prediction_drift(
     A window with fewer than ``min_rows`` rows is ``too_small``; above ``psi_threshold``,
     ``drifted``. No trained model: the score rows say ``not_evaluated``.
     """
-    features = as_table(window_features)
+    cut_offs = (
+        window_features
+        if isinstance(window_features, CutOffFeatures)
+        else CutOffFeatures.from_table(window_features)
+    )
     snaps = as_table(snapshots)
     reference_features = snaps.filter(pc.field("snapshot") == "final_train")
     model = propensity.model_from_table(as_table(model_table))
-    rows = _score_series(features, reference_features, model, settings)
-    dates = sorted({d for d in features.column("as_of_date").to_pylist() if d is not None})
-    rows += _segment_series(dates, as_table(daily_activity), as_table(customer_segments), settings)
+    rows = _score_series(cut_offs, reference_features, model, settings)
+    rows += _segment_series(
+        list(cut_offs.dates), as_table(daily_activity), as_table(customer_segments), settings
+    )
     return pa.Table.from_pylist(rows, schema=PREDICTION_DRIFT_SCHEMA)

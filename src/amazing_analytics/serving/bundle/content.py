@@ -27,6 +27,73 @@ HISTORY_COLUMNS = ("user_id", "product_id", "purchase_count", "last_event_at")
 INTERACTION_COLUMNS = (*HISTORY_COLUMNS, "weight")
 
 
+#: Each shopper's history from the serving interactions (view ``interactions``; ``{size}``: the
+#: recent viewed-or-carted products kept).
+HISTORY_SQL = """
+with ranked as (
+    select
+        user_id,
+        product_id,
+        purchase_count > 0 as is_bought,
+        cast(last_event_at as timestamp) as last_event_at,
+        row_number() over (
+            partition by user_id, purchase_count > 0
+            order by last_event_at desc, product_id
+        ) as history_rank
+    from interactions
+    where user_id is not null and product_id is not null
+)
+select user_id, product_id, cast(history_rank as integer) as history_rank,
+    is_bought, last_event_at
+from ranked
+where is_bought or history_rank <= {size}
+order by user_id, is_bought, history_rank
+"""
+
+#: Each product's summed decayed weight over the serving interactions (view ``interactions``),
+#: in integer nano-units: the same input gives the same order every time.
+WEIGHT_SUM_SQL = """
+select product_id, sum(cast(round(1e9 * weight) as bigint)) as nano_weight
+from interactions
+where product_id is not null
+group by product_id
+"""
+
+#: The serving interactions as the bundle reads them: an Arrow table, or a relation of the
+#: warehouse (the dbt model: at 100M events the serving split is 80M rows, which the
+#: warehouse's DuckDB groups and ranks under its memory limit instead of in Python's memory).
+Interactions = ArrowData | duckdb.DuckDBPyRelation
+
+
+def _run(interactions: Interactions, sql: str, columns: tuple[str, ...]) -> pa.Table:
+    """``sql`` over ``interactions`` (the view ``interactions``) as an Arrow table."""
+    if isinstance(interactions, duckdb.DuckDBPyRelation):
+        missing = [c for c in columns if c not in interactions.columns]
+        if missing:
+            raise BundleError(f"interactions lacks column(s) {', '.join(missing)}")
+        return as_table(interactions.query("interactions", sql).arrow())
+    data = as_table(interactions)
+    missing = [c for c in columns if c not in data.column_names]
+    if missing:
+        raise BundleError(f"interactions lacks column(s) {', '.join(missing)}")
+    if "split" in data.column_names:
+        data = data.filter(pc.equal(data.column("split"), "serving"))
+    with duckdb.connect() as con:
+        con.register("interactions", data.select(list(columns)))
+        return con.sql(sql).to_arrow_table()
+
+
+def _excluding(interactions: Interactions, users: pa.Array) -> Interactions:
+    """The interactions of everyone but ``users`` (a GDPR list: integer ids, short; as
+    :func:`_without_users`, a row without a user is left out too when ``users`` is not empty)."""
+    if not len(users):
+        return interactions
+    if isinstance(interactions, duckdb.DuckDBPyRelation):
+        ids = ", ".join(str(int(u)) for u in pc.unique(pc.drop_null(users)).to_pylist())
+        return interactions.filter(f"user_id not in ({ids})")
+    return _without_users(as_table(interactions), users)
+
+
 def _ids(table: ArrowData | None, column: str = "user_id") -> pa.Table:
     """Distinct non-null ids of a GDPR list."""
     if table is None:
@@ -55,48 +122,17 @@ def _products(product_features: ArrowData) -> pa.Table:
     )
 
 
-def _history(interactions: ArrowData, history_size: int) -> pa.Table:
+def _history(interactions: Interactions, history_size: int) -> pa.Table:
     """Each shopper's products in the serving split, newest first: the ``history_size`` most
     recent viewed-or-carted-not-bought ones (the blend's "recently viewed"), and every bought
     one (never recommended again unless its category is a repeat-purchase one)."""
-    data = as_table(interactions)
-    missing = [c for c in HISTORY_COLUMNS if c not in data.column_names]
-    if missing:
-        raise BundleError(f"interactions lacks column(s) {', '.join(missing)}")
-    if "split" in data.column_names:
-        data = data.filter(pc.equal(data.column("split"), "serving"))
-    data = data.select(list(HISTORY_COLUMNS))
-    with duckdb.connect() as con:
-        con.register("interactions", data)
-        result = con.sql(
-            """
-            with ranked as (
-                select
-                    user_id,
-                    product_id,
-                    purchase_count > 0 as is_bought,
-                    cast(last_event_at as timestamp) as last_event_at,
-                    row_number() over (
-                        partition by user_id, purchase_count > 0
-                        order by last_event_at desc, product_id
-                    ) as history_rank
-                from interactions
-                where user_id is not null and product_id is not null
-            )
-            select user_id, product_id, cast(history_rank as integer) as history_rank,
-                is_bought, last_event_at
-            from ranked
-            where is_bought or history_rank <= $size
-            order by user_id, is_bought, history_rank
-            """,
-            params={"size": history_size},
-        ).to_arrow_table()
-    return conform(result, "user_history")
+    sql = HISTORY_SQL.format(size=int(history_size))
+    return conform(_run(interactions, sql, HISTORY_COLUMNS), "user_history")
 
 
 def _popular(
     popular_products: ArrowData,
-    interactions: pa.Table,
+    interactions: Interactions,
     products: pa.Table,
     size: int,
     excluded_users: pa.Array,
@@ -106,25 +142,17 @@ def _popular(
     ties to the smaller product id, catalogue products only, opted-out and erased shoppers'
     interactions left out (the warehouse's interactions have none already)."""
     popular = conform(as_table(popular_products), "popular_products")
-    data = interactions
-    if "weight" not in data.column_names:
-        raise BundleError("interactions lacks column weight")
-    if "split" in data.column_names:
-        data = data.filter(pc.equal(data.column("split"), "serving"))
-    data = _without_users(data, excluded_users)
+    sums = _run(_excluding(interactions, excluded_users), WEIGHT_SUM_SQL, ("product_id", "weight"))
     with duckdb.connect() as con:
-        con.register("interactions", data.select(["product_id", "weight"]))
+        con.register("sums", sums)
         con.register("products", products.select(["product_id"]))
         con.register("popular", popular)
         result = con.sql(
             """
             with overall as (
-                -- summed in integer nano-units: the same input gives the same order every time
-                select interactions.product_id,
-                    sum(cast(round(1e9 * interactions.weight) as bigint)) / 1e9 as score
-                from interactions
-                inner join products on interactions.product_id = products.product_id
-                group by interactions.product_id
+                select sums.product_id, sums.nano_weight / 1e9 as score
+                from sums
+                inner join products on sums.product_id = products.product_id
             ),
             ranked as (
                 select 'all' as context_type, 'all' as context, product_id,
@@ -175,7 +203,7 @@ def bundle_tables(
     user_embeddings: ArrowData,
     popular_products: ArrowData,
     product_features: ArrowData,
-    interactions: ArrowData,
+    interactions: Interactions,
     opt_outs: ArrowData | None = None,
     erasures: ArrowData | None = None,
     history_size: int = 20,
@@ -186,7 +214,8 @@ def bundle_tables(
     personal in it (no list, no history, no embedding): only their ids, to recognise them."""
     if history_size < 1:
         raise BundleError(f"history_size must be at least 1, got {history_size}")
-    interactions = as_table(interactions)
+    if not isinstance(interactions, duckdb.DuckDBPyRelation):
+        interactions = as_table(interactions)
     opted_out = _ids(opt_outs)
     erased = _ids(erasures)
     excluded = pa.concat_arrays(
