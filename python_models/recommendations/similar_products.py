@@ -4,15 +4,16 @@ amazing_analytics.ml.recommend.build.build_similar_products.
 """
 
 from amazing_analytics.dbt_io import config_int, read_arrow, release_memory
-from amazing_analytics.ml.recommend.build import build_similar_products
+from amazing_analytics.ml.recommend.build import BOUGHT_TOGETHER_PAIRS, build_similar_products
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     inputs = [
         read_arrow(dbt.ref("int_recommender_product_features")),
+        # the bought-together pairs only: the other session pairs are not used
         read_arrow(
-            dbt.ref("int_product_cooccurrence").filter("split = 'serving'"), dictionary=["split"]
+            dbt.ref("int_product_cooccurrence").filter(BOUGHT_TOGETHER_PAIRS), dictionary=["split"]
         ),
         read_arrow(dbt.ref("recommender_embeddings")),
     ]

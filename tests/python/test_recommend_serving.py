@@ -213,3 +213,28 @@ def test_similar_products_by_embedding_and_bought_together():
         (20, 10, 1.0),
     ]
     assert together[0]["reason"] == "Bought together in 1 session"
+
+
+def test_bought_together_ties_need_only_the_bought_together_pairs():
+    """similar_products breaks ties on the bought-together count by the same pairs' session
+    counts: the dbt model reads BOUGHT_TOGETHER_PAIRS only, and gets the rows of every pair."""
+    products, _, _ = shop()
+    pairs = cooccurrence_table(
+        [
+            ("serving", 10, 11, 2, 2),  # bought together twice
+            ("serving", 10, 21, 5, 1),  # once, seen together in 5 sessions
+            ("serving", 10, 20, 3, 1),  # once, in 3
+            ("serving", 10, 30, 9, 0),  # seen together often, never bought together
+            ("evaluation_train", 10, 30, 4, 4),
+        ]
+    )
+    kept = duckdb.sql(f"select * from pairs where {b.BOUGHT_TOGETHER_PAIRS}").to_arrow_table()
+    assert kept.num_rows == 3
+
+    def similar(table: pa.Table) -> list[tuple]:
+        rows = b.build_similar_products(
+            products, table, s.EMBEDDING_SCHEMA.empty_table(), k=5
+        ).to_pylist()
+        return [(r["product_id"], r["similar_product_id"], r["rank"], r["score"]) for r in rows]
+
+    assert similar(kept) == similar(pairs) == [(10, 11, 1, 2.0), (10, 21, 2, 1.0), (10, 20, 3, 1.0)]

@@ -180,16 +180,20 @@ def selected_model(evaluation: ArrowData) -> str:
 COOCCURRENCE_MODELS = frozenset({"item_knn"})
 
 
+#: The serving product pairs bought together in a session (SQL filter of
+#: int_product_cooccurrence): 12 thousand of its 16 million serving pairs at 10M events, and
+#: all of it that similar_products and every served model but item_knn use.
+BOUGHT_TOGETHER_PAIRS = "split = 'serving' and bought_together_count > 0"
+
+
 def cooccurrence_filter(evaluation: ArrowData) -> str:
     """The SQL filter of the product pairs :func:`build_recommendations` needs for the model the
-    evaluation selected: every serving pair for a co-occurrence model, else the bought-together
-    ones only (12 thousand of 16 million serving pairs at 10M events; the pairs a model does not
-    use were the largest thing recommendations read at 100M events). The rows are the same
-    either way."""
-    condition = "split = 'serving'"
+    evaluation selected: every serving pair for a co-occurrence model, else
+    :data:`BOUGHT_TOGETHER_PAIRS` (the pairs a model does not use were the largest thing
+    recommendations read at 100M events). The rows are the same either way."""
     if selected_model(evaluation) in COOCCURRENCE_MODELS:
-        return condition
-    return f"{condition} and bought_together_count > 0"
+        return "split = 'serving'"
+    return BOUGHT_TOGETHER_PAIRS
 
 
 def build_recommendations(
@@ -260,7 +264,9 @@ def build_similar_products(
     k: int,
 ) -> pa.Table:
     """similar_products: by the served embeddings and bought together (the product pairs and
-    vectors only: the interactions are not read, at 30M events 22M rows)."""
+    vectors only: the interactions are not read, at 30M events 22M rows). Of the pairs, only
+    the bought-together ones are used (:data:`BOUGHT_TOGETHER_PAIRS`, what the dbt model
+    reads): their session counts break ties."""
     catalogue = build_catalogue(product_features)
     data = build_training_data(no_interactions(), catalogue, cooccurrence, "serving")
     embeddings = as_table(embeddings)

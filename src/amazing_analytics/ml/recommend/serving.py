@@ -301,8 +301,9 @@ def similar_products(data: TrainingData, item_vectors: np.ndarray | None, k: int
         )
     if data.bought_together.nnz:
         bt = sp.csr_matrix(data.bought_together)
-        # ties on the count broken by the session co-occurrence, then the product index
-        tie = sp.csr_matrix(bt.multiply(data.cooccurrence)) if data.cooccurrence.nnz else bt
+        # ties on the count broken by the session co-occurrence of the same pairs (so the other
+        # pairs need not be read), then the product index
+        tie = sp.csr_matrix(bt.multiply(data.cooccurrence))
         strength = bt + sp.csr_matrix(tie.multiply(1.0 / (tie.max() + 1.0)))
         items, scores = top_k_sparse(strength, k)
         counts = np.floor(scores)
