@@ -5,7 +5,7 @@ marks the model that serves (chosen on evidence). Thin wrapper over
 amazing_analytics.ml.recommend.build.build_evaluation.
 """
 
-from amazing_analytics.dbt_io import config_int, read_arrow, release_memory
+from amazing_analytics.dbt_io import config_int, read_arrow, release_memory, stream_arrow
 from amazing_analytics.ml.recommend.bounds import TrainingBounds, window_filter
 from amazing_analytics.ml.recommend.build import build_evaluation, lightfm_params
 
@@ -33,10 +33,6 @@ def model(dbt, session):
         dictionary=["split"],
     )
     product_features = read_arrow(dbt.ref("int_recommender_product_features"))
-    cooccurrence = read_arrow(
-        dbt.ref("int_product_cooccurrence").filter("split = 'evaluation_train'"),
-        dictionary=["split"],
-    )
     # the slice labels only (segment_name, price_band), not the 39 columns of the marts
     labels = [
         read_arrow(dbt.ref("customer_segments").project("user_id, segment_name")),
@@ -46,7 +42,11 @@ def model(dbt, session):
     return build_evaluation(
         interactions,
         product_features,
-        cooccurrence,
+        # the co-visitation pairs, streamed into their matrices (opened last: DuckDB serves one
+        # open result at a time)
+        stream_arrow(
+            dbt.ref("int_product_cooccurrence").filter("split = 'evaluation_train'"), session
+        ),
         labels,
         k=config_int(dbt.config.get("top_n"), "top_n"),
         seed=seed,

@@ -15,7 +15,7 @@ import ctypes.util
 import gc
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -126,6 +126,30 @@ def release_memory(session: Any = None) -> None:
         libc = ctypes.util.find_library("c")
         if libc:
             ctypes.CDLL(libc).malloc_trim(0)
+
+
+def stream_arrow(relation: Any, session: Any = None) -> pa.RecordBatchReader:
+    """A relation's rows batch by batch, for an input that is consumed once into other
+    structures (the co-visitation pairs into their sparse matrices): it is never held whole as
+    Arrow (28 bytes a pair; 16M pairs at 10M events, about 100M at 100M). Once the last batch
+    has been read, DuckDB's result is closed and :func:`release_memory` drops the blocks the
+    scan cached, which would otherwise stay for the rest of the model.
+
+    Open it last: DuckDB serves one open result per connection, so no other query of
+    ``session`` may run until the stream has been read to its end.
+    """
+    data = relation.arrow()
+    if not isinstance(data, pa.RecordBatchReader):  # older DuckDB: a whole Table
+        data = pa.RecordBatchReader.from_batches(data.schema, data.to_batches())
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            yield from data
+        finally:
+            data.close()
+            release_memory(session)
+
+    return pa.RecordBatchReader.from_batches(data.schema, batches())
 
 
 def _evict_duckdb_cache(session: Any) -> None:

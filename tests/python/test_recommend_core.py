@@ -780,6 +780,43 @@ def test_training_data_is_the_same_from_a_dictionary_encoded_split(training, cat
         np.testing.assert_array_equal(again.user_ids, training.user_ids)
 
 
+def test_pairs_streamed_batch_by_batch_give_the_same_matrices(training, catalogue):
+    """The dbt models hand the pairs over as a RecordBatchReader, read batch by batch and never
+    held whole: one pair per batch, a batch of another split and an empty batch give the
+    matrices of the table; a reader without a pair column is refused."""
+    table = cooccurrence_table(COOCCURRENCE)
+    batches = [*table.to_batches(max_chunksize=1), pa.RecordBatch.from_pylist([], schema=table.schema)]
+    assert len(batches) == table.num_rows + 1 and table.num_rows > 6
+    reader = pa.RecordBatchReader.from_batches(table.schema, batches)
+    again = d.build_training_data(
+        interaction_table(INTERACTIONS),
+        catalogue,
+        reader,
+        "serving",
+        extra_user_ids=np.array([NEW_USER]),
+    )
+    assert (again.cooccurrence != training.cooccurrence).nnz == 0
+    assert (again.bought_together != training.bought_together).nnz == 0
+    assert again.cooccurrence.nnz == 6 and again.bought_together.nnz == 2
+    assert again.cooccurrence.dtype == np.float32
+    empty = d.build_training_data(
+        interaction_table(INTERACTIONS),
+        catalogue,
+        pa.RecordBatchReader.from_batches(table.schema, []),
+        "serving",
+    )
+    assert empty.cooccurrence.nnz == empty.bought_together.nnz == 0
+    assert empty.cooccurrence.shape == (catalogue.size, catalogue.size)
+    short = table.drop(["session_count"])
+    with pytest.raises(d.MissingColumnsError, match="session_count"):
+        d.build_training_data(
+            interaction_table(INTERACTIONS),
+            catalogue,
+            pa.RecordBatchReader.from_batches(short.schema, short.to_batches()),
+            "serving",
+        )
+
+
 def test_make_model_rejects_unknown_names():
     with pytest.raises(ValueError, match="unknown recommender 'nope'"):
         md.make_model("nope")

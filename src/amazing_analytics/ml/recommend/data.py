@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -248,26 +249,51 @@ def build_training_data(
     return TrainingData(catalogue, user_ids, weights, strong, bought, cooc, together, recency)
 
 
+def _pair_batches(cooccurrence: ArrowData) -> tuple[pa.Schema, Iterable[pa.RecordBatch]]:
+    """The pairs batch by batch: a RecordBatchReader is streamed, never held whole."""
+    if isinstance(cooccurrence, pa.RecordBatchReader):
+        return cooccurrence.schema, cooccurrence
+    table = as_table(cooccurrence)
+    return table.schema, table.to_batches()
+
+
+def _joined(column: list[np.ndarray], dtype: type) -> np.ndarray:
+    """One array of a column's batches, each batch let go as soon as it is copied."""
+    joined = np.concatenate(column) if column else np.zeros(0, dtype)
+    column.clear()
+    return joined
+
+
 def _cooccurrence(
     cooccurrence: ArrowData | None, catalogue: Catalogue, split: str
 ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """The split's session co-occurrence and bought-together matrices (products x products).
+
+    Tens of millions of pairs at scale, so they are taken batch by batch (a RecordBatchReader,
+    as the dbt models pass them, is never held whole: 28 bytes a pair as Arrow, 16 here): int32
+    positions (a catalogue has far fewer than 2**31 products), float32 counts; the
+    bought-together matrix is built from its non-zero pairs only."""
     n = catalogue.size
     if cooccurrence is None:
         empty = sp.csr_matrix((n, n), dtype=np.float32)
         return empty, empty.copy()
-    table = as_table(cooccurrence)
-    require_columns(table, COOCCURRENCE_COLUMNS, "int_product_cooccurrence")
-    rows = _split(table, split)
-    # tens of millions of pairs at scale: int32 positions (a catalogue has far fewer than 2**31
-    # products), float32 counts, each temporary dropped as soon as it is used; the
-    # bought-together matrix is built from its non-zero pairs only
-    a = catalogue.index(_ids(rows, "product_id")).astype(np.int32)
-    b = catalogue.index(_ids(rows, "other_product_id")).astype(np.int32)
-    ok = (a >= 0) & (b >= 0)
-    a, b = a[ok], b[ok]
-    sessions = np.nan_to_num(numeric_column(rows, "session_count")).astype(np.float32)[ok]
-    together = np.nan_to_num(numeric_column(rows, "bought_together_count")).astype(np.float32)[ok]
-    del ok
+    schema, batches = _pair_batches(cooccurrence)
+    require_columns(schema.empty_table(), COOCCURRENCE_COLUMNS, "int_product_cooccurrence")
+    # per column: positions a, b (int32), session and bought-together counts (float32)
+    parts: list[list[np.ndarray]] = [[], [], [], []]
+    for batch in batches:
+        rows = _split(pa.Table.from_batches([batch]), split)
+        a = catalogue.index(_ids(rows, "product_id")).astype(np.int32)
+        b = catalogue.index(_ids(rows, "other_product_id")).astype(np.int32)
+        ok = (a >= 0) & (b >= 0)
+        sessions = np.nan_to_num(numeric_column(rows, "session_count")).astype(np.float32)
+        together = np.nan_to_num(numeric_column(rows, "bought_together_count")).astype(np.float32)
+        for column, values in zip(parts, (a, b, sessions, together), strict=True):
+            column.append(values[ok])
+    a, b, sessions, together = (
+        _joined(column, dtype)
+        for column, dtype in zip(parts, (np.int32, np.int32, np.float32, np.float32), strict=True)
+    )
     cooc = sp.csr_matrix((sessions, (a, b)), shape=(n, n))
     del sessions
     pairs = together != 0
