@@ -66,11 +66,14 @@ Interactions = ArrowData | duckdb.DuckDBPyRelation
 
 
 def _run(interactions: Interactions, sql: str, columns: tuple[str, ...]) -> pa.Table:
-    """``sql`` over ``interactions`` (the view ``interactions``) as an Arrow table."""
+    """``sql`` over the serving rows of ``interactions`` (the view ``interactions``) as an Arrow
+    table."""
     if isinstance(interactions, duckdb.DuckDBPyRelation):
         missing = [c for c in columns if c not in interactions.columns]
         if missing:
             raise BundleError(f"interactions lacks column(s) {', '.join(missing)}")
+        if "split" in interactions.columns:
+            interactions = interactions.filter("split = 'serving'")
         return as_table(interactions.query("interactions", sql).arrow())
     data = as_table(interactions)
     missing = [c for c in columns if c not in data.column_names]
