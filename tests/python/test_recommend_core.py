@@ -785,7 +785,10 @@ def test_pairs_streamed_batch_by_batch_give_the_same_matrices(training, catalogu
     held whole: one pair per batch, a batch of another split and an empty batch give the
     matrices of the table; a reader without a pair column is refused."""
     table = cooccurrence_table(COOCCURRENCE)
-    batches = [*table.to_batches(max_chunksize=1), pa.RecordBatch.from_pylist([], schema=table.schema)]
+    batches = [
+        *table.to_batches(max_chunksize=1),
+        pa.RecordBatch.from_pylist([], schema=table.schema),
+    ]
     assert len(batches) == table.num_rows + 1 and table.num_rows > 6
     reader = pa.RecordBatchReader.from_batches(table.schema, batches)
     again = d.build_training_data(
