@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from amazing_analytics.ml.arrow_utils import as_table
+from amazing_analytics.ml.arrow_utils import as_reader, as_table
 
 PACKAGE_LOGGER = "amazing_analytics"
 
@@ -77,11 +77,8 @@ def read_arrow(relation: Any, dictionary: Sequence[str] = ()) -> pa.Table:
     data = relation.arrow()
     if not dictionary:
         return as_table(data)
-    if isinstance(data, pa.RecordBatchReader):
-        batches, schema = data, data.schema
-    else:
-        table = as_table(data)
-        batches, schema = table.to_batches(), table.schema
+    batches = as_reader(data)
+    schema = batches.schema
     for name in dictionary:
         if name not in schema.names:
             raise ValueError(f"cannot dictionary-encode {name!r}: the relation has no such column")
@@ -138,9 +135,7 @@ def stream_arrow(relation: Any, session: Any = None) -> pa.RecordBatchReader:
     Open it last: DuckDB serves one open result per connection, so no other query of
     ``session`` may run until the stream has been read to its end.
     """
-    data = relation.arrow()
-    if not isinstance(data, pa.RecordBatchReader):  # older DuckDB: a whole Table
-        data = pa.RecordBatchReader.from_batches(data.schema, data.to_batches())
+    data = as_reader(relation.arrow())  # older DuckDB returns a whole Table
 
     def batches() -> Iterator[pa.RecordBatch]:
         try:

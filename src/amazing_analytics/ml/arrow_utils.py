@@ -26,6 +26,15 @@ def as_table(data: ArrowData) -> pa.Table:
     raise TypeError(f"expected a pyarrow Table, RecordBatchReader or RecordBatch, got {type(data)}")
 
 
+def as_reader(data: ArrowData) -> pa.RecordBatchReader:
+    """The same data batch by batch: a RecordBatchReader is passed on unread (it streams), a
+    Table or a RecordBatch is wrapped."""
+    if isinstance(data, pa.RecordBatchReader):
+        return data
+    table = as_table(data)
+    return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+
+
 def numeric_column(table: pa.Table, name: str) -> np.ndarray:
     """A numeric (int, float, decimal, bool) column as a fresh float64 array, NaN for nulls."""
     column = table.column(name)

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -19,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 
-from amazing_analytics.ml.arrow_utils import ArrowData, as_table, numeric_column
+from amazing_analytics.ml.arrow_utils import ArrowData, as_reader, as_table, numeric_column
 
 # MissingColumnsError is re-exported: callers catch it from here
 from amazing_analytics.ml.guards import MissingColumnsError as MissingColumnsError
@@ -249,14 +248,6 @@ def build_training_data(
     return TrainingData(catalogue, user_ids, weights, strong, bought, cooc, together, recency)
 
 
-def _pair_batches(cooccurrence: ArrowData) -> tuple[pa.Schema, Iterable[pa.RecordBatch]]:
-    """The pairs batch by batch: a RecordBatchReader is streamed, never held whole."""
-    if isinstance(cooccurrence, pa.RecordBatchReader):
-        return cooccurrence.schema, cooccurrence
-    table = as_table(cooccurrence)
-    return table.schema, table.to_batches()
-
-
 def _joined(column: list[np.ndarray], dtype: type) -> np.ndarray:
     """One array of a column's batches, each batch let go as soon as it is copied."""
     joined = np.concatenate(column) if column else np.zeros(0, dtype)
@@ -277,8 +268,8 @@ def _cooccurrence(
     if cooccurrence is None:
         empty = sp.csr_matrix((n, n), dtype=np.float32)
         return empty, empty.copy()
-    schema, batches = _pair_batches(cooccurrence)
-    require_columns(schema.empty_table(), COOCCURRENCE_COLUMNS, "int_product_cooccurrence")
+    batches = as_reader(cooccurrence)
+    require_columns(batches.schema.empty_table(), COOCCURRENCE_COLUMNS, "int_product_cooccurrence")
     # per column: positions a, b (int32), session and bought-together counts (float32)
     parts: list[list[np.ndarray]] = [[], [], [], []]
     for batch in batches:

@@ -68,18 +68,17 @@ Interactions = ArrowData | duckdb.DuckDBPyRelation
 def _run(interactions: Interactions, sql: str, columns: tuple[str, ...]) -> pa.Table:
     """``sql`` over the serving rows of ``interactions`` (the view ``interactions``) as an Arrow
     table."""
-    if isinstance(interactions, duckdb.DuckDBPyRelation):
-        missing = [c for c in columns if c not in interactions.columns]
-        if missing:
-            raise BundleError(f"interactions lacks column(s) {', '.join(missing)}")
-        if "split" in interactions.columns:
-            interactions = interactions.filter("split = 'serving'")
-        return as_table(interactions.query("interactions", sql).arrow())
-    data = as_table(interactions)
-    missing = [c for c in columns if c not in data.column_names]
+    relation = isinstance(interactions, duckdb.DuckDBPyRelation)
+    data = interactions if relation else as_table(interactions)
+    names = data.columns if relation else data.column_names
+    missing = [c for c in columns if c not in names]
     if missing:
         raise BundleError(f"interactions lacks column(s) {', '.join(missing)}")
-    if "split" in data.column_names:
+    if relation:
+        if "split" in names:
+            data = data.filter("split = 'serving'")
+        return as_table(data.query("interactions", sql).arrow())
+    if "split" in names:
         data = data.filter(pc.equal(data.column("split"), "serving"))
     with duckdb.connect() as con:
         con.register("interactions", data.select(list(columns)))
