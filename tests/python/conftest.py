@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,3 +134,32 @@ def dirty_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     docs = run_dbt(project, events_glob, "docs", "generate")
     assert docs.returncode == 0, docs.output[-4000:]
     return build
+
+
+class InlineExecutor:
+    """A stand-in for ``ThreadPoolExecutor`` that runs each task at once on the caller's
+    thread: what a model runs beside its own work, done one after the other instead."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def __enter__(self) -> InlineExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def submit(self, fn: Callable, /, *args: object, **kwargs: object) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as error:
+            future.set_exception(error)
+        return future
+
+
+@pytest.fixture
+def run_inline(monkeypatch: pytest.MonkeyPatch) -> Callable[[object], None]:
+    """``run_inline(module)``: the module's ThreadPoolExecutor runs its tasks one after the
+    other, on the calling thread (to compare a concurrent path with the sequential one)."""
+    return lambda module: monkeypatch.setattr(module, "ThreadPoolExecutor", InlineExecutor)

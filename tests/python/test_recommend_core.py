@@ -4,6 +4,7 @@ the temporal evaluation on a small synthetic shop."""
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import numpy as np
@@ -1140,6 +1141,48 @@ def test_evaluate_cold_start_products_slice(shop_result):
         _value(result.table, "popularity", "cold_start_products", slice_name, "recall")["value"]
         == 0.0
     )
+
+
+TIMING = "fit_and_score_seconds"
+
+
+def test_evaluate_simulated_cold_start_runs_beside_the_models_with_the_same_rows(run_inline):
+    """The simulated cold start (every model refitted without a seeded 10 % of the products
+    with training interactions) runs in a thread beside the models' own fits: one row per
+    metric and model, on the test users who carted a hidden product, and the same rows as when
+    it runs before them (the timing rows aside)."""
+    evaluate_module = importlib.import_module("amazing_analytics.ml.recommend.evaluation.evaluate")
+    products, interactions, cooc = synthetic_shop()
+    catalogue = d.build_catalogue(products)
+    models = ("popularity", "item_knn", "lightfm")
+
+    def run() -> pa.Table:
+        table = ev.evaluate(
+            interactions,
+            catalogue,
+            cooc,
+            k=10,
+            seed=1,
+            params=md.LightFMParams(epochs=2),
+            models=models,
+            min_test_users=20,
+            bootstrap_samples=300,
+        ).table
+        return table.filter(pc.not_equal(table["metric"], TIMING))
+
+    beside = run()
+    run_inline(evaluate_module)
+    assert run().equals(beside)
+    # by hand: products 1000 + 10g + j (j < 9) have training interactions (catalogue index =
+    # id - 1000); round(0.1 x 36) = 4 of them hidden with the seed; user u carted product
+    # 1000 + 10 (u % 4) + (u + 5) % 9 in the test window
+    known = np.array([10 * g + j for g in range(4) for j in range(9)])
+    hidden = set(np.random.default_rng(1).choice(known, 4, replace=False).tolist())
+    buyers = sum(10 * (u % 4) + (u + 5) % 9 in hidden for u in range(1, N_USERS + 1))
+    assert buyers > 0
+    simulated = beside.filter(pc.equal(beside["slice"], ev.COLD_START_SIMULATED)).to_pylist()
+    assert {r["model"] for r in simulated} == set(models)
+    assert {r["user_count"] for r in simulated} == {buyers}
 
 
 def test_evaluate_below_the_minimum_of_test_users_is_not_enough_evidence():

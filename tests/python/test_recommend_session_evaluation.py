@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from amazing_analytics.ml.recommend.selection import (
@@ -24,6 +25,7 @@ from amazing_analytics.ml.recommend.session_evaluation import (
     popularity_ranking,
     recently_viewed_not_bought,
 )
+from test_recommend_bounds import _embedding_inputs
 
 NEIGHBOURS = pa.table(
     {
@@ -264,3 +266,89 @@ def test_category_family_slices_count_only_the_predictions_of_the_family():
     assert metric(out, "popularity", "mrr", "category_family", "y")["value"] == 0.25
     # the other slices are unchanged by the family slices
     assert metric(out, "covisitation", "hit_rate")["value"] == pytest.approx(2 / 3)
+
+
+def _embedding_shop() -> tuple[pa.Table, pa.Table, pa.Table, pa.Table]:
+    """300 shoppers x 4 of 40 products in the training days (enough for LightFM), the bounds
+    tests' product features, a co-visitation list for half the products and 40 seeded test
+    sessions."""
+    rng = np.random.default_rng(3)
+    train = interactions(
+        [
+            (user, 1000 + int(p), 1.0 + (user % 3), int(user % 5 == 0), int(user % 20))
+            for user in range(300)
+            for p in rng.choice(40, size=4, replace=False)
+        ]
+    )
+    _, features = _embedding_inputs()  # 40 products 1000-1039: 4 categories, 5 brands
+    ids = list(range(1000, 1040))
+    neighbours = pa.table(
+        {
+            "product_id": pa.array(ids[:20], pa.int64()),
+            "neighbour_product_id": pa.array([p + 1 for p in ids[:20]], pa.int64()),
+            "neighbour_rank": pa.array([1] * 20, pa.int32()),
+            "score": [1.0] * 20,
+        }
+    )
+    seqs = sequences(
+        [
+            (f"s{i:02d}", int(i % 300), bool(i % 2), [1000 + int(p) for p in rng.choice(40, 4)])
+            for i in range(40)
+        ]
+    )
+    return train, features, neighbours, seqs
+
+
+def test_the_embedding_models_score_on_both_kinds_of_neighbours_fitted_beside_the_others(
+    run_inline,
+):
+    """LightFM is fitted in a thread while the models without embeddings are scored; the
+    embedding and hybrid models then score on the co-visitation plus the embedding neighbours:
+    their ranks are those of the index built from both tables at once, and every row is the
+    same as when the fit runs first (the timing rows aside)."""
+    import importlib
+
+    from amazing_analytics.ml.recommend.models import LightFMParams
+    from amazing_analytics.ml.recommend.session import NeighbourIndex, model_params
+    from amazing_analytics.ml.recommend.session_evaluation.scoring import session_ranks
+    from amazing_analytics.ml.recommend.session_evaluation.training import embedding_index_rows
+
+    train, features, neighbours, seqs = _embedding_shop()
+    settings = SessionEvaluationSettings(k=3, min_sessions=1, bootstrap_samples=50, seed=1)
+    lightfm = LightFMParams(epochs=2)
+    models = ("popularity", "covisitation", "embedding", "hybrid")
+
+    def run() -> pa.Table:
+        out = evaluate_sessions(
+            seqs, neighbours, train, features, settings=settings, lightfm=lightfm, models=models
+        )
+        return out.filter(pc.not_equal(out["metric"], "milliseconds_per_list"))
+
+    beside = run()
+    run_inline(
+        importlib.import_module("amazing_analytics.ml.recommend.session_evaluation.evaluate")
+    )
+    assert run().equals(beside)
+
+    sessions = load_test_sessions(seqs, settings.sample_sessions, settings.seed)
+    rows = embedding_index_rows(
+        train,
+        features,
+        lightfm,
+        1,
+        settings.neighbours_top_n,
+        products=np.unique(sessions.products),
+    )
+    session_rows = neighbours.append_column("source", pa.array(["session"] * neighbours.num_rows))
+    both = NeighbourIndex.from_arrow(pa.concat_tables([session_rows.cast(rows.schema), rows]))
+    alone = NeighbourIndex.from_arrow(neighbours)
+    popular, _ = popularity_ranking(train)
+    histories = recently_viewed_not_bought(train, 10, users=sessions.user_ids)
+    for name in ("embedding", "hybrid"):
+        ranks, _ = session_ranks(sessions, both, popular, histories, 3, name, model_params(name))
+        without, _ = session_ranks(sessions, alone, popular, histories, 3, name, model_params(name))
+        assert not np.array_equal(ranks, without)  # the embedding neighbours change the answer
+        assert metric(beside, name, "hit_rate")["value"] == pytest.approx((ranks > 0).mean())
+        assert metric(beside, name, "mrr")["value"] == pytest.approx(
+            np.where(ranks > 0, 1.0 / np.maximum(ranks, 1), 0.0).mean()
+        )

@@ -5,7 +5,7 @@ one in the test window."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -48,38 +48,70 @@ def hide_products(data: TrainingData, hidden: np.ndarray) -> TrainingData:
     )
 
 
-def simulated_cold_start(
-    setup: EvaluationSetup, models: tuple[str, ...], bootstrap_samples: int
-) -> list[dict]:
-    """Refit every model without a seeded share of products; score only those products."""
+@dataclass(frozen=True)
+class ColdStartSetup:
+    """The simulated cold start's inputs, prepared from the evaluation's: the training data
+    without the hidden products, the hidden products, the test users who engaged with one
+    (their rows and relevant hidden products) and the seeded resamples of those users."""
+
+    setup: EvaluationSetup
+    reduced: TrainingData
+    candidates: np.ndarray
+    user_rows: np.ndarray
+    relevant: sp.csr_matrix
+    draws: np.ndarray
+
+
+def prepare_cold_start(setup: EvaluationSetup, bootstrap_samples: int) -> ColdStartSetup | None:
+    """Hide a seeded share of the products with training interactions (None: there are none).
+
+    Everything the refits share with the rest of the evaluation is read here, so that
+    :func:`run_cold_start` touches only its own copies and can run beside the other models."""
     train, seed = setup.train, setup.seed
     known = np.flatnonzero(train.users_per_item() > 0)
     n_hidden = int(round(COLD_START_SHARE * known.size))
     if n_hidden == 0:
-        return []
+        return None
     hidden = np.zeros(train.catalogue.size, bool)
     hidden[np.random.default_rng(seed).choice(known, n_hidden, replace=False)] = True
     cold_relevant = sp.csr_matrix(setup.relevant.multiply(hidden[None, :].astype(np.float32)))
     cold_relevant.eliminate_zeros()
     users = np.diff(cold_relevant.indptr) > 0
-    reduced = hide_products(train, hidden)
-    candidates = np.flatnonzero(hidden)
-    draws = resample_indices(int(users.sum()), bootstrap_samples, seed)
+    return ColdStartSetup(
+        setup=setup,
+        reduced=hide_products(train, hidden),
+        candidates=np.flatnonzero(hidden),
+        user_rows=setup.rows[users].copy(),
+        relevant=cold_relevant[users],
+        draws=resample_indices(int(users.sum()), bootstrap_samples, seed),
+    )
+
+
+def run_cold_start(cold: ColdStartSetup, models: tuple[str, ...]) -> list[dict]:
+    """Refit every model on the reduced data; score only the hidden products."""
     out = []
     for name in models:
-        model = make_model(name, setup.params).fit(reduced, seed)
-        items = _rank_hidden(model, setup.rows[users], candidates, setup.k)
+        model = make_model(name, cold.setup.params).fit(cold.reduced, cold.setup.seed)
+        items = _rank_hidden(model, cold.user_rows, cold.candidates, cold.setup.k)
         rows, _ = slice_rows(
             name,
             "cold_start_products",
             COLD_START_SIMULATED,
             items,
-            cold_relevant[users],
-            draws,
-            setup,
+            cold.relevant,
+            cold.draws,
+            cold.setup,
         )
         out += rows
     return out
+
+
+def simulated_cold_start(
+    setup: EvaluationSetup, models: tuple[str, ...], bootstrap_samples: int
+) -> list[dict]:
+    """Refit every model without a seeded share of products; score only those products."""
+    cold = prepare_cold_start(setup, bootstrap_samples)
+    return [] if cold is None else run_cold_start(cold, models)
 
 
 def _rank_hidden(model, user_rows: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:

@@ -101,6 +101,11 @@ class NeighbourIndex:
             }
         return cls(lists)
 
+    def with_source(self, source: str, other: NeighbourIndex) -> NeighbourIndex:
+        """This index with ``source``'s lists taken from ``other`` (the others kept as they
+        are): the evaluation adds the embedding neighbours once LightFM has been fitted."""
+        return NeighbourIndex({**self._lists, source: other._source(source)})
+
     def neighbours(self, product_id: int, source: str = "session") -> tuple[np.ndarray, np.ndarray]:
         """The product's neighbour ids and scores, best first (empty arrays if unknown)."""
         return self._source(source).get(int(product_id), normalised=False)

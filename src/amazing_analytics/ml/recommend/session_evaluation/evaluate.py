@@ -3,10 +3,12 @@ the API serves."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+from threadpoolctl import threadpool_limits
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
 from amazing_analytics.ml.recommend.bounds import TrainingBounds
@@ -19,6 +21,7 @@ from amazing_analytics.ml.recommend.selection import (
     select_by_evidence,
 )
 from amazing_analytics.ml.recommend.session import SESSION_MODELS, NeighbourIndex, model_params
+from amazing_analytics.ml.recommend.session.neighbour_index import NEIGHBOUR_COLUMNS
 from amazing_analytics.ml.recommend.session_evaluation.scoring import (
     SESSION_METRICS,
     per_session_metrics,
@@ -44,6 +47,8 @@ from amazing_analytics.ml.recommend.session_evaluation.training import (
 )
 
 SELECTION_METRIC = "hit_rate"
+#: Why the embedding models have no rows but this one.
+NO_EMBEDDINGS = "not evaluated: too few training interactions for LightFM"
 
 
 @dataclass(frozen=True)
@@ -98,76 +103,80 @@ def evaluate_sessions(
     histories = recently_viewed_not_bought(
         interactions, settings.history_length, users=sessions.user_ids
     )
-    index, embedding_message = _neighbour_index(
-        neighbours, interactions, product_features, models, settings, lightfm, sessions
-    )
+    session_index = NeighbourIndex.from_arrow(neighbours.select(list(NEIGHBOUR_COLUMNS)))
     slices = session_slices(sessions, prediction_families(sessions, product_features))
     draws = [
         resample_indices(int(mask.sum()), settings.bootstrap_samples, settings.seed + position)
         for position, (_, _, mask, _) in enumerate(slices)
     ]
-    records: list[dict] = []
+    per_model: dict[str, list[dict]] = {}
     intervals: dict[str, Interval] = {}
+
+    def score(name: str, index: NeighbourIndex) -> None:
+        ranks, milliseconds = session_ranks(
+            sessions, index, popular, histories, k, name, model_params(name)
+        )
+        per_model[name], intervals[name] = _model_records(
+            name, ranks, milliseconds, sessions, slices, draws, k
+        )
+
+    # LightFM's fit for the embedding neighbours runs beside the scoring of the models that do
+    # not use them (its fit releases the GIL: one core fits while the other scores); the
+    # embedding models are scored once it is done. BLAS stays single-threaded meanwhile (the two
+    # threads fill the cores; no result depends on it). Same rows as one after the other.
+    with threadpool_limits(1), ThreadPoolExecutor(1, thread_name_prefix="embeddings") as pool:
+        embedding_rows = (
+            pool.submit(
+                _embedding_rows, interactions, product_features, settings, lightfm, sessions
+            )
+            if any(name in EMBEDDING_MODELS for name in models)
+            else None
+        )
+        for name in models:
+            if name not in EMBEDDING_MODELS:
+                score(name, session_index)
+        rows = embedding_rows.result() if embedding_rows is not None else None
     for name in models:
-        params = model_params(name)
-        if name in EMBEDDING_MODELS and embedding_message:
-            records.append(
+        if name not in EMBEDDING_MODELS:
+            continue
+        if rows is None:
+            per_model[name] = [
                 evaluation_record(
                     name, "all", "all", SELECTION_METRIC, k, Interval(None, None, None), 0, 0
                 )
-                | {"status": NOT_ENOUGH_EVIDENCE, "message": embedding_message}
-            )
-            continue
-        ranks, milliseconds = session_ranks(sessions, index, popular, histories, k, name, params)
-        model_records, intervals[name] = _model_records(
-            name, ranks, milliseconds, sessions, slices, draws, k
-        )
-        records += model_records
+                | {"status": NOT_ENOUGH_EVIDENCE, "message": NO_EMBEDDINGS}
+            ]
+        else:
+            score(name, session_index.with_source("embedding", NeighbourIndex.from_arrow(rows)))
+    records = [record for name in models for record in per_model[name]]
     return _with_selection(records, models, intervals, sessions, settings)
 
 
-def _neighbour_index(
-    neighbours: pa.Table,
+def _embedding_rows(
     interactions: ArrowData,
     product_features: ArrowData | None,
-    models: tuple[str, ...],
     settings: SessionEvaluationSettings,
     lightfm: LightFMParams | None,
     sessions: TestSessions,
-) -> tuple[NeighbourIndex, str | None]:
-    """The co-visitation neighbours, plus the LightFM embeddings' nearest products of the test
-    sessions' products when a model uses them; the message saying why the embedding models
-    are not evaluated, if so."""
-    index_parts = [
-        neighbours.select(["product_id", "neighbour_product_id", "neighbour_rank", "score"])
-    ]
-    embedding_message = None
-    if any(name in EMBEDDING_MODELS for name in models):
-        rows = None
-        if product_features is not None:
-            rows = embedding_index_rows(
-                interactions,
-                product_features,
-                lightfm or LightFMParams(),
-                settings.seed,
-                settings.neighbours_top_n,
-                bounds=TrainingBounds(
-                    window_days=settings.train_window_days,
-                    max_training_rows=settings.max_training_rows,
-                    seed=settings.seed,
-                ),
-                products=np.unique(sessions.products),
-            )
-        if rows is None:
-            embedding_message = "not evaluated: too few training interactions for LightFM"
-        else:
-            index_parts = [
-                index_parts[0]
-                .append_column("source", pa.array(["session"] * neighbours.num_rows, pa.string()))
-                .cast(rows.schema),
-                rows,
-            ]
-    return NeighbourIndex.from_arrow(pa.concat_tables(index_parts)), embedding_message
+) -> pa.Table | None:
+    """The LightFM embeddings' nearest products of the test sessions' products (fitted on
+    evaluation_train within the batch models' bounds); None when they cannot be had (no product
+    features, too few training interactions)."""
+    if product_features is None:
+        return None
+    return embedding_index_rows(
+        interactions,
+        product_features,
+        lightfm or LightFMParams(),
+        settings.seed,
+        settings.neighbours_top_n,
+        bounds=TrainingBounds(
+            window_days=settings.train_window_days,
+            max_training_rows=settings.max_training_rows,
+            seed=settings.seed,
+        ),
+        products=np.unique(sessions.products),
+    )
 
 
 def _model_records(
