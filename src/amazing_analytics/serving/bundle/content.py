@@ -227,25 +227,28 @@ def bundle_tables(
     def personal(table: pa.Table) -> pa.Table:
         return _without_users(table, excluded)
 
+    # The interactions first: the warehouse's DuckDB ranks the histories and sums the popular
+    # list while Python holds only the inputs, not yet the conformed copies of the lists below
+    # (the shoppers' lists alone are 32M rows at 100M events)
+    products = _products(product_features)
+    history = personal(_history(interactions, history_size))
+    popular = _popular(popular_products, interactions, products, POPULAR_ALL_SIZE, excluded)
     user_lists = as_table(recommendations)
     if "is_personalised" in user_lists.column_names:
         # a non-personalised batch list is the popularity list the API serves anyway
         user_lists = user_lists.filter(pc.fill_null(user_lists.column("is_personalised"), False))
-    products = _products(product_features)
     items = _embeddings(item_embeddings, "item_embeddings")
     return {
         "products": products,
         "user_recommendations": personal(conform(user_lists, "user_recommendations")),
-        "user_history": personal(_history(interactions, history_size)),
+        "user_history": history,
         "session_item_neighbours": _neighbours(
             session_item_neighbours, items, session_model, neighbours_top_n
         ),
         "similar_products": conform(as_table(similar_products), "similar_products"),
         "item_embeddings": items,
         "user_embeddings": personal(_embeddings(user_embeddings, "user_embeddings")),
-        "popular_products": _popular(
-            popular_products, interactions, products, POPULAR_ALL_SIZE, excluded
-        ),
+        "popular_products": popular,
         "personalisation_opt_outs": opted_out,
         "erasure_requests": erased,
     }
