@@ -159,7 +159,10 @@ class InlineExecutor:
 
 
 @pytest.fixture
-def run_inline(monkeypatch: pytest.MonkeyPatch) -> Callable[[object], None]:
-    """``run_inline(module)``: the module's ThreadPoolExecutor runs its tasks one after the
-    other, on the calling thread (to compare a concurrent path with the sequential one)."""
-    return lambda module: monkeypatch.setattr(module, "ThreadPoolExecutor", InlineExecutor)
+def run_inline(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """``run_inline()``: from then on, what the evaluations run in a second thread
+    (``ml.recommend.threads.beside``) runs first, on the calling thread (to compare the
+    concurrent path with the sequential one)."""
+    from amazing_analytics.ml.recommend import threads
+
+    return lambda: monkeypatch.setattr(threads, "ThreadPoolExecutor", InlineExecutor)

@@ -4,7 +4,6 @@ the temporal evaluation on a small synthetic shop."""
 
 from __future__ import annotations
 
-import importlib
 import math
 
 import numpy as np
@@ -1151,7 +1150,6 @@ def test_evaluate_simulated_cold_start_runs_beside_the_models_with_the_same_rows
     with training interactions) runs in a thread beside the models' own fits: one row per
     metric and model, on the test users who carted a hidden product, and the same rows as when
     it runs before them (the timing rows aside)."""
-    evaluate_module = importlib.import_module("amazing_analytics.ml.recommend.evaluation.evaluate")
     products, interactions, cooc = synthetic_shop()
     catalogue = d.build_catalogue(products)
     models = ("popularity", "item_knn", "lightfm")
@@ -1171,7 +1169,7 @@ def test_evaluate_simulated_cold_start_runs_beside_the_models_with_the_same_rows
         return table.filter(pc.not_equal(table["metric"], TIMING))
 
     beside = run()
-    run_inline(evaluate_module)
+    run_inline()
     assert run().equals(beside)
     # by hand: products 1000 + 10g + j (j < 9) have training interactions (catalogue index =
     # id - 1000); round(0.1 x 36) = 4 of them hidden with the seed; user u carted product

@@ -306,8 +306,6 @@ def test_the_embedding_models_score_on_both_kinds_of_neighbours_fitted_beside_th
     embedding and hybrid models then score on the co-visitation plus the embedding neighbours:
     their ranks are those of the index built from both tables at once, and every row is the
     same as when the fit runs first (the timing rows aside)."""
-    import importlib
-
     from amazing_analytics.ml.recommend.models import LightFMParams
     from amazing_analytics.ml.recommend.session import NeighbourIndex, model_params
     from amazing_analytics.ml.recommend.session_evaluation.scoring import session_ranks
@@ -325,9 +323,7 @@ def test_the_embedding_models_score_on_both_kinds_of_neighbours_fitted_beside_th
         return out.filter(pc.not_equal(out["metric"], "milliseconds_per_list"))
 
     beside = run()
-    run_inline(
-        importlib.import_module("amazing_analytics.ml.recommend.session_evaluation.evaluate")
-    )
+    run_inline()
     assert run().equals(beside)
 
     sessions = load_test_sessions(seqs, settings.sample_sessions, settings.seed)

@@ -41,7 +41,8 @@ from amazing_analytics.ml.recommend.evaluation.cold_start import (
     COLD_START_SHARE,
     COLD_START_SIMULATED,
     hide_products,
-    simulated_cold_start,
+    prepare_cold_start,
+    run_cold_start,
 )
 from amazing_analytics.ml.recommend.evaluation.evaluate import (
     BOOTSTRAP_SAMPLES,
@@ -86,7 +87,8 @@ __all__ = [
     "mean_interval",
     "metric_row",
     "not_evaluated",
-    "simulated_cold_start",
+    "prepare_cold_start",
+    "run_cold_start",
     "slice_rows",
     "user_slices",
 ]

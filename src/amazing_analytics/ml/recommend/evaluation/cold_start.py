@@ -81,15 +81,18 @@ def prepare_cold_start(setup: EvaluationSetup, bootstrap_samples: int) -> ColdSt
         setup=setup,
         reduced=hide_products(train, hidden),
         candidates=np.flatnonzero(hidden),
-        user_rows=setup.rows[users].copy(),
+        user_rows=setup.rows[users],
         relevant=cold_relevant[users],
         draws=resample_indices(int(users.sum()), bootstrap_samples, seed),
     )
 
 
-def run_cold_start(cold: ColdStartSetup, models: tuple[str, ...]) -> list[dict]:
-    """Refit every model on the reduced data; score only the hidden products."""
-    out = []
+def run_cold_start(cold: ColdStartSetup | None, models: tuple[str, ...]) -> list[dict]:
+    """Refit every model on the reduced data; score only the hidden products (no rows when
+    no product could be hidden)."""
+    out: list[dict] = []
+    if cold is None:
+        return out
     for name in models:
         model = make_model(name, cold.setup.params).fit(cold.reduced, cold.setup.seed)
         items = _rank_hidden(model, cold.user_rows, cold.candidates, cold.setup.k)
@@ -104,14 +107,6 @@ def run_cold_start(cold: ColdStartSetup, models: tuple[str, ...]) -> list[dict]:
         )
         out += rows
     return out
-
-
-def simulated_cold_start(
-    setup: EvaluationSetup, models: tuple[str, ...], bootstrap_samples: int
-) -> list[dict]:
-    """Refit every model without a seeded share of products; score only those products."""
-    cold = prepare_cold_start(setup, bootstrap_samples)
-    return [] if cold is None else run_cold_start(cold, models)
 
 
 def _rank_hidden(model, user_rows: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
 from amazing_analytics.ml.recommend import metrics as m
@@ -42,6 +40,7 @@ from amazing_analytics.ml.recommend.selection import (
     resample_indices,
     select_by_evidence,
 )
+from amazing_analytics.ml.recommend.threads import beside
 
 #: Fewer test users or training interactions than this: no evaluation, popularity serves.
 MIN_TEST_USERS = 20
@@ -107,17 +106,13 @@ def evaluate(
     draws = _bootstrap_draws(slices, relevant, bootstrap_samples, seed)
     records: list[dict] = []
     intervals: dict[str, Interval] = {}
-    cold = prepare_cold_start(setup, bootstrap_samples)
     # The cold start's refits run beside the models' own fits, on their own copy of the
-    # training data: LightFM's fit (most of either side's time) releases the GIL, so the two
-    # cores each fit one. BLAS stays single-threaded meanwhile (the two threads already fill
-    # the cores; no result depends on it). Same rows as one after the other, in the same order.
-    with threadpool_limits(1), ThreadPoolExecutor(1, thread_name_prefix="cold-start") as pool:
-        cold_rows = pool.submit(run_cold_start, cold, models) if cold is not None else None
+    # training data (each core fits one LightFM). Same rows as one after the other.
+    with beside(run_cold_start, prepare_cold_start(setup, bootstrap_samples), models) as cold:
         for name in models:
             model_records, intervals[name] = _model_rows(name, setup, slices, draws)
             records += model_records
-        records.extend(cold_rows.result() if cold_rows is not None else [])
+        records.extend(cold.result())
     return _with_selection(
         records, models, intervals, catalogue, test_users.size, min_test_users, k
     )

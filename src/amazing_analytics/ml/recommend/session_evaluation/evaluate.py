@@ -3,12 +3,10 @@ the API serves."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-from threadpoolctl import threadpool_limits
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
 from amazing_analytics.ml.recommend.bounds import TrainingBounds
@@ -45,6 +43,7 @@ from amazing_analytics.ml.recommend.session_evaluation.training import (
     popularity_ranking,
     recently_viewed_not_bought,
 )
+from amazing_analytics.ml.recommend.threads import beside
 
 SELECTION_METRIC = "hit_rate"
 #: Why the embedding models have no rows but this one.
@@ -121,25 +120,23 @@ def evaluate_sessions(
         )
 
     # LightFM's fit for the embedding neighbours runs beside the scoring of the models that do
-    # not use them (its fit releases the GIL: one core fits while the other scores); the
-    # embedding models are scored once it is done. BLAS stays single-threaded meanwhile (the two
-    # threads fill the cores; no result depends on it). Same rows as one after the other.
-    with threadpool_limits(1), ThreadPoolExecutor(1, thread_name_prefix="embeddings") as pool:
-        embedding_rows = (
-            pool.submit(
-                _embedding_rows, interactions, product_features, settings, lightfm, sessions
-            )
-            if any(name in EMBEDDING_MODELS for name in models)
-            else None
-        )
+    # not use them (one core fits while the other scores); the embedding models are scored once
+    # it is done. Same rows as one after the other.
+    embedding_models = [name for name in models if name in EMBEDDING_MODELS]
+    with beside(
+        _embedding_rows, interactions, product_features, settings, lightfm, sessions, models
+    ) as embedding_rows:
         for name in models:
             if name not in EMBEDDING_MODELS:
                 score(name, session_index)
-        rows = embedding_rows.result() if embedding_rows is not None else None
-    for name in models:
-        if name not in EMBEDDING_MODELS:
-            continue
-        if rows is None:
+        rows = embedding_rows.result()
+    index = (
+        None
+        if rows is None
+        else session_index.with_source("embedding", NeighbourIndex.from_arrow(rows))
+    )
+    for name in embedding_models:
+        if index is None:
             per_model[name] = [
                 evaluation_record(
                     name, "all", "all", SELECTION_METRIC, k, Interval(None, None, None), 0, 0
@@ -147,7 +144,7 @@ def evaluate_sessions(
                 | {"status": NOT_ENOUGH_EVIDENCE, "message": NO_EMBEDDINGS}
             ]
         else:
-            score(name, session_index.with_source("embedding", NeighbourIndex.from_arrow(rows)))
+            score(name, index)
     records = [record for name in models for record in per_model[name]]
     return _with_selection(records, models, intervals, sessions, settings)
 
@@ -158,11 +155,12 @@ def _embedding_rows(
     settings: SessionEvaluationSettings,
     lightfm: LightFMParams | None,
     sessions: TestSessions,
+    models: tuple[str, ...],
 ) -> pa.Table | None:
     """The LightFM embeddings' nearest products of the test sessions' products (fitted on
-    evaluation_train within the batch models' bounds); None when they cannot be had (no product
-    features, too few training interactions)."""
-    if product_features is None:
+    evaluation_train within the batch models' bounds); None when no model uses them or they
+    cannot be had (no product features, too few training interactions)."""
+    if product_features is None or not any(name in EMBEDDING_MODELS for name in models):
         return None
     return embedding_index_rows(
         interactions,
