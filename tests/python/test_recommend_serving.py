@@ -8,6 +8,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
+import scipy.sparse as sp
 
 from amazing_analytics.ml.recommend import build as b
 from amazing_analytics.ml.recommend import serving as s
@@ -81,6 +82,41 @@ def test_reasons_name_the_bought_together_partner_then_the_similar_history_produ
     assert chosen[(2, 20)] == "Because you viewed acme smartphone"
     # the lamp nobody co-viewed can only come from popularity
     assert chosen.get((2, 30), "Popular right now") == "Popular right now"
+
+
+def test_bought_with_names_the_strongest_partner_first_in_the_row_on_ties():
+    # shopper row 0 bought products 0 and 2, row 1 bought 2 then 1 (stored in that order),
+    # row 2 nothing
+    bought = sp.csr_matrix(
+        (np.ones(4, np.float32), np.array([0, 2, 2, 1]), np.array([0, 2, 4, 4])), shape=(3, 5)
+    )
+    together = np.zeros((5, 5), np.float32)
+    together[0, 3], together[2, 3] = 2, 5  # product 3: with 2 five times, with 0 twice
+    together[2, 4], together[1, 4] = 1, 1  # product 4: a tie between 2 and 1
+    together[0, 4] = 3
+    partners = s.bought_with(
+        bought, sp.csr_matrix(together), np.array([0, 1, 0, 1]), np.array([3, 4, 4, 3])
+    )
+    # row 0: 3 -> 2 (5 > 2), 4 -> 0 (3 > 1); row 1: 4 -> 2 (tie, 2 comes first), 3 -> 2
+    assert partners.tolist() == [2, 2, 0, 2]
+    with pytest.raises(ValueError, match="at least one bought product"):
+        s.bought_with(bought, sp.csr_matrix(together), np.array([0, 2]), np.array([3, 3]))
+
+
+def test_bought_with_equals_a_loop_over_the_pairs():
+    """The vectorised lookup against the per-pair loop it replaced, on random baskets with
+    many ties (counts 0-2)."""
+    rng = np.random.default_rng(7)
+    bought = sp.random(300, 60, density=0.05, format="csr", random_state=1, dtype=np.float32)
+    together = sp.csr_matrix(rng.integers(0, 3, (60, 60)).astype(np.float32))
+    rows = np.repeat(np.flatnonzero(np.diff(bought.indptr) > 0), 4)
+    items = rng.integers(0, 60, rows.size)
+    expected = [
+        bought[r].indices[int(np.argmax(together[bought[r].indices, i].toarray().ravel()))]
+        for r, i in zip(rows, items, strict=True)
+    ]
+    assert rows.size > 500
+    assert s.bought_with(bought, together, rows, items).tolist() == expected
 
 
 def _recommend(interactions, products, pairs, evaluation, customers) -> pa.Table:

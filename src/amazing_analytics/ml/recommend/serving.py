@@ -206,12 +206,36 @@ def reasons(
         reach = sp.csr_matrix(bought.astype(np.float32) @ data.bought_together)
         hit = np.asarray(reach[np.repeat(np.arange(n), k), recs.items.clip(0).ravel()]).ravel()
         hit = (hit > 0).reshape(n, k) & valid
-        for r, c in zip(*np.nonzero(hit), strict=True):
-            mine = bought[r].indices
-            strength = np.asarray(data.bought_together[mine, recs.items[r, c]].todense()).ravel()
-            partner = mine[int(np.argmax(strength))]
-            out[r, c] = f"Often bought with {cat.describe(np.array([partner]))[0]}"
+        r, c = np.nonzero(hit)
+        if r.size:
+            partners = bought_with(bought, data.bought_together, r, recs.items[r, c])
+            out[r, c] = [f"Often bought with {d}" for d in cat.describe(partners)]
     return out
+
+
+def bought_with(
+    bought: sp.csr_matrix, together: sp.csr_matrix, rows: np.ndarray, items: np.ndarray
+) -> np.ndarray:
+    """For each pair (``rows[i]``, ``items[i]``), the product of row ``rows[i]`` of ``bought``
+    most often bought together with ``items[i]`` (``together``: product x product counts); on a
+    tie, the first in the row's order. Every row must hold at least one product.
+
+    All pairs at once: one lookup of every (bought product, item) count, then the first
+    maximum per pair. A loop per pair indexed the sparse matrices twice per recommended
+    product (about 100 microseconds each): half of ``recommendations`` at 30M events.
+    """
+    starts = bought.indptr[rows]
+    counts = bought.indptr[rows + 1] - starts
+    if (counts < 1).any():
+        raise ValueError("bought_with needs at least one bought product per row")
+    pair = np.repeat(np.arange(rows.size), counts)
+    position = np.arange(pair.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    mine = bought.indices[np.repeat(starts, counts) + position]
+    strength = np.asarray(together[mine, np.repeat(items, counts)], dtype=np.float64).ravel()
+    # by pair, the strongest first, then the first in the row: the first entry of each pair
+    order = np.lexsort((position, -strength, pair))
+    first = order[np.r_[0, np.flatnonzero(np.diff(pair[order])) + 1]]
+    return mine[first]
 
 
 def _most_similar(model: Recommender, history: np.ndarray, items: np.ndarray) -> np.ndarray:
