@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,6 +149,9 @@ class InlineExecutor:
     def __exit__(self, *exc: object) -> None:
         return None
 
+    def map(self, fn: Callable, *iterables: Iterable) -> Iterator:
+        return iter([fn(*args) for args in zip(*iterables, strict=True)])
+
     def submit(self, fn: Callable, /, *args: object, **kwargs: object) -> Future:
         future: Future = Future()
         try:
@@ -160,9 +163,10 @@ class InlineExecutor:
 
 @pytest.fixture
 def run_inline(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
-    """``run_inline()``: from then on, what the evaluations run in a second thread
-    (``ml.recommend.threads.beside``) runs first, on the calling thread (to compare the
-    concurrent path with the sequential one)."""
+    """``run_inline()``: from then on, what the recommenders run in a second thread
+    (``ml.recommend.threads``: the evaluations' fits beside their work, the chunks scored two at
+    a time) runs on the calling thread, one task after the other (to compare the concurrent path
+    with the sequential one)."""
     from amazing_analytics.ml.recommend import threads
 
     return lambda: monkeypatch.setattr(threads, "ThreadPoolExecutor", InlineExecutor)

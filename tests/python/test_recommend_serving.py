@@ -119,6 +119,28 @@ def test_bought_with_equals_a_loop_over_the_pairs():
     assert s.bought_with(bought, together, rows, items).tolist() == expected
 
 
+def test_recommendation_rows_scored_two_chunks_at_a_time_equal_one_chunk(run_inline):
+    """Chunks of two shoppers scored in two threads give the rows of one chunk, in its order;
+    so does scoring them one after the other on the calling thread."""
+    products, interactions, cooc = shop()
+    data = build_training_data(interactions, build_catalogue(products), cooc, "serving")
+    model = ItemKNNRecommender().fit(data, 0)
+    users = data.user_ids.copy()
+    assert users.size == 7
+
+    def rows(chunk_size: int) -> list[dict]:
+        table = s.recommendation_rows(
+            model, data, users, 3, personalised=True, chunk_size=chunk_size
+        )
+        return table.to_pylist()
+
+    whole = rows(100)
+    assert {r["user_id"] for r in whole} == set(users.tolist())
+    assert rows(2) == whole
+    run_inline()
+    assert rows(2) == whole
+
+
 def _recommend(interactions, products, pairs, evaluation, customers) -> pa.Table:
     """build_recommendations without LightFM embeddings, the top 3, every shopper of the year."""
     return b.build_recommendations(

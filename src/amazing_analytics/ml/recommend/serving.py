@@ -31,6 +31,7 @@ from amazing_analytics.ml.recommend.models import (
     Recommendations,
     Recommender,
 )
+from amazing_analytics.ml.recommend.threads import in_order
 from amazing_analytics.ml.recommend.topk import top_k_dot, top_k_sparse
 
 #: History products considered when looking for the one a recommendation resembles most.
@@ -276,9 +277,9 @@ def recommendation_rows(
     rows_all = data.user_index(user_ids)
     if (rows_all < 0).any():
         raise ValueError("every user to recommend to must be a row of the serving data")
-    tables = []
     exclude = data.exclusions() if personalised else None
-    for start in range(0, rows_all.size, chunk_size):
+
+    def chunk(start: int) -> pa.Table:
         rows = rows_all[start : start + chunk_size]
         if personalised:
             recs = model.recommend(rows, k, exclude)
@@ -293,20 +294,22 @@ def recommendation_rows(
         valid = recs.items >= 0
         producer = np.where(recs.source == SOURCE_POPULAR, "popularity", model.name)
         r, c = np.nonzero(valid)
-        tables.append(
-            pa.table(
-                {
-                    "user_id": pa.array(data.user_ids[rows[r]], pa.int64()),
-                    "product_id": pa.array(data.catalogue.item_ids[recs.items[r, c]], pa.int64()),
-                    "rank": pa.array((c + 1).astype(np.int32)),
-                    "score": pa.array(recs.scores[r, c].astype(np.float64)),
-                    "model": pa.array(producer[r, c].astype(str), pa.string()),
-                    "is_personalised": pa.array(np.full(r.size, personalised)),
-                    "reason": pa.array(why[r, c].astype(str) if r.size else [], pa.string()),
-                },
-                schema=RECOMMENDATION_SCHEMA,
-            )
+        return pa.table(
+            {
+                "user_id": pa.array(data.user_ids[rows[r]], pa.int64()),
+                "product_id": pa.array(data.catalogue.item_ids[recs.items[r, c]], pa.int64()),
+                "rank": pa.array((c + 1).astype(np.int32)),
+                "score": pa.array(recs.scores[r, c].astype(np.float64)),
+                "model": pa.array(producer[r, c].astype(str), pa.string()),
+                "is_personalised": pa.array(np.full(r.size, personalised)),
+                "reason": pa.array(why[r, c].astype(str) if r.size else [], pa.string()),
+            },
+            schema=RECOMMENDATION_SCHEMA,
         )
+
+    # two chunks at a time: the sparse products and sorts release Python's lock; the chunks are
+    # independent and kept in order, so the rows do not depend on it
+    tables = in_order(chunk, range(0, rows_all.size, chunk_size))
     return pa.concat_tables(tables) if tables else RECOMMENDATION_SCHEMA.empty_table()
 
 

@@ -1,12 +1,14 @@
-"""A fit run in a second thread beside the caller's own work (:func:`beside`), for the two
-evaluations: LightFM's fit releases Python's lock, so on two cores one thread fits while the
-other fits or scores. The result does not depend on the threads: each task works on its own
-data and seeds, and BLAS is held to one thread meanwhile (the two threads already fill the
-cores; no result depends on BLAS's thread count)."""
+"""Work spread over two threads, where the work releases Python's lock: a fit run beside the
+caller's own work (:func:`beside`, the two evaluations: LightFM's fit releases it, so on two
+cores one thread fits while the other fits or scores), and independent chunks scored two at a
+time (:func:`in_order`, ``recommendations``: SciPy's sparse products and NumPy's sorts release
+it). The result does not depend on the threads: each task works on its own data and seeds, and
+BLAS is held to one thread meanwhile (the two threads already fill the cores; no result depends
+on BLAS's thread count)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TypeVar
@@ -14,6 +16,11 @@ from typing import TypeVar
 from threadpoolctl import threadpool_limits
 
 T = TypeVar("T")
+A = TypeVar("A")
+
+#: Threads that score chunks at once (:func:`in_order`): the machine this was measured on has two
+#: cores; each thread holds one chunk's temporaries.
+CHUNK_WORKERS = 2
 
 
 @contextmanager
@@ -22,3 +29,11 @@ def beside(task: Callable[..., T], *args: object) -> Iterator[Future[T]]:
     (``.result()`` waits for it and raises what it raised). Leaving the block waits for it."""
     with threadpool_limits(1), ThreadPoolExecutor(1, thread_name_prefix="beside") as pool:
         yield pool.submit(task, *args)
+
+
+def in_order(task: Callable[[A], T], items: Iterable[A], workers: int = CHUNK_WORKERS) -> list[T]:
+    """``[task(item) for item in items]``, ``workers`` items at a time, in the items' order."""
+    if workers <= 1:
+        return [task(item) for item in items]
+    with threadpool_limits(1), ThreadPoolExecutor(workers, thread_name_prefix="chunks") as pool:
+        return list(pool.map(task, items))
