@@ -33,6 +33,10 @@ SESSIONS = [
 ]
 
 
+#: a shopper on the erasure list in the reconciliation test (no event of theirs is needed)
+ERASED = 77
+
+
 def load_replay():
     spec = importlib.util.spec_from_file_location(
         "replay_feedback", REPO / "scripts" / "replay_feedback.py"
@@ -87,6 +91,7 @@ def build_mart(build_events: Callable[..., Build], project: Path, demo: Path) ->
         str(demo / "*.csv*"),
         "--select",
         "+recommendation_performance",
+        "+recommendation_log_reconciliation",
         "--indirect-selection",
         "cautious",
     )
@@ -154,6 +159,15 @@ def test_recommendation_performance_from_the_replayed_files(
     write_sessions(sessions)
     feedback = dbt_project / "warehouse" / "feedback"  # the default: beside the warehouse file
     run_replay(replay, bundle, sessions, feedback, tmp_path / "live")
+    logged = sum(
+        len(json.loads(line)["items"])
+        for p in (feedback / "impressions").glob("*.jsonl")
+        for line in p.read_text().splitlines()
+    )
+    add_lines_the_build_leaves_out(feedback)
+    (dbt_project / "seeds" / "gdpr_erasure_requests.csv").write_text(
+        f"user_id,requested_at,request_reference\n{ERASED},2019-11-20 00:00:00,REQ-1\n"
+    )
     build = build_mart(build_events, dbt_project, tmp_path / "demo")
     rows = build.query(
         """
@@ -196,10 +210,73 @@ def test_recommendation_performance_from_the_replayed_files(
     assert all(r[4] == 1 and r[10] == 0 for r in by_key[(day12, segment.get(4, "Not segmented"))])
     assert {r[13] for r in rows} == {"few_impressions"}  # var feedback_min_impressions is 30
     total = build.scalar("select sum(impressions) from marts.recommendation_performance")
-    assert total == sum(
-        len(json.loads(line)["items"])
-        for p in (feedback / "impressions").glob("*.jsonl")
-        for line in p.read_text().splitlines()
+    assert total == logged
+    # every line of the two logs accounted for: the replay's 5 answers and 3 actions, and the
+    # hand-made lines of add_lines_the_build_leaves_out, each with its reason
+    lines = build.query(
+        "select log_name, outcome, lines from marts.recommendation_log_reconciliation"
+    )
+    assert {(log, outcome): count for log, outcome, count in lines} == {
+        ("impressions", "counted"): 5,
+        ("impressions", "repeated"): 1,
+        ("impressions", "erased_shopper"): 1,
+        ("impressions", "unreadable_or_incomplete"): 2,
+        ("feedback", "counted"): 3,
+        ("feedback", "repeated"): 1,
+        ("feedback", "product_not_in_the_answer"): 1,
+        ("feedback", "no_answer_logged"): 1,
+        ("feedback", "answer_of_an_erased_shopper"): 1,
+        ("feedback", "unreadable_or_incomplete"): 3,
+    }
+    assert "warn_recommendation_log_lines_not_counted" in build.output
+    assert "assert_recommendation_logs_reconcile" in build.output
+
+
+def add_lines_the_build_leaves_out(feedback: Path) -> None:
+    """Hand-made lines beside the replay's: an answer logged twice, a cut impression line, one
+    without its time and the answer of a shopper since erased; a click sent twice, feedback on a
+    product the answer did not show, on a request id never answered, on the erased shopper's
+    answer, a cut line, one without its product and an unknown action."""
+    impressions = sorted((feedback / "impressions").glob("*.jsonl"))
+    first = impressions[0].read_text().splitlines()[0]
+    answer = json.loads(first)
+    no_time = json.dumps({**answer, "request_id": "no-time", "served_at": None})
+    erased = json.dumps({**answer, "request_id": "erased-answer", "user_id": ERASED})
+    (feedback / "impressions" / "2019-11-12_handmade.jsonl").write_text(
+        "\n".join([first, '{"request_id": "cut', no_time, erased]) + "\n"
+    )
+    sent = sorted((feedback / "feedback").glob("*.jsonl"))
+    click = next(
+        line
+        for path in sent
+        for line in path.read_text().splitlines()
+        if json.loads(line)["action"] == "click"
+    )
+    at = json.loads(click)["received_at"]
+
+    def line(request_id: str, product_id: int | None, action: str) -> str:
+        return json.dumps(
+            {
+                "request_id": request_id,
+                "product_id": product_id,
+                "action": action,
+                "received_at": at,
+            }
+        )
+
+    (feedback / "feedback" / "2019-11-12_handmade.jsonl").write_text(
+        "\n".join(
+            [
+                click,
+                line(answer["request_id"], 999_999, "click"),
+                line("never-answered", answer["items"][0], "click"),
+                line("erased-answer", answer["items"][0], "click"),
+                '{"request_id": "cut", "prod',
+                line(answer["request_id"], None, "click"),
+                line(answer["request_id"], answer["items"][0], "like"),
+            ]
+        )
+        + "\n\n"
     )
 
 
@@ -211,3 +288,7 @@ def test_the_build_passes_without_a_feedback_dir(
         (0, "no_impressions")
     ]
     assert "warn_recommendation_performance_no_impressions" in build.output
+    lines = build.query(
+        "select log_name, outcome, lines from marts.recommendation_log_reconciliation"
+    )
+    assert len(lines) == 10 and all(count == 0 for _, _, count in lines)

@@ -6,10 +6,7 @@
 
 with source as (
 
-    {{ read_feedback_log('feedback', {
-        'request_id': 'VARCHAR', 'product_id': 'BIGINT', 'action': 'VARCHAR',
-        'received_at': 'VARCHAR'
-    }) }}
+    {{ read_feedback_log('feedback') }}
 
 ),
 

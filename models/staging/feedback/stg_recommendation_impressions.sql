@@ -7,10 +7,7 @@
 
 with source as (
 
-    {{ read_feedback_log('impressions', {
-        'request_id': 'VARCHAR', 'served_at': 'VARCHAR', 'user_id': 'BIGINT',
-        'items': 'BIGINT[]', 'model': 'VARCHAR', 'build_id': 'VARCHAR', 'route': 'VARCHAR'
-    }) }}
+    {{ read_feedback_log('impressions') }}
 
 ),
 
