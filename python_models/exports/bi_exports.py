@@ -55,6 +55,7 @@ def model(dbt, session):
         "propensity_evaluation": dbt.ref("propensity_evaluation"),
         "propensity_feature_importance": dbt.ref("propensity_feature_importance"),
         "recommendations": dbt.ref("recommendations"),
+        "recommendation_log_reconciliation": dbt.ref("recommendation_log_reconciliation"),
         "recommendation_performance": dbt.ref("recommendation_performance"),
         "recommender_evaluation": dbt.ref("recommender_evaluation"),
         "rfm_grid": dbt.ref("rfm_grid"),
