@@ -131,6 +131,6 @@ bench-scale: install ## time every build stage (wall, peak RSS) at SCALE_SIZES e
 # the warehouse; then the mart that reads them. REPLAY_SESSIONS sessions, seeded.
 .PHONY: replay-feedback
 REPLAY_SESSIONS ?= 2000
-replay-feedback: install ## replay demo sessions through the API with feedback, then build recommendation_performance
+replay-feedback: install ## replay demo sessions through the API with feedback, then build recommendation_performance and its reconciliation
 	$(BIN)/python scripts/replay_feedback.py --bundle $(SERVING_DIR) --events '$(DEMO_DIR)/*.csv.gz' --sessions $(REPLAY_SESSIONS)
-	$(BIN)/dbt build --select stg_recommendation_impressions stg_recommendation_feedback int_recommendation_outcomes recommendation_performance warn_recommendation_performance_no_impressions bi_exports
+	$(BIN)/dbt build --select stg_recommendation_impressions+ stg_recommendation_feedback+

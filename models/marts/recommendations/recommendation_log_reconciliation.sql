@@ -9,6 +9,11 @@
     lines are the rows those models keep.
 -#}
 
+-- reads the same files as the staging models (macro read_feedback_log), so it follows them in
+-- the lineage and in `dbt build --select stg_recommendation_feedback+`:
+-- depends_on: {{ ref('stg_recommendation_impressions') }}
+-- depends_on: {{ ref('stg_recommendation_feedback') }}
+
 with impression_lines as (
 
     {{ feedback_log_lines('impressions') }}
