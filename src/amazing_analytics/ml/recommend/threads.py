@@ -31,9 +31,10 @@ def beside(task: Callable[..., T], *args: object) -> Iterator[Future[T]]:
         yield pool.submit(task, *args)
 
 
-def in_order(task: Callable[[A], T], items: Iterable[A], workers: int = CHUNK_WORKERS) -> list[T]:
-    """``[task(item) for item in items]``, ``workers`` items at a time, in the items' order."""
-    if workers <= 1:
-        return [task(item) for item in items]
-    with threadpool_limits(1), ThreadPoolExecutor(workers, thread_name_prefix="chunks") as pool:
+def in_order(task: Callable[[A], T], items: Iterable[A]) -> list[T]:
+    """``[task(item) for item in items]``, :data:`CHUNK_WORKERS` items at a time, in order."""
+    with (
+        threadpool_limits(1),
+        ThreadPoolExecutor(CHUNK_WORKERS, thread_name_prefix="chunks") as pool,
+    ):
         return list(pool.map(task, items))

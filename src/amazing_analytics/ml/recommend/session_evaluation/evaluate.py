@@ -124,7 +124,13 @@ def evaluate_sessions(
     # it is done. Same rows as one after the other.
     embedding_models = [name for name in models if name in EMBEDDING_MODELS]
     with beside(
-        _embedding_rows, interactions, product_features, settings, lightfm, sessions, models
+        _embedding_rows,
+        interactions,
+        product_features,
+        settings,
+        lightfm,
+        sessions,
+        bool(embedding_models),
     ) as embedding_rows:
         for name in models:
             if name not in EMBEDDING_MODELS:
@@ -155,12 +161,12 @@ def _embedding_rows(
     settings: SessionEvaluationSettings,
     lightfm: LightFMParams | None,
     sessions: TestSessions,
-    models: tuple[str, ...],
+    wanted: bool,
 ) -> pa.Table | None:
     """The LightFM embeddings' nearest products of the test sessions' products (fitted on
     evaluation_train within the batch models' bounds); None when no model uses them or they
     cannot be had (no product features, too few training interactions)."""
-    if product_features is None or not any(name in EMBEDDING_MODELS for name in models):
+    if product_features is None or not wanted:
         return None
     return embedding_index_rows(
         interactions,
