@@ -15,11 +15,13 @@ def model(dbt, session):
     target = dbt.config.get("serving_dir") or serving_dir(dbt.config.get("warehouse"))
     release_memory(session)  # what earlier models left, before this model's reads
     tables = dict(
-        recommendations=read_arrow(dbt.ref("recommendations")),
-        session_item_neighbours=read_arrow(dbt.ref("session_item_neighbours")),
-        similar_products=read_arrow(dbt.ref("similar_products")),
-        item_embeddings=read_arrow(dbt.ref("item_embeddings")),
-        user_embeddings=read_arrow(dbt.ref("user_embeddings")),
+        # relations: the bundle reads them sorted by their keys (the warehouse's DuckDB sorts),
+        # so that the same marts give the same files
+        recommendations=dbt.ref("recommendations"),
+        session_item_neighbours=dbt.ref("session_item_neighbours"),
+        similar_products=dbt.ref("similar_products"),
+        item_embeddings=dbt.ref("item_embeddings"),
+        user_embeddings=dbt.ref("user_embeddings"),
         popular_products=read_arrow(dbt.ref("popular_products")),
         product_features=read_arrow(dbt.ref("int_recommender_product_features")),
         # not read: the histories and the popular list are ranked and summed by the warehouse's
@@ -33,6 +35,7 @@ def model(dbt, session):
         session_recommender_evaluation=read_arrow(dbt.ref("session_recommender_evaluation")),
     )
     release_memory(session)  # DuckDB's cache of what was just read, before the bundle's work
+    # (the relations above are read, sorted, inside it)
     return build_serving_bundle(
         Path(target),
         **tables,

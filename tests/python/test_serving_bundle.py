@@ -22,6 +22,7 @@ from amazing_analytics.serving.bundle import (
     serving_dir,
 )
 from amazing_analytics.serving.bundle import writer as bundle_writer
+from amazing_analytics.serving.bundle.content import INPUT_ORDER
 from amazing_analytics.serving.store import load_bundle
 from serving_fixtures import CREATED_AT, interactions, write_test_bundle
 
@@ -214,6 +215,37 @@ def test_a_warehouse_relation_gives_the_same_tables_as_arrow() -> None:
     assert 2 not in from_relation["user_history"].column("user_id").to_pylist()
     with pytest.raises(BundleError, match="lacks column"):
         bundle_module.bundle_tables(**{**inputs, "interactions": relation.project("user_id")})
+
+
+def test_the_same_rows_in_another_order_give_the_same_files(tmp_path: Path) -> None:
+    """The warehouse hands rows over in no fixed order: the bundle sorts every input by its keys,
+    so the same marts give the same files, digests and build id (arrow or relation inputs)."""
+    inputs = _without_evaluations()
+    reordered = {
+        name: table.take(pa.array(range(table.num_rows - 1, -1, -1)))
+        for name, table in inputs.items()
+    }
+    con = duckdb.connect()
+    as_relations = {
+        **reordered,
+        **{name: con.from_arrow(reordered[name]) for name in INPUT_ORDER},
+    }
+    built = {}
+    for label, tables in (("given", inputs), ("reversed", reordered), ("relation", as_relations)):
+        write_test_bundle(tmp_path / label / "serving", **tables)
+        built[label] = read_manifest(tmp_path / label / "serving")
+    assert inputs["recommendations"].num_rows > 1
+    assert not reordered["recommendations"].equals(inputs["recommendations"])
+    for label in ("reversed", "relation"):
+        assert built[label]["files"] == built["given"]["files"], label
+        assert built[label]["build_id"] == built["given"]["build_id"], label
+    with pytest.raises(BundleError, match="lacks column"):
+        bundle_module.bundle_tables(
+            **{
+                **inputs,
+                "recommendations": con.from_arrow(inputs["recommendations"]).project("user_id"),
+            }
+        )
 
 
 def test_overall_popularity_is_extended_without_opted_out_interactions(target: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
-from amazing_analytics.serving.bundle.content import bundle_tables
+from amazing_analytics.serving.bundle.content import Input, Interactions, bundle_tables
 from amazing_analytics.serving.bundle.manifest import manifest_models
 from amazing_analytics.serving.bundle.writer import write_bundle
 
@@ -17,14 +17,14 @@ from amazing_analytics.serving.bundle.writer import write_bundle
 def build_serving_bundle(
     target: Path,
     *,
-    recommendations: ArrowData,
-    session_item_neighbours: ArrowData,
-    similar_products: ArrowData,
-    item_embeddings: ArrowData,
-    user_embeddings: ArrowData,
+    recommendations: Input,
+    session_item_neighbours: Input,
+    similar_products: Input,
+    item_embeddings: Input,
+    user_embeddings: Input,
     popular_products: ArrowData,
     product_features: ArrowData,
-    interactions: ArrowData,
+    interactions: Interactions,
     opt_outs: ArrowData | None = None,
     erasures: ArrowData | None = None,
     recommender_evaluation: ArrowData | None = None,
@@ -34,7 +34,8 @@ def build_serving_bundle(
     created_at: datetime | None = None,
 ) -> pa.Table:
     """The dbt step: the bundle's tables and manifest written atomically to ``target``; one row
-    per file with its row count."""
+    per file with its row count. Inputs may be relations of the warehouse (the histories and
+    the popular list are computed, and the lists sorted, by its DuckDB)."""
     if session_recommender_evaluation is not None:
         session_recommender_evaluation = as_table(session_recommender_evaluation)
     models = manifest_models(recommender_evaluation, session_recommender_evaluation)

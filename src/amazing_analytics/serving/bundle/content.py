@@ -63,6 +63,35 @@ group by product_id
 #: warehouse (the dbt model: at 100M events the serving split is 80M rows, which the
 #: warehouse's DuckDB groups and ranks under its memory limit instead of in Python's memory).
 Interactions = ArrowData | duckdb.DuckDBPyRelation
+#: Any other input: an Arrow table, or a relation of the warehouse (which sorts it).
+Input = ArrowData | duckdb.DuckDBPyRelation
+
+#: The inputs read in the order of their keys: the warehouse hands a table's rows over in no
+#: fixed order (preserve_insertion_order is off), and the same input must give the same files,
+#: digests and build id (and the same embedding neighbours: their ties go to the lower position).
+INPUT_ORDER: dict[str, tuple[str, ...]] = {
+    "recommendations": ("user_id", "rank"),
+    "session_item_neighbours": ("product_id", "neighbour_rank"),
+    "similar_products": ("product_id", "method", "rank"),
+    "item_embeddings": ("product_id",),
+    "user_embeddings": ("user_id",),
+}
+
+
+def _in_order(data: Input, name: str) -> pa.Table:
+    """Input ``name`` with its rows in the order of its keys (:data:`INPUT_ORDER`): a relation is
+    sorted by the warehouse's DuckDB, under its memory limit (32M shoppers' rows at 100M)."""
+    keys = INPUT_ORDER[name]
+    if isinstance(data, duckdb.DuckDBPyRelation):
+        missing = [key for key in keys if key not in data.columns]
+        if missing:
+            raise BundleError(f"the input for {name} lacks column(s) {', '.join(missing)}")
+        return as_table(data.order(", ".join(keys)).arrow())
+    table = as_table(data)
+    missing = [key for key in keys if key not in table.column_names]
+    if missing:
+        raise BundleError(f"the input for {name} lacks column(s) {', '.join(missing)}")
+    return table.sort_by([(key, "ascending") for key in keys])
 
 
 def _run(interactions: Interactions, sql: str, columns: tuple[str, ...]) -> pa.Table:
@@ -173,7 +202,7 @@ def _popular(
 
 
 def _neighbours(
-    session_item_neighbours: ArrowData,
+    session_item_neighbours: Input,
     item_embeddings: pa.Table,
     session_model: str,
     top_n: int,
@@ -181,7 +210,7 @@ def _neighbours(
     """The session model's neighbour rows: co-visitation (source 'session'), plus the item
     embeddings' nearest products (source 'embedding', as the session module's serving_index
     computes them) when the served model votes through them ('embedding', 'hybrid')."""
-    table = as_table(session_item_neighbours)
+    table = _in_order(session_item_neighbours, "session_item_neighbours")
     if "source" not in table.column_names:
         table = table.append_column("source", pa.array(["session"] * table.num_rows, pa.string()))
     parts = [conform(table, "session_item_neighbours")]
@@ -192,17 +221,17 @@ def _neighbours(
     return pa.concat_tables(parts).combine_chunks()
 
 
-def _embeddings(table: ArrowData, name: str) -> pa.Table:
-    return conform(as_table(table), name)
+def _embeddings(table: Input, name: str) -> pa.Table:
+    return conform(_in_order(table, name), name)
 
 
 def bundle_tables(
     *,
-    recommendations: ArrowData,
-    session_item_neighbours: ArrowData,
-    similar_products: ArrowData,
-    item_embeddings: ArrowData,
-    user_embeddings: ArrowData,
+    recommendations: Input,
+    session_item_neighbours: Input,
+    similar_products: Input,
+    item_embeddings: Input,
+    user_embeddings: Input,
     popular_products: ArrowData,
     product_features: ArrowData,
     interactions: Interactions,
@@ -213,7 +242,8 @@ def bundle_tables(
     neighbours_top_n: int = 50,
 ) -> dict[str, pa.Table]:
     """The bundle's tables from the warehouse's. Opted-out and erased shoppers leave nothing
-    personal in it (no list, no history, no embedding): only their ids, to recognise them."""
+    personal in it (no list, no history, no embedding): only their ids, to recognise them.
+    Every table's rows come in a fixed order, whatever the order of the inputs' rows."""
     if history_size < 1:
         raise BundleError(f"history_size must be at least 1, got {history_size}")
     if not isinstance(interactions, duckdb.DuckDBPyRelation):
@@ -233,7 +263,7 @@ def bundle_tables(
     products = _products(product_features)
     history = personal(_history(interactions, history_size))
     popular = _popular(popular_products, interactions, products, POPULAR_ALL_SIZE, excluded)
-    user_lists = as_table(recommendations)
+    user_lists = _in_order(recommendations, "recommendations")
     if "is_personalised" in user_lists.column_names:
         # a non-personalised batch list is the popularity list the API serves anyway
         user_lists = user_lists.filter(pc.fill_null(user_lists.column("is_personalised"), False))
@@ -245,7 +275,9 @@ def bundle_tables(
         "session_item_neighbours": _neighbours(
             session_item_neighbours, items, session_model, neighbours_top_n
         ),
-        "similar_products": conform(as_table(similar_products), "similar_products"),
+        "similar_products": conform(
+            _in_order(similar_products, "similar_products"), "similar_products"
+        ),
         "item_embeddings": items,
         "user_embeddings": personal(_embeddings(user_embeddings, "user_embeddings")),
         "popular_products": popular,
