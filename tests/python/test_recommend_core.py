@@ -840,6 +840,20 @@ def test_build_catalogue_sorts_by_id_and_fills_defaults():
     np.testing.assert_array_equal(cat.is_repeat_purchase, [False] * 6 + [True, False, False])
 
 
+def test_the_evaluation_catalogue_knows_the_repeat_flag_from_before_the_test_window():
+    features = product_table(PRODUCTS)
+    before = [i == 0 for i in range(features.num_rows)]  # only the first product's category
+    table = features.append_column(d.EVALUATION_REPEAT_COLUMN, pa.array(before))
+    served = d.build_catalogue(table)
+    evaluated = d.evaluation_catalogue(table)
+    np.testing.assert_array_equal(served.is_repeat_purchase, [False] * 6 + [True, False, False])
+    np.testing.assert_array_equal(evaluated.item_ids, served.item_ids)
+    np.testing.assert_array_equal(evaluated.is_repeat_purchase, before)
+    np.testing.assert_array_equal(evaluated.brand, served.brand)
+    with pytest.raises(d.MissingColumnsError, match=d.EVALUATION_REPEAT_COLUMN):
+        d.evaluation_catalogue(features)
+
+
 def test_build_training_data_extra_users_add_empty_rows(catalogue):
     data = d.build_training_data(
         interaction_table(INTERACTIONS),

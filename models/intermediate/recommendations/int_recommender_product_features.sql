@@ -5,10 +5,20 @@
     Also whether the product's category is bought again and again (a repeat-purchase category:
     at least recommender_repeat_purchase_min_share of its buyer x product pairs bought in two or
     more sessions, over at least 20 pairs), where recommending what a shopper already bought
-    makes sense.
+    makes sense. That flag is learned from behaviour, so it comes twice: from the purchases up to
+    as_of_date (serving) and from those before the recommenders' test window (evaluation_*: what
+    the evaluated models may know; the test window's purchases are the truth they are judged on).
+    The catalogue's own attributes (category, brand, price) are the shop's metadata, known
+    before anyone interacts with a product, and are read from the whole history.
 -#}
 
-with products as (
+with window_dates as (
+
+    {{ recommender_window() }}
+
+),
+
+products as (
 
     select
         product_id,
@@ -27,11 +37,17 @@ with products as (
 repeat_pairs as (
 
     select
-        product_id,
-        count(distinct session_id) >= 2 as is_repeat
-    from {{ ref('stg_events') }}
-    where event_type = 'purchase'
-    group by user_id, product_id
+        events.product_id,
+        count(distinct events.session_id) >= 2 as is_repeat,
+        bool_or(events.event_date < window_dates.test_start_date) as is_bought_before_test,
+        count(distinct events.session_id) filter (
+            where events.event_date < window_dates.test_start_date
+        ) >= 2 as is_repeat_before_test
+    from {{ ref('stg_events') }} as events
+    cross join window_dates
+    where events.event_type = 'purchase'
+        and events.event_date <= window_dates.as_of_date
+    group by events.user_id, events.product_id
 
 ),
 
@@ -40,7 +56,11 @@ repeat_categories as (
     select
         products.category_code,
         count(*) as bought_pair_count,
-        avg(case when repeat_pairs.is_repeat then 1.0 else 0.0 end) as repeat_purchase_share
+        avg(case when repeat_pairs.is_repeat then 1.0 else 0.0 end) as repeat_purchase_share,
+        count(*) filter (where repeat_pairs.is_bought_before_test) as evaluation_bought_pair_count,
+        avg(case when repeat_pairs.is_repeat_before_test then 1.0 else 0.0 end) filter (
+            where repeat_pairs.is_bought_before_test
+        ) as evaluation_repeat_purchase_share
     from repeat_pairs
     inner join products on repeat_pairs.product_id = products.product_id
     group by products.category_code
@@ -69,6 +89,14 @@ final as (
                 >= {{ var('recommender_repeat_purchase_min_share') }},
             false
         ) as is_repeat_purchase_category,
+        coalesce(repeat_categories.evaluation_repeat_purchase_share, 0)
+            as evaluation_category_repeat_purchase_share,
+        coalesce(
+            repeat_categories.evaluation_bought_pair_count >= 20
+            and repeat_categories.evaluation_repeat_purchase_share
+                >= {{ var('recommender_repeat_purchase_min_share') }},
+            false
+        ) as evaluation_is_repeat_purchase_category,
         products.first_seen_at
     from products
     left join repeat_categories on products.category_code = repeat_categories.category_code

@@ -27,6 +27,7 @@ from amazing_analytics.ml.recommend.bounds import (
 from amazing_analytics.ml.recommend.data import (
     build_catalogue,
     build_training_data,
+    evaluation_catalogue,
     no_interactions,
 )
 from amazing_analytics.ml.recommend.evaluation import MIN_TRAIN_INTERACTIONS, evaluate
@@ -80,14 +81,15 @@ def build_evaluation(
     bounds: TrainingBounds = NO_BOUNDS,
 ) -> pa.Table:
     """recommender_evaluation; ``bounds`` samples the test users and cuts the training rows
-    (amazing_analytics.ml.recommend.bounds)."""
+    (amazing_analytics.ml.recommend.bounds). The catalogue's repeat-purchase flag is the one
+    learned before the test window (:func:`~amazing_analytics.ml.recommend.data.evaluation_catalogue`)."""
     if 0 < bounds.eval_users < min_test_users:
         raise ValueError(
             f"recommender_eval_sample_users ({bounds.eval_users}) is below "
             f"recommender_min_test_users ({min_test_users}): the sample could never select a "
             "model; raise it or set it to 0 (every test user)"
         )
-    catalogue = build_catalogue(product_features)
+    catalogue = evaluation_catalogue(product_features)
     return evaluate(
         bound_evaluation_interactions(interactions, bounds),
         catalogue,

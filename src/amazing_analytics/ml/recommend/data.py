@@ -134,6 +134,26 @@ class Catalogue:
         return np.array(out, dtype=object)
 
 
+#: The repeat-purchase flag learned from the purchases before the test window only.
+EVALUATION_REPEAT_COLUMN = "evaluation_is_repeat_purchase_category"
+
+
+def evaluation_catalogue(product_features: ArrowData) -> Catalogue:
+    """The catalogue as the evaluated models may know it: the repeat-purchase flag (which bought
+    products may be recommended again, and what buy_again offers) from the purchases before the
+    test window (:data:`EVALUATION_REPEAT_COLUMN`), not from those up to as_of_date, which
+    include the test window's purchases the models are judged on."""
+    table = as_table(product_features)
+    require_columns(
+        table,
+        (*PRODUCT_FEATURE_COLUMNS, EVALUATION_REPEAT_COLUMN),
+        "int_recommender_product_features",
+    )
+    position = table.schema.get_field_index("is_repeat_purchase_category")
+    flag = table.column(EVALUATION_REPEAT_COLUMN)
+    return build_catalogue(table.set_column(position, "is_repeat_purchase_category", flag))
+
+
 def build_catalogue(product_features: ArrowData) -> Catalogue:
     table = as_table(product_features)
     require_columns(table, PRODUCT_FEATURE_COLUMNS, "int_recommender_product_features")
