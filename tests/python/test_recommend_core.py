@@ -1161,9 +1161,10 @@ TIMING = "fit_and_score_seconds"
 
 def test_evaluate_simulated_cold_start_runs_beside_the_models_with_the_same_rows(run_inline):
     """The simulated cold start (every model refitted without a seeded 10 % of the products
-    with training interactions) runs in a thread beside the models' own fits: one row per
-    metric and model, on the test users who carted a hidden product, and the same rows as when
-    it runs before them (the timing rows aside)."""
+    with training interactions) runs in a thread beside the models' own fits (two tasks at a
+    time, LightFM first): one row per metric and model, on the test users who carted a hidden
+    product, and the same rows as when every task runs inline, one after the other (the timing
+    rows aside)."""
     products, interactions, cooc = synthetic_shop()
     catalogue = d.build_catalogue(products)
     models = ("popularity", "item_knn", "lightfm")

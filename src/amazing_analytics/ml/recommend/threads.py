@@ -1,10 +1,11 @@
 """Work spread over two threads, where the work releases Python's lock: a fit run beside the
-caller's own work (:func:`beside`, the two evaluations: LightFM's fit releases it, so on two
-cores one thread fits while the other fits or scores), and independent chunks scored two at a
-time (:func:`in_order`, ``recommendations``: SciPy's sparse products and NumPy's sorts release
-it). The result does not depend on the threads: each task works on its own data and seeds, and
-BLAS is held to one thread meanwhile (the two threads already fill the cores; no result depends
-on BLAS's thread count)."""
+caller's own work (:func:`beside`, the session evaluation: LightFM's fit releases it, so on two
+cores one thread fits while the other scores), and independent tasks run two at a time
+(:func:`in_order`: the batch evaluation's models and cold start, LightFM's fits side by side;
+``recommendations``' chunks, whose SciPy sparse products and NumPy sorts release it). The
+result does not depend on the threads: each task works on its own data and seeds, and BLAS is
+held to one thread meanwhile (the two threads already fill the cores; no result depends on
+BLAS's thread count)."""
 
 from __future__ import annotations
 

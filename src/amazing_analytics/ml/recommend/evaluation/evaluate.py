@@ -40,7 +40,7 @@ from amazing_analytics.ml.recommend.selection import (
     resample_indices,
     select_by_evidence,
 )
-from amazing_analytics.ml.recommend.threads import beside
+from amazing_analytics.ml.recommend.threads import in_order
 
 #: Fewer test users or training interactions than this: no evaluation, popularity serves.
 MIN_TEST_USERS = 20
@@ -49,6 +49,8 @@ MIN_TRAIN_INTERACTIONS = 200
 #: anything but popularity.
 MIN_TEST_USERS_FOR_SELECTION = 200
 BOOTSTRAP_SAMPLES = 1000
+#: Models whose fit takes most of the evaluation's time (started first).
+SLOW_MODELS = frozenset({"lightfm"})
 
 NO_REPEAT_PURCHASE_NOTE = (
     "no repeat-purchase category in the catalogue (var recommender_repeat_purchase_min_share): "
@@ -104,15 +106,25 @@ def evaluate(
     slices = user_slices(train, rows, relevant, user_labels, test_users)
     slices += category_family_slices(relevant, catalogue)
     draws = _bootstrap_draws(slices, relevant, bootstrap_samples, seed)
+    cold_start = prepare_cold_start(setup, bootstrap_samples)
+
+    def run(name: str | None) -> tuple[list[dict], Interval | None]:
+        if name is None:  # the cold start's refits, on their own copy of the training data
+            return run_cold_start(cold_start, models), None
+        return _model_rows(name, setup, slices, draws)
+
+    # Two at a time, the longest first: LightFM's fit and the cold start's refits (a LightFM
+    # among them) release Python's lock, so each core fits one while the quick models fill in
+    # behind them. Same rows as one after the other.
+    queue = [name for name in models if name in SLOW_MODELS]
+    queue += [None, *reversed([name for name in models if name not in SLOW_MODELS])]
+    done = dict(zip(queue, in_order(run, queue), strict=True))
     records: list[dict] = []
     intervals: dict[str, Interval] = {}
-    # The cold start's refits run beside the models' own fits, on their own copy of the
-    # training data (each core fits one LightFM). Same rows as one after the other.
-    with beside(run_cold_start, prepare_cold_start(setup, bootstrap_samples), models) as cold:
-        for name in models:
-            model_records, intervals[name] = _model_rows(name, setup, slices, draws)
-            records += model_records
-        records.extend(cold.result())
+    for name in models:
+        model_records, intervals[name] = done[name]
+        records += model_records
+    records += done[None][0]
     return _with_selection(
         records, models, intervals, catalogue, test_users.size, min_test_users, k
     )
