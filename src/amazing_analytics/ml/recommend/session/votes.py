@@ -90,18 +90,18 @@ class SessionVotes:
         biggest single vote names each one's source."""
         if not self.ids:
             return []
-        sizes = [a.size for a in self.ids]
         candidates = np.concatenate(self.ids)
         scores = np.concatenate(self.scores)
-        origin = np.repeat(np.asarray(self.origins, np.int64), sizes)
-        label = np.repeat(np.asarray(self.labels, np.int8), sizes)
-        if len(sizes) > 1:
+        # ``first``: where each candidate's biggest vote sits in the concatenated lists (the
+        # list it came from names its source, looked up for the k kept only)
+        if len(self.ids) > 1:
             order = np.lexsort((-scores, candidates))
             candidates, scores = candidates[order], scores[order]
-            starts = np.flatnonzero(np.r_[True, candidates[1:] != candidates[:-1]])
+            starts = np.concatenate(([0], np.flatnonzero(candidates[1:] != candidates[:-1]) + 1))
             first = order[starts]
             candidates, scores = candidates[starts], np.add.reduceat(scores, starts)
-            origin, label = origin[first], label[first]
+        else:
+            first = None
         if banned:
             if len(banned) <= SMALL_BAN:
                 # a session bans its last product (and the caller's few exclusions): comparing
@@ -111,21 +111,20 @@ class SessionVotes:
                     keep &= candidates != product_id
             else:
                 keep = ~np.isin(candidates, np.fromiter(banned, np.int64, len(banned)))
-            candidates, scores, origin, label = (
-                candidates[keep],
-                scores[keep],
-                origin[keep],
-                label[keep],
-            )
+            keep = np.flatnonzero(keep)
+            candidates, scores = candidates[keep], scores[keep]
+            first = keep if first is None else first[keep]
         order = np.lexsort((candidates, -scores))[:k]
+        positions = order if first is None else first[order]
+        lists = np.searchsorted(self._ends(), positions, side="right").tolist()
         # plain Python values first: building the items from numpy scalars cost twice as much
         return [
-            ScoredItem(product_id, score, source_product_id, SOURCE_LABELS[source])
-            for product_id, score, source_product_id, source in zip(
-                candidates[order].tolist(),
-                scores[order].tolist(),
-                origin[order].tolist(),
-                label[order].tolist(),
-                strict=True,
+            ScoredItem(product_id, score, self.origins[at], SOURCE_LABELS[self.labels[at]])
+            for product_id, score, at in zip(
+                candidates[order].tolist(), scores[order].tolist(), lists, strict=True
             )
         ]
+
+    def _ends(self) -> np.ndarray:
+        """Where each list ends in the concatenation (exclusive)."""
+        return np.cumsum([ids.size for ids in self.ids])
