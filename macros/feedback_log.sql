@@ -76,3 +76,118 @@
     where false
     {%- endif -%}
 {%- endmacro %}
+
+
+{% macro classified_impression_lines() -%}
+    {#- Every line of the API's impression log with its outcome, decided once for the model that
+        keeps the answers (stg_recommendation_impressions: outcome 'counted') and the one that
+        accounts for every line (recommendation_log_reconciliation): 'unreadable_or_incomplete'
+        (cut short, or without its request id or a readable time), 'erased_shopper' (the shopper
+        is on the erasure list), 'repeated' (a request id logged before, as when a file is copied
+        by hand: the first copy by time counts), else 'counted'. -#}
+    with lines as (
+
+        {{ read_feedback_log('impressions') }}
+
+    ),
+
+    checked as (
+
+        select
+            lines.request_id,
+            -- ISO-8601 UTC with a Z, as the API writes it
+            try_cast(replace(replace(lines.served_at, 'T', ' '), 'Z', '') as timestamp) as served_at,
+            lines.user_id,
+            coalesce(lines.items, []) as product_ids,
+            lines.model as model_name,
+            lines.build_id,
+            lines.route
+        from lines
+
+    ),
+
+    rejected as (
+
+        select
+            *,
+            case
+                when request_id is null or served_at is null then 'unreadable_or_incomplete'
+                when user_id in (
+                    select erased.user_id from {{ ref('gdpr_erasure_requests') }} as erased
+                ) then 'erased_shopper'
+            end as rejected_as
+        from checked
+
+    )
+
+    select
+        request_id,
+        served_at,
+        user_id,
+        product_ids,
+        model_name,
+        build_id,
+        route,
+        coalesce(
+            rejected_as,
+            case
+                when row_number() over (
+                    partition by rejected_as is null, request_id
+                    order by served_at, build_id, model_name, route
+                ) > 1 then 'repeated'
+                else 'counted'
+            end
+        ) as outcome
+    from rejected
+{%- endmacro %}
+
+
+{% macro classified_feedback_lines() -%}
+    {#- Every line of the API's feedback log with its outcome, decided once for
+        stg_recommendation_feedback (outcome 'kept') and recommendation_log_reconciliation:
+        'unreadable_or_incomplete' (cut short, without its request id or product, or an action
+        other than click, cart or purchase), 'repeated' (the same action on the same product of
+        the same answer, received before: the first counts), else 'kept'. Whether a kept line's
+        answer showed the product is decided downstream (int_recommendation_outcomes). -#}
+    with lines as (
+
+        {{ read_feedback_log('feedback') }}
+
+    ),
+
+    checked as (
+
+        select
+            lines.request_id,
+            lines.product_id,
+            lower(lines.action) as action,
+            try_cast(replace(replace(lines.received_at, 'T', ' '), 'Z', '') as timestamp)
+                as received_at,
+            case
+                when lines.request_id is null
+                    or lines.product_id is null
+                    or lower(lines.action) is null
+                    or lower(lines.action) not in ('click', 'cart', 'purchase')
+                    then 'unreadable_or_incomplete'
+            end as rejected_as
+        from lines
+
+    )
+
+    select
+        request_id,
+        product_id,
+        action,
+        received_at,
+        coalesce(
+            rejected_as,
+            case
+                when row_number() over (
+                    partition by rejected_as is null, request_id, product_id, action
+                    order by received_at
+                ) > 1 then 'repeated'
+                else 'kept'
+            end
+        ) as outcome
+    from checked
+{%- endmacro %}

@@ -220,7 +220,7 @@ def test_recommendation_performance_from_the_replayed_files(
         ("impressions", "counted"): 5,
         ("impressions", "repeated"): 1,
         ("impressions", "erased_shopper"): 1,
-        ("impressions", "unreadable_or_incomplete"): 2,
+        ("impressions", "unreadable_or_incomplete"): 3,
         ("feedback", "counted"): 3,
         ("feedback", "repeated"): 1,
         ("feedback", "product_not_in_the_answer"): 1,
@@ -234,16 +234,17 @@ def test_recommendation_performance_from_the_replayed_files(
 
 def add_lines_the_build_leaves_out(feedback: Path) -> None:
     """Hand-made lines beside the replay's: an answer logged twice, a cut impression line, one
-    without its time and the answer of a shopper since erased; a click sent twice, feedback on a
+    without its time, one whose time cannot be read and the answer of a shopper since erased; a click sent twice, feedback on a
     product the answer did not show, on a request id never answered, on the erased shopper's
     answer, a cut line, one without its product and an unknown action."""
     impressions = sorted((feedback / "impressions").glob("*.jsonl"))
     first = impressions[0].read_text().splitlines()[0]
     answer = json.loads(first)
     no_time = json.dumps({**answer, "request_id": "no-time", "served_at": None})
+    bad_time = json.dumps({**answer, "request_id": "bad-time", "served_at": "yesterday"})
     erased = json.dumps({**answer, "request_id": "erased-answer", "user_id": ERASED})
     (feedback / "impressions" / "2019-11-12_handmade.jsonl").write_text(
-        "\n".join([first, '{"request_id": "cut', no_time, erased]) + "\n"
+        "\n".join([first, '{"request_id": "cut', no_time, bad_time, erased]) + "\n"
     )
     sent = sorted((feedback / "feedback").glob("*.jsonl"))
     click = next(

@@ -4,13 +4,15 @@
     answer logged twice, feedback on a product the answer did not show, on an answer never
     logged, or on the answer of a shopper since erased). One row per log and outcome, zeros
     included, so that lines in the files = the sum of the rows; no personal data (counts).
-    The outcomes are decided as the staging models decide them (the same filters, in the same
-    order); tests/singular/assert_recommendation_logs_reconcile.sql checks that the counted
-    lines are the rows those models keep.
+    The staging models' outcomes come from the same macros (classified_impression_lines,
+    classified_feedback_lines); whether a kept feedback line's answer showed its product is
+    decided here as int_recommendation_outcomes decides it, and
+    tests/singular/assert_recommendation_logs_reconcile.sql checks that the counted lines are
+    the rows the feedback loop keeps.
 -#}
 
--- reads the same files as the staging models (macro read_feedback_log), so it follows them in
--- the lineage and in `dbt build --select stg_recommendation_feedback+`:
+-- classifies the lines the staging models keep, so it follows them in the lineage and in
+-- `dbt build --select stg_recommendation_feedback+`:
 -- depends_on: {{ ref('stg_recommendation_impressions') }}
 -- depends_on: {{ ref('stg_recommendation_feedback') }}
 
@@ -26,60 +28,21 @@ feedback_lines as (
 
 ),
 
-impressions_read as (
-
-    {{ read_feedback_log('impressions') }}
-
-),
-
-feedback_read as (
-
-    {{ read_feedback_log('feedback') }}
-
-),
-
-erased as (
-
-    select distinct user_id from {{ ref('gdpr_erasure_requests') }}
-
-),
-
--- stg_recommendation_impressions: complete lines of shoppers not erased, one per request id
-impressions_checked as (
-
-    select
-        request_id,
-        served_at,
-        items,
-        case
-            when request_id is null or served_at is null then 'unreadable_or_incomplete'
-            when user_id in (select erased.user_id from erased) then 'erased_shopper'
-        end as rejected
-    from impressions_read
-
-),
-
 impressions_classified as (
 
-    select
-        request_id,
-        items,
-        coalesce(
-            rejected,
-            case
-                when row_number() over (
-                    partition by rejected is null, request_id order by served_at
-                ) > 1 then 'repeated'
-                else 'counted'
-            end
-        ) as outcome
-    from impressions_checked
+    {{ classified_impression_lines() }}
+
+),
+
+feedback_kept as (
+
+    {{ classified_feedback_lines() }}
 
 ),
 
 shown as (
 
-    select request_id, coalesce(items, []) as product_ids
+    select request_id, product_ids
     from impressions_classified
     where outcome = 'counted'
 
@@ -93,47 +56,20 @@ erased_answers as (
 
 ),
 
--- stg_recommendation_feedback: complete lines, one per request id x product x action; then
--- int_recommendation_outcomes counts those whose product the answer showed
-feedback_checked as (
-
-    select
-        request_id,
-        product_id,
-        lower(action) as action,
-        received_at,
-        case
-            when request_id is null
-                or product_id is null
-                or lower(action) is null
-                or lower(action) not in ('click', 'cart', 'purchase')
-                then 'unreadable_or_incomplete'
-        end as rejected
-    from feedback_read
-
-),
-
+-- a kept line counts when its answer showed its product (int_recommendation_outcomes)
 feedback_classified as (
 
     select
         case
-            when feedback_checked.rejected is not null then feedback_checked.rejected
-            when row_number() over (
-                partition by
-                    feedback_checked.rejected is null,
-                    feedback_checked.request_id,
-                    feedback_checked.product_id,
-                    feedback_checked.action
-                order by feedback_checked.received_at
-            ) > 1 then 'repeated'
-            when list_contains(shown.product_ids, feedback_checked.product_id) then 'counted'
+            when feedback_kept.outcome <> 'kept' then feedback_kept.outcome
+            when list_contains(shown.product_ids, feedback_kept.product_id) then 'counted'
             when shown.request_id is not null then 'product_not_in_the_answer'
             when erased_answers.request_id is not null then 'answer_of_an_erased_shopper'
             else 'no_answer_logged'
         end as outcome
-    from feedback_checked
-    left join shown on shown.request_id = feedback_checked.request_id
-    left join erased_answers on erased_answers.request_id = feedback_checked.request_id
+    from feedback_kept
+    left join shown on feedback_kept.request_id = shown.request_id
+    left join erased_answers on feedback_kept.request_id = erased_answers.request_id
 
 ),
 
@@ -148,10 +84,10 @@ counts as (
     group by outcome
     -- lines the JSON reader skipped whole (none seen so far: a cut line is read as nulls)
     union all
-    select 'impressions', 'unreadable_or_incomplete', impression_lines.lines - (select count(*) from impressions_read)
+    select 'impressions', 'unreadable_or_incomplete', impression_lines.lines - (select count(*) from impressions_classified)
     from impression_lines
     union all
-    select 'feedback', 'unreadable_or_incomplete', feedback_lines.lines - (select count(*) from feedback_read)
+    select 'feedback', 'unreadable_or_incomplete', feedback_lines.lines - (select count(*) from feedback_kept)
     from feedback_lines
 
 ),
@@ -162,7 +98,7 @@ outcomes (log_name, outcome, description) as (
     ('impressions', 'counted', 'Answers counted in recommendation_performance.'),
     ('impressions', 'repeated', 'An answer whose request id was logged before (a file copied by hand): counted once.'),
     ('impressions', 'erased_shopper', 'The answer of a shopper on the erasure list: not read.'),
-    ('impressions', 'unreadable_or_incomplete', 'A line cut short or without its request id or time: not counted.'),
+    ('impressions', 'unreadable_or_incomplete', 'A line cut short or without its request id or a readable time: not counted.'),
     ('feedback', 'counted', 'Feedback on a product the answer showed: counted in recommendation_performance.'),
     ('feedback', 'repeated', 'The same action on the same product of the same answer, sent again: counted once.'),
     ('feedback', 'product_not_in_the_answer', 'Feedback on a product the answer did not show: not counted.'),

@@ -1,31 +1,27 @@
 {#-
     What shoppers told the API they did with a product of an answer (POST /v1/feedback): one
     row per request id x product x action, the first time it was received (a click sent twice
-    counts once). Empty when no file exists. The API only accepts request ids it signed.
+    counts once). Empty when no file exists. The API only accepts request ids it signed. Which
+    lines are kept is decided by the macro classified_feedback_lines, which
+    recommendation_log_reconciliation counts from too.
 -#}
 
-with source as (
+with classified as (
 
-    {{ read_feedback_log('feedback') }}
+    {{ classified_feedback_lines() }}
 
 ),
 
-renamed as (
+final as (
 
     select
-        source.request_id,
-        source.product_id,
-        lower(source.action) as action,
-        cast(replace(replace(source.received_at, 'T', ' '), 'Z', '') as timestamp) as received_at
-    from source
-    where source.request_id is not null
-        and source.product_id is not null
-        and lower(source.action) in ('click', 'cart', 'purchase')
-    qualify row_number() over (
-        partition by source.request_id, source.product_id, lower(source.action)
-        order by source.received_at
-    ) = 1
+        request_id,
+        product_id,
+        action,
+        received_at
+    from classified
+    where outcome = 'kept'
 
 )
 
-select * from renamed
+select * from final

@@ -2,38 +2,29 @@
     The answers the API gave (its impression log, macro read_feedback_log): one row per answer,
     its products in the order shown. Empty when no file exists. Erased shoppers are dropped; the
     API already logs opted-out and erased shoppers without their id. A request id seen twice
-    (a file copied by hand) is kept once.
+    (a file copied by hand) is kept once. Which lines are kept is decided by the macro
+    classified_impression_lines, which recommendation_log_reconciliation counts from too.
 -#}
 
-with source as (
+with classified as (
 
-    {{ read_feedback_log('impressions') }}
-
-),
-
-erased as (
-
-    select distinct user_id from {{ ref('gdpr_erasure_requests') }}
+    {{ classified_impression_lines() }}
 
 ),
 
-renamed as (
+final as (
 
     select
-        source.request_id,
-        -- ISO-8601 UTC with a Z, as the API writes it
-        cast(replace(replace(source.served_at, 'T', ' '), 'Z', '') as timestamp) as served_at,
-        source.user_id,
-        coalesce(source.items, []) as product_ids,
-        source.model as model_name,
-        source.build_id,
-        source.route
-    from source
-    where source.request_id is not null
-        and source.served_at is not null
-        and (source.user_id is null or source.user_id not in (select erased.user_id from erased))
-    qualify row_number() over (partition by source.request_id order by source.served_at) = 1
+        request_id,
+        served_at,
+        user_id,
+        product_ids,
+        model_name,
+        build_id,
+        route
+    from classified
+    where outcome = 'counted'
 
 )
 
-select * from renamed
+select * from final
