@@ -14,11 +14,7 @@ with classified as (
 
 final as (
 
-    select
-        request_id,
-        product_id,
-        action,
-        received_at
+    select * exclude (outcome)
     from classified
     where outcome = 'kept'
 

@@ -14,14 +14,7 @@ with classified as (
 
 final as (
 
-    select
-        request_id,
-        served_at,
-        user_id,
-        product_ids,
-        model_name,
-        build_id,
-        route
+    select * exclude (outcome)
     from classified
     where outcome = 'counted'
 
