@@ -345,3 +345,47 @@ def test_fill_with_popular_completes_the_list_without_repeats_or_excluded():
         (7, 1.0, "popularity"),
     ]
     assert fill_with_popular(items * 2, [5], 1) == items
+
+
+def _ranked_by_hand(
+    lists: list[tuple[list[int], list[float], int, int]], k: int, banned: set[int]
+) -> list[tuple[int, float, int, str]]:
+    """SessionVotes.ranked written plainly: scores summed per product, the source of its biggest
+    single vote (the first list on a tie), best first, ties by product id."""
+    from amazing_analytics.ml.recommend.session.votes import SOURCE_LABELS
+
+    total: dict[int, float] = {}
+    best: dict[int, tuple[float, int, int]] = {}
+    for ids, scores, origin, label in lists:
+        for product, score in zip(ids, scores, strict=True):
+            total[product] = total.get(product, 0.0) + score
+            if product not in best or score > best[product][0]:
+                best[product] = (score, origin, label)
+    kept = sorted((p for p in total if p not in banned), key=lambda p: (-total[p], p))[:k]
+    return [(p, total[p], best[p][1], SOURCE_LABELS[best[p][2]]) for p in kept]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_votes_rank_and_name_sources_as_written_by_hand(seed: int) -> None:
+    """Random lists with shared products, equal votes (whole numbers: sums are exact) and bans,
+    small and large: the ranked list, the scores and each product's source match the plain
+    computation."""
+    from amazing_analytics.ml.recommend.session.votes import SessionVotes
+
+    rng = np.random.default_rng(seed)
+    lists = []
+    for _ in range(int(rng.integers(1, 7))):
+        ids = rng.choice(40, size=int(rng.integers(1, 12)), replace=False)
+        scores = rng.integers(1, 4, size=ids.size).astype(np.float64)
+        lists.append(
+            (ids.tolist(), scores.tolist(), int(rng.integers(100, 200)), int(rng.integers(0, 3)))
+        )
+    banned = set(
+        rng.choice(40, size=int(rng.choice([0, 2, SMALL_BAN + 3])), replace=False).tolist()
+    )
+    votes = SessionVotes()
+    for ids, scores, origin, label in lists:
+        votes.add(np.array(ids, np.int64), np.array(scores), origin, label)
+    k = int(rng.integers(1, 15))
+    got = [(i.product_id, i.score, i.source_product_id, i.source) for i in votes.ranked(k, banned)]
+    assert got == _ranked_by_hand(lists, k, banned)
