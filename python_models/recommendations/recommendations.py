@@ -11,6 +11,7 @@ from amazing_analytics.ml.recommend.build import (
     build_recommendations,
     cooccurrence_filter,
 )
+from amazing_analytics.ml.recommend.data import PAIR_COLUMNS
 
 
 def model(dbt, session):
@@ -33,9 +34,13 @@ def model(dbt, session):
         interactions,
         product_features,
         # every serving pair only when the selected model scores with them (item_knn), streamed
-        # into their matrices (opened last: DuckDB serves one open result at a time)
+        # into their matrices (opened last: DuckDB serves one open result at a time), without
+        # the split they were filtered on
         stream_arrow(
-            dbt.ref("int_product_cooccurrence").filter(cooccurrence_filter(evaluation)), session
+            dbt.ref("int_product_cooccurrence")
+            .filter(cooccurrence_filter(evaluation))
+            .project(", ".join(PAIR_COLUMNS)),
+            session,
         ),
         evaluation,
         embeddings,

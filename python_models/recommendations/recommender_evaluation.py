@@ -8,6 +8,7 @@ amazing_analytics.ml.recommend.build.build_evaluation.
 from amazing_analytics.dbt_io import config_int, read_arrow, release_memory, stream_arrow
 from amazing_analytics.ml.recommend.bounds import TrainingBounds, window_filter
 from amazing_analytics.ml.recommend.build import build_evaluation, lightfm_params
+from amazing_analytics.ml.recommend.data import PAIR_COLUMNS
 
 
 def model(dbt, session):
@@ -43,9 +44,12 @@ def model(dbt, session):
         interactions,
         product_features,
         # the co-visitation pairs, streamed into their matrices (opened last: DuckDB serves one
-        # open result at a time)
+        # open result at a time), without the split they were filtered on
         stream_arrow(
-            dbt.ref("int_product_cooccurrence").filter("split = 'evaluation_train'"), session
+            dbt.ref("int_product_cooccurrence")
+            .filter("split = 'evaluation_train'")
+            .project(", ".join(PAIR_COLUMNS)),
+            session,
         ),
         labels,
         k=config_int(dbt.config.get("top_n"), "top_n"),

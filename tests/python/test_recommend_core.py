@@ -892,6 +892,25 @@ def test_build_training_data_ignores_products_missing_from_catalogue(catalogue):
     assert data.cooccurrence.nnz == 1 and data.cooccurrence[0, 1] == pytest.approx(2.0)
 
 
+def test_pairs_streamed_without_their_split_are_the_split_filtered_on(catalogue):
+    """The dbt models stream one split's pairs without the split column: the same matrices as
+    the table of every split, filtered by the model (batches of 2 rows, as a reader)."""
+    table = cooccurrence_table(COOCCURRENCE)
+    interactions = interaction_table(INTERACTIONS)
+    for split in ("serving", "evaluation_train"):
+        reference = d.build_training_data(interactions, catalogue, table, split)
+        one_split = table.filter(pc.equal(table["split"], split)).drop_columns(["split"])
+        reader = pa.RecordBatchReader.from_batches(one_split.schema, one_split.to_batches(2))
+        streamed = d.build_training_data(interactions, catalogue, reader, split)
+        assert streamed.cooccurrence.nnz == reference.cooccurrence.nnz > 0
+        assert (streamed.cooccurrence != reference.cooccurrence).nnz == 0
+        assert (streamed.bought_together != reference.bought_together).nnz == 0
+    with pytest.raises(d.MissingColumnsError, match="session_count"):
+        d.build_training_data(
+            interactions, catalogue, table.drop_columns(["session_count"]), "serving"
+        )
+
+
 def test_relevant_matrix_marks_only_carts_and_purchases_of_the_split(catalogue):
     rows = [
         ("evaluation_test", 1, 101, 1, 1, 0, 1.0),  # carted -> relevant
