@@ -198,11 +198,8 @@ class TrainingData:
         return int(self.user_ids.size)
 
     def user_index(self, user_ids: np.ndarray) -> np.ndarray:
-        return _index_of(self._user_lookup, np.asarray(user_ids, dtype=np.int64))
-
-    @cached_property
-    def _user_lookup(self) -> pd.Index:
-        return pd.Index(self.user_ids)
+        # called a few times per split: its hash table (millions of users) is not kept
+        return _index_of(self.user_ids, np.asarray(user_ids, dtype=np.int64))
 
     def history_counts(self) -> np.ndarray:
         """Products each user interacted with in this split."""
