@@ -64,7 +64,7 @@ group by product_id
 #: warehouse's DuckDB groups and ranks under its memory limit instead of in Python's memory).
 Interactions = ArrowData | duckdb.DuckDBPyRelation
 #: Any other input: an Arrow table, or a relation of the warehouse (which sorts it).
-Input = ArrowData | duckdb.DuckDBPyRelation
+Input = Interactions
 
 #: The inputs read in the order of their keys: the warehouse hands a table's rows over in no
 #: fixed order (preserve_insertion_order is off), and the same input must give the same files,
@@ -82,15 +82,15 @@ def _in_order(data: Input, name: str) -> pa.Table:
     """Input ``name`` with its rows in the order of its keys (:data:`INPUT_ORDER`): a relation is
     sorted by the warehouse's DuckDB, under its memory limit (32M shoppers' rows at 100M)."""
     keys = INPUT_ORDER[name]
-    if isinstance(data, duckdb.DuckDBPyRelation):
-        missing = [key for key in keys if key not in data.columns]
-        if missing:
-            raise BundleError(f"the input for {name} lacks column(s) {', '.join(missing)}")
-        return as_table(data.order(", ".join(keys)).arrow())
-    table = as_table(data)
-    missing = [key for key in keys if key not in table.column_names]
+    relation = isinstance(data, duckdb.DuckDBPyRelation)
+    table = data if relation else as_table(data)
+    missing = [
+        key for key in keys if key not in (table.columns if relation else table.column_names)
+    ]
     if missing:
         raise BundleError(f"the input for {name} lacks column(s) {', '.join(missing)}")
+    if relation:
+        return as_table(table.order(", ".join(keys)).arrow())
     return table.sort_by([(key, "ascending") for key in keys])
 
 
