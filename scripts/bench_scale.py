@@ -453,6 +453,15 @@ def replot(paths: list[Path], out: Path, plot_path: Path, title: str) -> None:
     print(extrapolation_markdown(results))
 
 
+def _threads_args(threads: int | None) -> tuple[str, ...]:
+    """dbt's ``--threads`` for ``threads`` (None: the profile's own setting)."""
+    if threads is None:
+        return ()
+    if threads < 1:
+        raise SystemExit(f"--threads must be at least 1, got {threads}")
+    return ("--threads", str(threads))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -466,6 +475,12 @@ def main() -> None:
         default="",
         help="dbt --vars for every build (make bench-scale passes SCALE_VARS: the bounds of "
         "docs/scaling.md's scale profile)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="dbt's threads for every build (default: the profile's, 1); docs/scaling.md measures 2",
     )
     parser.add_argument(
         "--incremental-month",
@@ -497,7 +512,7 @@ def main() -> None:
         )
         warehouse = args.out / f"warehouse-{events}" / "amazing.duckdb"
         shutil.rmtree(warehouse.parent, ignore_errors=True)
-        extra = ("--vars", args.vars) if args.vars else ()
+        extra = (*(("--vars", args.vars) if args.vars else ()), *_threads_args(args.threads))
         build, stages = dbt_build(events_glob, warehouse, args.out / f"target-{events}", *extra)
         staging = sum(
             stages.get(stage, {}).get("seconds", 0) for stage in ("read", "classification")
@@ -505,6 +520,7 @@ def main() -> None:
         entry = {
             "events": events,
             "vars": args.vars,
+            "dbt_threads": args.threads or 1,
             "rows": rows,
             "cores": os.cpu_count(),
             "load_average": os.getloadavg(),
