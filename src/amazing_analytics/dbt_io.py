@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import importlib
 import logging
 import sys
 from collections.abc import Iterator, Sequence
@@ -24,6 +25,25 @@ import pyarrow.compute as pc
 from amazing_analytics.ml.arrow_utils import as_reader, as_table
 
 PACKAGE_LOGGER = "amazing_analytics"
+
+#: The third-party packages the Python models import (several of them inside functions), loaded
+#: in one go when a dbt run first imports this module. With ``dbt build --threads 2`` two Python
+#: models import in two threads at once, and a package with an import cycle raises
+#: ``_DeadlockError`` when two threads enter the cycle from different ends: scikit-learn's
+#: narwhals (``narwhals.stable`` imports ``v1`` and ``v2``, which import it back) failed
+#: forecast_feature_importance in a 10M build with two threads (docs/scaling.md). Every Python
+#: model that uses the ML package imports this module first
+#: (tests/python/test_python_models_import_order.py), so a second thread waits for this import
+#: and then finds every package loaded. Prophet (not a default forecaster; its import is
+#: noisy) is imported under a lock where it is used instead.
+MODEL_PACKAGES = (
+    "pandas",
+    "scipy.sparse",
+    "sklearn",
+    "xgboost",
+    "statsforecast.models",
+    "lightfm",
+)
 
 
 class DbtLogHandler(logging.Handler):
@@ -182,5 +202,12 @@ def config_float(value: Any, key: str) -> float:
     return float(str(value).strip())
 
 
+def load_model_packages(packages: Sequence[str] = MODEL_PACKAGES) -> None:
+    """Import ``packages`` now, in this thread (see :data:`MODEL_PACKAGES`)."""
+    for name in packages:
+        importlib.import_module(name)
+
+
 if running_in_dbt():
     log_to_dbt()
+    load_model_packages()

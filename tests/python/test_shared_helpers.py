@@ -3,7 +3,10 @@ warehouse checksums behind the identical-marts check."""
 
 from __future__ import annotations
 
+import ast
 import logging
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from amazing_analytics import mart_checksums as mc
 from amazing_analytics.ml import guards, propensity, segmentation
 from amazing_analytics.ml.recommend import data as recommend_data
 from amazing_analytics.ml.recommend.build import lightfm_params
+from conftest import REPO
 
 
 def test_one_insufficient_data_error_and_one_column_guard() -> None:
@@ -181,3 +185,66 @@ def test_read_arrow_encodes_a_relation_that_returns_a_whole_table() -> None:
         "serving",
         "evaluation_train",
     ]
+
+
+#: Two threads importing scikit-learn's narwhals from opposite ends of its import cycle, and the
+#: packages that import it, as two Python models of a ``dbt build --threads 2`` do.
+_CONCURRENT_IMPORTS = """
+import sys, threading
+{setup}
+errors = []
+def load(name):
+    try:
+        __import__(name)
+    except Exception as error:
+        errors.append(f"{{name}}: {{type(error).__name__}}: {{error}}")
+names = ["narwhals.stable.v1", "sklearn", "narwhals.stable.v2", "xgboost"]
+threads = [threading.Thread(target=load, args=(name,)) for name in names]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(errors)
+print(sorted(name for name in ("sklearn", "xgboost", "statsforecast", "lightfm") if name in sys.modules))
+"""
+
+
+def _run_python(code: str) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
+    return done.stdout.strip().splitlines()
+
+
+def test_inside_dbt_the_model_packages_load_once_before_a_second_thread_imports_them() -> None:
+    """dbt_io imports the ML packages when a dbt run imports it, so two models' threads find
+    them loaded; outside dbt (the CLI, the API, these tests) it imports none of them."""
+    inside = _run_python(
+        _CONCURRENT_IMPORTS.format(setup="import dbt.cli.main\nimport amazing_analytics.dbt_io")
+    )
+    assert inside == ["[]", "['lightfm', 'sklearn', 'statsforecast', 'xgboost']"]
+    outside = _run_python("import sys, amazing_analytics.dbt_io\nprint('sklearn' in sys.modules)")
+    assert outside == ["False"]
+
+
+def test_every_python_model_using_the_ml_package_imports_dbt_io_first() -> None:
+    """The order dbt_io.MODEL_PACKAGES relies on: a model's first import of the package is
+    dbt_io, so a second model's thread waits for dbt_io's loading instead of racing it."""
+    late = []
+    for path in sorted((REPO / "python_models").rglob("*.py")):
+        ours = [
+            name
+            for node in ast.parse(path.read_text()).body
+            for name in (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            if name.startswith("amazing_analytics")
+        ]
+        uses_ml = any(name.startswith("amazing_analytics.ml") for name in ours)
+        if uses_ml and ours[0] != "amazing_analytics.dbt_io":
+            late.append(f"{path.relative_to(REPO)} (first: {ours[0]})")
+    assert late == []

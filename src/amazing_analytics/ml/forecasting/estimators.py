@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -327,6 +328,10 @@ def fit_tree(
 # --------------------------------------------------------------------------------------------
 
 
+#: Serialises Prophet's first import between threads: it is not in dbt_io.MODEL_PACKAGES.
+_PROPHET_IMPORT = threading.Lock()
+
+
 def _quiet_prophet() -> None:
     for name in ("cmdstanpy", "prophet", "prophet.plot"):
         logging.getLogger(name).disabled = True
@@ -338,7 +343,9 @@ def fit_prophet(panel: Panel, measure: str, origin: int, horizon: int, seed: int
         return fit
     _quiet_prophet()
     import pandas as pd
-    from prophet import Prophet
+
+    with _PROPHET_IMPORT:  # two forecasting models may reach here at once (dbt --threads 2)
+        from prophet import Prophet
 
     _quiet_prophet()
     holidays = None
