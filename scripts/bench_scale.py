@@ -10,7 +10,9 @@ target/run_results.json gives each node's execution window; nodes are grouped in
 their folder (STAGES), a stage's wall time is the sum of its nodes' execution times and its peak
 RSS the highest sample inside those windows. With --incremental-month, a second warehouse is
 built from the first six months, then the seventh month is landed and the incremental build
-timed (the "one new month" row).
+timed (the "one new month" row). Each build's node times are also replayed through dbt's queue
+and a longest-path-first one (amazing_analytics.build_schedule: what the order of the models
+costs with --threads above 1).
 
 Writes bench/scale/results.json and the PNG given by --plot (docs/benchmarks_scale.png), and
 prints a Markdown table for docs/benchmarks.md.
@@ -29,6 +31,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from amazing_analytics.build_schedule import BuildGraph, summary
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -532,11 +536,16 @@ def main() -> None:
             "staging_over_raw": round(staging / raw.seconds, 2),
             "stages": stages,
             "top_nodes": json.loads((args.out / f"target-{events}" / "top_nodes.json").read_text()),
+            # the node times replayed through dbt's queue and a longest-path-first one
+            "schedule": summary(
+                BuildGraph.from_target(args.out / f"target-{events}"), args.threads or 1
+            ),
         }
         print(
             f"{events:,}: dbt build {build.seconds:.1f} s, peak {build.peak_gb:.2f} GB; stages {json.dumps(stages)}",
             flush=True,
         )
+        print(f"{events:,}: schedule {json.dumps(entry['schedule'])}", flush=True)
         results.append(entry)
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(results, indent=2))
@@ -567,6 +576,9 @@ def main() -> None:
                 "build_seconds": round(month.seconds, 1),
                 "build_peak_gb": round(month.peak_gb, 2),
                 "stages": month_stages,
+                "schedule": summary(
+                    BuildGraph.from_target(args.out / f"target-{events}-month"), args.threads or 1
+                ),
             }
             print(
                 f"{events:,}: one new month incremental {month.seconds:.1f} s; stages {json.dumps(month_stages)}",
