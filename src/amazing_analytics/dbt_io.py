@@ -30,10 +30,10 @@ PACKAGE_LOGGER = "amazing_analytics"
 #: in one go when a dbt run first imports this module. With ``dbt build --threads 2`` two Python
 #: models import in two threads at once, and a package with an import cycle raises
 #: ``_DeadlockError`` when two threads enter the cycle from different ends: scikit-learn's
-#: narwhals (``narwhals.stable`` imports ``v1`` and ``v2``, which import it back) failed
-#: forecast_feature_importance in a 10M build with two threads (docs/scaling.md). Every Python
-#: model that uses the ML package imports this module first
-#: (tests/python/test_python_models_import_order.py), so a second thread waits for this import
+#: narwhals (``narwhals.stable`` imports its ``v1`` and ``v2``, whose import needs
+#: ``narwhals.stable`` first) failed forecast_feature_importance in a 10M build with two threads
+#: (docs/benchmarks.md, seventh pass). Every Python model that uses the ML package imports this
+#: module first (tests/python/test_shared_helpers.py), so a second thread waits for this import
 #: and then finds every package loaded. Prophet (not a default forecaster; its import is
 #: noisy) is imported under a lock where it is used instead.
 MODEL_PACKAGES = (
