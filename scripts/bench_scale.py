@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from amazing_analytics.build_schedule import BuildGraph, summary
+from amazing_analytics.build_schedule import BuildGraph, summary, threads_used
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -524,7 +524,7 @@ def main() -> None:
         entry = {
             "events": events,
             "vars": args.vars,
-            "dbt_threads": args.threads or 1,
+            "dbt_threads": threads_used(args.out / f"target-{events}"),
             "rows": rows,
             "cores": os.cpu_count(),
             "load_average": os.getloadavg(),
@@ -538,7 +538,8 @@ def main() -> None:
             "top_nodes": json.loads((args.out / f"target-{events}" / "top_nodes.json").read_text()),
             # the node times replayed through dbt's queue and a longest-path-first one
             "schedule": summary(
-                BuildGraph.from_target(args.out / f"target-{events}"), args.threads or 1
+                BuildGraph.from_target(args.out / f"target-{events}"),
+                threads_used(args.out / f"target-{events}"),
             ),
         }
         print(
@@ -577,7 +578,8 @@ def main() -> None:
                 "build_peak_gb": round(month.peak_gb, 2),
                 "stages": month_stages,
                 "schedule": summary(
-                    BuildGraph.from_target(args.out / f"target-{events}-month"), args.threads or 1
+                    BuildGraph.from_target(args.out / f"target-{events}-month"),
+                    threads_used(args.out / f"target-{events}-month"),
                 ),
             }
             print(

@@ -94,6 +94,13 @@ class BuildGraph:
         return out
 
 
+def threads_used(target: Path) -> int:
+    """How many of dbt's worker threads ran the nodes of the build in ``target/`` (each result
+    names its thread; at least 1)."""
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return max(len({r.get("thread_id") for r in results if r.get("thread_id") != "main"}), 1)
+
+
 def replay(graph: BuildGraph, threads: int, priority: str = "dbt") -> float:
     """The seconds the build's nodes take on ``threads`` threads when a free thread takes the
     ready node first in ``priority`` order: ``"dbt"`` (lowest level, then unique id) or

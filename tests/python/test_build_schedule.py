@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from amazing_analytics.build_schedule import BuildGraph, longest_path, replay, summary
+from amazing_analytics.build_schedule import (
+    BuildGraph,
+    longest_path,
+    replay,
+    summary,
+    threads_used,
+)
 
 #: Two shallow 20 s models and a chain of three 1 s models before a 30 s one. dbt takes the
 #: shallow models first (level 0, then by id: x, y before z1); the chain then runs alone.
@@ -67,9 +73,31 @@ def test_the_summary_reads_a_builds_target_directory(tmp_path: Path) -> None:
         )
     )
     (tmp_path / "run_results.json").write_text(
-        json.dumps({"results": [{"unique_id": n, "execution_time": s} for n, s in SECONDS.items()]})
+        json.dumps(
+            {
+                "results": [
+                    # dbt's own thread runs the hooks; two worker threads ran the nodes
+                    {"unique_id": n, "execution_time": s, "thread_id": f"Thread-{i % 2 + 1}"}
+                    for i, (n, s) in enumerate(SECONDS.items())
+                ]
+            }
+        )
     )
-    result = summary(BuildGraph.from_target(tmp_path), threads=2)
+    assert threads_used(tmp_path) == 2
+    one_worker = tmp_path / "one_worker"
+    one_worker.mkdir()
+    (one_worker / "run_results.json").write_text(
+        json.dumps(
+            {
+                "results": [
+                    {"unique_id": "hook", "execution_time": 0.1, "thread_id": "main"},
+                    {"unique_id": "model", "execution_time": 5.0, "thread_id": "Thread-1"},
+                ]
+            }
+        )
+    )
+    assert threads_used(one_worker) == 1  # dbt's main thread runs the hooks, not the models
+    result = summary(BuildGraph.from_target(tmp_path), threads=threads_used(tmp_path))
     assert result == {
         "threads": 2,
         "node_seconds": 73.0,
