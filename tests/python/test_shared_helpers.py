@@ -218,7 +218,7 @@ def _run_python(code: str) -> list[str]:
 
 def test_inside_dbt_the_model_packages_load_once_before_a_second_thread_imports_them() -> None:
     """dbt_io imports the ML packages when a dbt run imports it, so two models' threads find
-    them loaded; outside dbt (the CLI, the API, these tests) it imports none of them."""
+    them loaded; outside dbt (the CLI, the API, the dashboard) it imports none of them."""
     inside = _run_python(
         _CONCURRENT_IMPORTS.format(setup="import dbt.cli.main\nimport amazing_analytics.dbt_io")
     )
