@@ -466,6 +466,12 @@ def _threads_args(threads: int | None) -> tuple[str, ...]:
     return ("--threads", str(threads))
 
 
+def _schedule(target: Path) -> dict:
+    """The build's node times replayed through dbt's queue and a longest-path-first one, on the
+    threads the build ran with (``threads`` in the result)."""
+    return summary(BuildGraph.from_target(target), threads_used(target))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -524,7 +530,6 @@ def main() -> None:
         entry = {
             "events": events,
             "vars": args.vars,
-            "dbt_threads": threads_used(args.out / f"target-{events}"),
             "rows": rows,
             "cores": os.cpu_count(),
             "load_average": os.getloadavg(),
@@ -536,11 +541,7 @@ def main() -> None:
             "staging_over_raw": round(staging / raw.seconds, 2),
             "stages": stages,
             "top_nodes": json.loads((args.out / f"target-{events}" / "top_nodes.json").read_text()),
-            # the node times replayed through dbt's queue and a longest-path-first one
-            "schedule": summary(
-                BuildGraph.from_target(args.out / f"target-{events}"),
-                threads_used(args.out / f"target-{events}"),
-            ),
+            "schedule": _schedule(args.out / f"target-{events}"),
         }
         print(
             f"{events:,}: dbt build {build.seconds:.1f} s, peak {build.peak_gb:.2f} GB; stages {json.dumps(stages)}",
@@ -577,10 +578,7 @@ def main() -> None:
                 "build_seconds": round(month.seconds, 1),
                 "build_peak_gb": round(month.peak_gb, 2),
                 "stages": month_stages,
-                "schedule": summary(
-                    BuildGraph.from_target(args.out / f"target-{events}-month"),
-                    threads_used(args.out / f"target-{events}-month"),
-                ),
+                "schedule": _schedule(args.out / f"target-{events}-month"),
             }
             print(
                 f"{events:,}: one new month incremental {month.seconds:.1f} s; stages {json.dumps(month_stages)}",
