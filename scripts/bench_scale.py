@@ -12,7 +12,8 @@ RSS the highest sample inside those windows. With --incremental-month, a second 
 built from the first six months, then the seventh month is landed and the incremental build
 timed (the "one new month" row). Each build's node times are also replayed through dbt's queue
 and a longest-path-first one (amazing_analytics.build_schedule: what the order of the models
-costs with --threads above 1).
+costs with --threads above 1). Last, issue 14's targets are judged on the sizes run
+(amazing_analytics.scale_targets): met, not met, or not measured.
 
 Writes bench/scale/results.json and the PNG given by --plot (docs/benchmarks_scale.png), and
 prints a Markdown table for docs/benchmarks.md.
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from amazing_analytics.build_schedule import BuildGraph, summary, threads_used
+from amazing_analytics.scale_targets import verdicts_markdown
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -455,6 +457,8 @@ def replot(paths: list[Path], out: Path, plot_path: Path, title: str) -> None:
     print(markdown(results))
     print()
     print(extrapolation_markdown(results))
+    print()
+    print(verdicts_markdown(results))
 
 
 def _threads_args(threads: int | None) -> tuple[str, ...]:
@@ -588,6 +592,8 @@ def main() -> None:
     print(markdown(results))
     print()
     print(extrapolation_markdown(results))
+    print()
+    print(verdicts_markdown(results))  # issue 14's targets, met or not, on this run's sizes
     print(f"results: {args.out / 'results.json'}; plot: {args.plot}")
 
 
