@@ -752,6 +752,51 @@ def test_only_bad_lines_leave_nothing_to_forecast_and_the_build_warns(
     assert "WARN" in build.output and "warn_forecast_not_possible" in build.output
 
 
+def test_a_memory_limit_too_low_for_the_events_warns_right_after_the_read(
+    tmp_path: Path, dbt_project: Path, build_events: Callable[..., Build], monkeypatch
+) -> None:
+    """At 100M events the default 3GB failed after 28 minutes. The test on the read warns when
+    the events per GiB of DuckDB's limit exceed var max_events_per_memory_gib (the most a build
+    was measured to pass with), and names the limit to set; below it, it passes."""
+    events_glob = write_dirty_files(tmp_path / "dirty")
+    monkeypatch.setenv("AMAZING_MEMORY_LIMIT", "1GB")  # DuckDB shows it as 953.6 MiB
+    args = (
+        "--select",
+        "+base_events_parsed",
+        "--indirect-selection",
+        "cautious",
+        "--store-failures",
+    )
+    low = build_events(dbt_project, events_glob, *args, "--vars", "{max_events_per_memory_gib: 10}")
+    lines = low.scalar("select count(*) from staging.base_events_parsed")
+    assert lines > 10  # 10 per GiB allows 9.3 lines at 953.6 MiB
+    assert "WARN" in low.output and "warn_memory_limit_low_for_the_events" in low.output
+    rows = low.query(
+        "select event_count, memory_limit, suggested_memory_limit_gib, message "
+        "from dbt_test__audit.warn_memory_limit_low_for_the_events"
+    )
+    suggested = -(-lines // 10)
+    assert rows == [
+        (
+            lines,
+            "953.6 MiB",
+            suggested,
+            f"{lines} events for DuckDB's memory limit of 953.6 MiB: more events per GiB than "
+            "any build measured to pass (10, var max_events_per_memory_gib); set "
+            f"AMAZING_MEMORY_LIMIT to at least {suggested}GiB and keep free disk for the spill "
+            "(docs/scaling.md §3); beyond the machine's memory, see docs/scaling.md §4",
+        )
+    ]
+    ample = build_events(
+        dbt_project, events_glob, *args, "--vars", "{max_events_per_memory_gib: 1000}"
+    )
+    assert "warn_memory_limit_low_for_the_events" in ample.output
+    assert "WARN=0" in ample.output
+    assert ample.query(
+        "select count(*) from dbt_test__audit.warn_memory_limit_low_for_the_events"
+    ) == [(0,)]
+
+
 def test_real_excerpts_are_exported_and_audited(real_build: Build) -> None:
     """The BI exports match their tables, and the governance marts are built, on real data."""
     import pyarrow.parquet as pq
