@@ -13,7 +13,10 @@ built from the first six months, then the seventh month is landed and the increm
 timed (the "one new month" row). Each build's node times are also replayed through dbt's queue
 and a longest-path-first one (amazing_analytics.build_schedule: what the order of the models
 costs with --threads above 1). Last, issue 14's targets are judged on the sizes run
-(amazing_analytics.scale_targets): met, not met, or not measured.
+(amazing_analytics.scale_targets): met, not met, or not measured. Each size builds with
+$AMAZING_MEMORY_LIMIT if it is set, else with the DuckDB memory limit the build's own warning
+would name for its lines (scale_targets.memory_limit_for: 3GB up to 37.8M, 8GiB at 100M),
+recorded as memory_limit.
 
 Writes bench/scale/results.json and the PNG given by --plot (docs/benchmarks_scale.png), and
 prints a Markdown table for docs/benchmarks.md.
@@ -34,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from amazing_analytics.build_schedule import BuildGraph, summary, threads_used
-from amazing_analytics.scale_targets import verdicts_markdown
+from amazing_analytics.scale_targets import memory_limit_for, verdicts_markdown
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -217,10 +220,11 @@ def raw_load(events_glob: str, database: Path) -> Measured:
 
 
 def dbt_build(
-    events_glob: str, warehouse: Path, target: Path, *extra: str
+    events_glob: str, warehouse: Path, target: Path, *extra: str, memory_limit: str
 ) -> tuple[Measured, dict]:
     env = {
         **os.environ,
+        "AMAZING_MEMORY_LIMIT": memory_limit,
         "AMAZING_WAREHOUSE": str(warehouse),
         "AMAZING_EVENTS_PATH": events_glob,
         "DBT_PROFILES_DIR": str(REPO),
@@ -527,7 +531,18 @@ def main() -> None:
         warehouse = args.out / f"warehouse-{events}" / "amazing.duckdb"
         shutil.rmtree(warehouse.parent, ignore_errors=True)
         extra = (*(("--vars", args.vars) if args.vars else ()), *_threads_args(args.threads))
-        build, stages = dbt_build(events_glob, warehouse, args.out / f"target-{events}", *extra)
+        # $AMAZING_MEMORY_LIMIT if set, else the limit the build's own warning would name
+        memory_limit = os.environ.get("AMAZING_MEMORY_LIMIT") or memory_limit_for(
+            rows, _project_var("max_events_per_memory_gib")
+        )
+        print(f"{events:,}: DuckDB memory limit {memory_limit}", flush=True)
+        build, stages = dbt_build(
+            events_glob,
+            warehouse,
+            args.out / f"target-{events}",
+            *extra,
+            memory_limit=memory_limit,
+        )
         staging = sum(
             stages.get(stage, {}).get("seconds", 0) for stage in ("read", "classification")
         )
@@ -539,6 +554,7 @@ def main() -> None:
             "load_average": os.getloadavg(),
             "raw_load_seconds": round(raw.seconds, 1),
             "raw_load_peak_gb": round(raw.peak_gb, 2),
+            "memory_limit": memory_limit,
             "build_seconds": round(build.seconds, 1),
             "build_peak_gb": round(build.peak_gb, 2),
             "staging_seconds": round(staging, 1),
@@ -568,11 +584,19 @@ def main() -> None:
             incremental = args.out / f"incremental-{events}" / "amazing.duckdb"
             shutil.rmtree(incremental.parent, ignore_errors=True)
             dbt_build(
-                str(landing / "*.csv.gz"), incremental, args.out / f"target-{events}-six", *extra
+                str(landing / "*.csv.gz"),
+                incremental,
+                args.out / f"target-{events}-six",
+                *extra,
+                memory_limit=memory_limit,
             )
             os.link(ordered[-1], landing / ordered[-1].name)
             month, month_stages = dbt_build(
-                str(landing / "*.csv.gz"), incremental, args.out / f"target-{events}-month", *extra
+                str(landing / "*.csv.gz"),
+                incremental,
+                args.out / f"target-{events}-month",
+                *extra,
+                memory_limit=memory_limit,
             )
             entry["new_month"] = {
                 "file": ordered[-1].name,
@@ -595,6 +619,13 @@ def main() -> None:
     print()
     print(verdicts_markdown(results))  # issue 14's targets, met or not, on this run's sizes
     print(f"results: {args.out / 'results.json'}; plot: {args.plot}")
+
+
+def _project_var(name: str) -> float:
+    """A var of dbt_project.yml (the one source of the thresholds the build itself uses)."""
+    import yaml
+
+    return float(yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"][name])
 
 
 def _month_key(name: str) -> tuple[int, int]:

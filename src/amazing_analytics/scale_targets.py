@@ -9,9 +9,15 @@ history of these figures.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+#: The profile's DuckDB memory limit when $AMAZING_MEMORY_LIMIT is unset (profiles.yml), in GiB
+#: as DuckDB shows it ('3GB' shows as '2.7 GiB').
+PROFILE_MEMORY_LIMIT = "3GB"
+PROFILE_MEMORY_LIMIT_GIB = 2.7
 
 
 @dataclass(frozen=True)
@@ -97,3 +103,16 @@ def verdicts_markdown(results: Sequence[dict[str, Any]]) -> str:
             f"| {verdict} |"
         )
     return "\n".join(lines)
+
+
+def memory_limit_for(events: int, max_events_per_gib: float) -> str:
+    """The DuckDB memory limit a build of ``events`` lines needs: the profile's 3GB while the
+    events per GiB stay within ``max_events_per_gib`` (var max_events_per_memory_gib, which the
+    build's warning ``warn_memory_limit_low_for_the_events`` uses), else the whole GiB it names
+    (8GiB for 100.1M lines at 14M per GiB). ``make bench-scale`` sets it for each size unless
+    $AMAZING_MEMORY_LIMIT is set."""
+    if events < 0 or max_events_per_gib <= 0:
+        raise ValueError("events must be >= 0 and max_events_per_gib > 0")
+    if events <= max_events_per_gib * PROFILE_MEMORY_LIMIT_GIB:
+        return PROFILE_MEMORY_LIMIT
+    return f"{math.ceil(events / max_events_per_gib)}GiB"

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from amazing_analytics.scale_targets import TARGETS, Target, verdicts, verdicts_markdown
+from pathlib import Path
+
+import pytest
+import yaml
+
+from amazing_analytics.scale_targets import (
+    TARGETS,
+    Target,
+    memory_limit_for,
+    verdicts,
+    verdicts_markdown,
+)
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _entry(events: int, seconds: float, peak: float, staging: float, month: float | None = None):
@@ -78,3 +91,20 @@ def test_the_markdown_says_what_was_not_met_and_not_measured() -> None:
     assert "| 10M events: peak RSS | 10M | 3.70 GB | 4 GB | met |" in lines
     assert "| 100M events: whole dbt build | 100M |  | 2,700 s | not measured |" in lines
     assert "| staging within 1.5x of a raw load | 10M | 2.63 x | 1.5 x | **not met** |" in lines
+
+
+def test_the_memory_limit_for_a_size_is_the_one_the_builds_warning_names() -> None:
+    """The profile's 3GB up to 14M events per GiB of it (37.8M lines), then the whole GiB the
+    warning suggests: 100M at 8GiB (measured to build at 8GB; at 3GB it failed)."""
+    per_gib = yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"][
+        "max_events_per_memory_gib"
+    ]
+    assert per_gib == 14_000_000
+    assert memory_limit_for(10_009_684, per_gib) == "3GB"
+    assert memory_limit_for(30_029_578, per_gib) == "3GB"
+    assert memory_limit_for(37_800_000, per_gib) == "3GB"
+    assert memory_limit_for(37_800_001, per_gib) == "3GiB"
+    assert memory_limit_for(100_098_000, per_gib) == "8GiB"
+    assert memory_limit_for(411_000_000, per_gib) == "30GiB"
+    with pytest.raises(ValueError):
+        memory_limit_for(10, 0)
