@@ -191,7 +191,7 @@ def _evict_duckdb_cache(session: Any) -> None:
       sorts, temporary tables) plus the headroom, not to a flat 32 MB: a flat 32 MB made a
       query running beside it fail for want of memory (13-17 of 140-180 queries in a test that
       released every 5 ms) or pushed its temporary data to disk; with the headroom above what
-      is held, none of 170-180 queries failed in 3,200 releases (docs/scaling.md §3);
+      is held, none of 458 queries failed in 8,226 releases (docs/scaling.md §3);
     * setting it back is retried (:func:`_set_limit_back`): in that test the statement itself
       once failed for want of memory, which left the database at 32 MB;
     * under :data:`_RELEASE_LOCK` a second model cannot read the first one's lowered limit and
