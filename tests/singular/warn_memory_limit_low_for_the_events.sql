@@ -1,7 +1,7 @@
 {{ config(severity='warn') }}
--- Not an error: a warning, right after the read, that DuckDB's memory limit is lower than any
--- this many events were measured to build with (var max_events_per_memory_gib, docs/scaling.md
--- §3). At 100M events the default 3GB failed twice, after 28 minutes (int_interactions out of
+-- Not an error: a warning, right after the read, that there are more events per GiB of DuckDB's
+-- memory limit than any whole build was measured to pass with (var max_events_per_memory_gib,
+-- docs/scaling.md §3). At 100M events the default 3GB failed twice, after 28 minutes (int_interactions out of
 -- DuckDB memory, customer_features' spill filling the disk); 8GB built it. Names the limit to
 -- set. DuckDB only: other adapters manage their own memory.
 {%- if target.type == 'duckdb' %}
