@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from amazing_analytics.scale_targets import (
+    PROFILE_MEMORY_LIMIT,
     TARGETS,
     Target,
     memory_limit_for,
@@ -100,6 +101,11 @@ def test_the_memory_limit_for_a_size_is_the_one_the_builds_warning_names() -> No
         "max_events_per_memory_gib"
     ]
     assert per_gib == 14_000_000
+    # the profile's own default, which memory_limit_for returns below the threshold
+    assert (
+        f"env_var('AMAZING_MEMORY_LIMIT', '{PROFILE_MEMORY_LIMIT}')"
+        in (REPO / "profiles.yml").read_text()
+    )
     assert memory_limit_for(10_009_684, per_gib) == "3GB"
     assert memory_limit_for(30_029_578, per_gib) == "3GB"
     assert memory_limit_for(37_800_000, per_gib) == "3GB"
