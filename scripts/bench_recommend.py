@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from amazing_analytics.bench import peak_rss_gb
+from amazing_analytics.bench import peak_rss_gb, project_var
 from amazing_analytics.ml.recommend.data import (
     INTERACTION_COLUMNS,
     PRODUCT_FEATURE_COLUMNS,
@@ -85,11 +85,8 @@ UNKNOWN_BRAND_SHARE = 0.15
 
 
 def dbt_var(name: str) -> int:
-    """A var of dbt_project.yml (read with PyYAML, installed with dbt)."""
-    import yaml
-
-    with open(REPO / "dbt_project.yml", encoding="utf-8") as handle:
-        return int(yaml.safe_load(handle)["vars"][name])
+    """An integer var of dbt_project.yml."""
+    return int(project_var(REPO, name))
 
 
 def zipf_weights(n: int, exponent: float, rng: np.random.Generator) -> np.ndarray:

@@ -36,6 +36,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from amazing_analytics.bench import project_var
 from amazing_analytics.build_schedule import BuildGraph, summary, threads_used
 from amazing_analytics.scale_targets import memory_limit_for, verdicts_markdown
 
@@ -533,7 +534,7 @@ def main() -> None:
         extra = (*(("--vars", args.vars) if args.vars else ()), *_threads_args(args.threads))
         # $AMAZING_MEMORY_LIMIT if set, else the limit the build's own warning would name
         memory_limit = os.environ.get("AMAZING_MEMORY_LIMIT") or memory_limit_for(
-            rows, _project_var("max_events_per_memory_gib")
+            rows, float(project_var(REPO, "max_events_per_memory_gib"))
         )
         print(f"{events:,}: DuckDB memory limit {memory_limit}", flush=True)
         build, stages = dbt_build(
@@ -619,13 +620,6 @@ def main() -> None:
     print()
     print(verdicts_markdown(results))  # issue 14's targets, met or not, on this run's sizes
     print(f"results: {args.out / 'results.json'}; plot: {args.plot}")
-
-
-def _project_var(name: str) -> float:
-    """A var of dbt_project.yml (the one source of the thresholds the build itself uses)."""
-    import yaml
-
-    return float(yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"][name])
 
 
 def _month_key(name: str) -> tuple[int, int]:

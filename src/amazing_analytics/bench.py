@@ -17,6 +17,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+def project_var(project: Path, name: str) -> Any:
+    """A var of the dbt project's ``dbt_project.yml`` (read with PyYAML, installed with dbt):
+    the benches take their defaults and thresholds from where the build takes them."""
+    import yaml
+
+    return yaml.safe_load((project / "dbt_project.yml").read_text(encoding="utf-8"))["vars"][name]
 
 
 def peak_rss_gb(children: bool = False) -> float:

@@ -198,11 +198,10 @@ def _evict_duckdb_cache(session: Any) -> None:
       then set that back for the rest of the build.
     """
     with _RELEASE_LOCK:
-        limit = session.execute("select current_setting('memory_limit')").fetchall()[0][0]
-        held = session.execute(
-            "select coalesce(sum(memory_usage_bytes), 0) from duckdb_memory() "
-            "where tag <> 'BASE_TABLE'"
-        ).fetchall()[0][0]
+        limit, held = session.execute(
+            "select current_setting('memory_limit'), coalesce(sum(memory_usage_bytes), 0) "
+            "from duckdb_memory() where tag <> 'BASE_TABLE'"
+        ).fetchall()[0]
         try:
             session.execute(f"set memory_limit = '{int(held) + RELEASE_HEADROOM} bytes'")
         finally:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
+from amazing_analytics.bench import project_var
 from amazing_analytics.scale_targets import (
     PROFILE_MEMORY_LIMIT,
     TARGETS,
@@ -97,9 +97,7 @@ def test_the_markdown_says_what_was_not_met_and_not_measured() -> None:
 def test_the_memory_limit_for_a_size_is_the_one_the_builds_warning_names() -> None:
     """The profile's 3GB up to 14M events per GiB of it (37.8M lines), then the whole GiB the
     warning suggests: 100M at 8GiB (measured to build at 8GB; at 3GB it failed)."""
-    per_gib = yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"][
-        "max_events_per_memory_gib"
-    ]
+    per_gib = project_var(REPO, "max_events_per_memory_gib")
     assert per_gib == 14_000_000
     # the profile's own default, which memory_limit_for returns below the threshold
     assert (

@@ -8,7 +8,10 @@
 
 with events as (
 
-    select count(*) as event_count from {{ ref('base_events_parsed') }}
+    select
+        count(*) as event_count,
+        cast(ceil(count(*) / {{ var('max_events_per_memory_gib') }}) as bigint) as suggested_gib
+    from {{ ref('base_events_parsed') }}
 
 ),
 
@@ -30,14 +33,13 @@ memory_limit as (
 select
     events.event_count,
     memory_limit.shown as memory_limit,
-    ceil(events.event_count / {{ var('max_events_per_memory_gib') }}) as suggested_memory_limit_gib,
+    events.suggested_gib as suggested_memory_limit_gib,
     events.event_count || ' events for DuckDB''s memory limit of ' || memory_limit.shown
     || ': more events per GiB than any build measured to pass ('
     || {{ var('max_events_per_memory_gib') }} || ', var max_events_per_memory_gib); set '
     || 'AMAZING_MEMORY_LIMIT to at least '
-    || cast(ceil(events.event_count / {{ var('max_events_per_memory_gib') }}) as bigint)
-    || 'GiB and keep free disk for the spill (docs/scaling.md §3); beyond the machine''s '
-    || 'memory, see docs/scaling.md §4' as message
+    || events.suggested_gib || 'GiB and keep free disk for the spill (docs/scaling.md §3); '
+    || 'beyond the machine''s memory, see docs/scaling.md §4' as message
 from events
 cross join memory_limit
 where events.event_count > {{ var('max_events_per_memory_gib') }} * memory_limit.gib
