@@ -28,6 +28,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -36,13 +37,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from amazing_analytics.bench import project_var
+from amazing_analytics.bench import cpu_between, project_var
 from amazing_analytics.build_schedule import BuildGraph, summary, threads_used
 from amazing_analytics.scale_targets import memory_limit_for, verdicts_markdown
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PAGE = os.sysconf("SC_PAGE_SIZE")
+TICK = os.sysconf("SC_CLK_TCK")
 
 # (stage, test on the node's original_file_path and name), first match wins.
 STAGES: tuple[tuple[str, object], ...] = (
@@ -81,10 +83,12 @@ def stage_of(resource_type: str, path: str, name: str) -> str:
     return "other"
 
 
-def _tree_rss(root: int) -> int:
-    """Resident bytes of a process and all its descendants (from /proc)."""
+def _tree_usage(root: int) -> tuple[int, float]:
+    """Resident bytes of a process and all its descendants, and the CPU seconds they have
+    used so far (user + system, with their finished children's), from /proc."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    cpu: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -96,25 +100,31 @@ def _tree_rss(root: int) -> int:
         pid = int(entry)
         children.setdefault(int(fields[1]), []).append(pid)
         rss[pid] = int(fields[21]) * PAGE
-    total, stack = 0, [root]
+        cpu[pid] = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    total, ticks, stack = 0, 0, [root]
     while stack:
         pid = stack.pop()
         total += rss.get(pid, 0)
+        ticks += cpu.get(pid, 0)
         stack.extend(children.get(pid, []))
-    return total
+    return total, ticks / TICK
 
 
 @dataclass
 class Measured:
     seconds: float
     peak_gb: float
-    samples: list[tuple[float, int]] = field(default_factory=list)
+    samples: list[tuple[float, int, float]] = field(default_factory=list)
     output: str = ""
+    cpu_seconds: float = 0.0
 
 
 def run_sampled(command: list[str], env: dict[str, str] | None = None) -> Measured:
-    """Wall time, peak RSS of the process tree, the (unix time, bytes) samples, the output."""
-    samples: list[tuple[float, int]] = []
+    """Wall time, peak RSS of the process tree, its CPU seconds (every core, from the kernel's
+    account of the finished child), the (unix time, bytes, CPU seconds so far) samples, the
+    output."""
+    samples: list[tuple[float, int, float]] = []
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench_scale_{os.getpid()}.log"
     with log.open("w") as output:
         start = time.perf_counter()
@@ -125,7 +135,7 @@ def run_sampled(command: list[str], env: dict[str, str] | None = None) -> Measur
 
         def sample() -> None:
             while not done.is_set():
-                samples.append((time.time(), _tree_rss(process.pid)))
+                samples.append((time.time(), *_tree_usage(process.pid)))
                 done.wait(0.2)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -134,13 +144,17 @@ def run_sampled(command: list[str], env: dict[str, str] | None = None) -> Measur
         done.set()
         sampler.join()
         seconds = time.perf_counter() - start
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_seconds = (cpu_after.ru_utime - cpu_before.ru_utime) + (
+        cpu_after.ru_stime - cpu_before.ru_stime
+    )
     text = log.read_text()
     log.unlink()
     if process.returncode != 0:
         sys.stderr.write(text[-6000:])
         raise SystemExit(f"failed: {' '.join(command)}")
-    peak = max((value for _, value in samples), default=0)
-    return Measured(seconds, peak / 1024**3, samples, text)
+    peak = max((value for _, value, _ in samples), default=0)
+    return Measured(seconds, peak / 1024**3, samples, text, cpu_seconds)
 
 
 def _epoch(stamp: str) -> float:
@@ -149,9 +163,17 @@ def _epoch(stamp: str) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
-def stage_table(run_results: Path, manifest: Path, samples: list[tuple[float, int]]) -> dict:
-    """Per stage: summed execution seconds, peak RSS (GB) inside its nodes' windows, node count."""
+def stage_table(
+    run_results: Path,
+    manifest: Path,
+    samples: list[tuple[float, int, float]],
+    one_thread: bool = False,
+) -> dict:
+    """Per stage: summed execution seconds, peak RSS (GB) inside its nodes' windows, node count;
+    with ``one_thread`` (dbt ran one node at a time) also the CPU seconds inside those windows,
+    every core's (with two threads the windows overlap and CPU time cannot be told apart)."""
     nodes = json.loads(manifest.read_text())["nodes"]
+    cpu_samples = [(stamp, cpu) for stamp, _, cpu in samples]
     stages: dict[str, dict] = {}
     for result in json.loads(run_results.read_text())["results"]:
         node = nodes.get(result["unique_id"], {})  # unit tests are not in "nodes"
@@ -161,25 +183,29 @@ def stage_table(run_results: Path, manifest: Path, samples: list[tuple[float, in
             node.get("name", ""),
         )
         execute = [t for t in result.get("timing", []) if t["name"] == "execute"]
-        entry = stages.setdefault(stage, {"seconds": 0.0, "peak_gb": 0.0, "nodes": 0})
+        entry = stages.setdefault(
+            stage, {"seconds": 0.0, "peak_gb": 0.0, "nodes": 0, "cpu_seconds": 0.0}
+        )
         entry["seconds"] += result.get("execution_time") or 0.0
         entry["nodes"] += 1
         if execute and execute[0].get("started_at") and execute[0].get("completed_at"):
             first, last = _epoch(execute[0]["started_at"]), _epoch(execute[0]["completed_at"])
-            inside = [value for stamp, value in samples if first - 0.2 <= stamp <= last + 0.2]
+            inside = [value for stamp, value, _ in samples if first - 0.2 <= stamp <= last + 0.2]
             if inside:
                 entry["peak_gb"] = max(entry["peak_gb"], max(inside) / 1024**3)
+            entry["cpu_seconds"] += cpu_between(cpu_samples, first, last)
     return {
         stage: {
             "seconds": round(value["seconds"], 1),
             "peak_gb": round(value["peak_gb"], 2),
             "nodes": value["nodes"],
+            **({"cpu_seconds": round(value["cpu_seconds"], 1)} if one_thread else {}),
         }
         for stage, value in stages.items()
     }
 
 
-def top_nodes(run_results: Path, samples: list[tuple[float, int]], count: int = 12) -> list:
+def top_nodes(run_results: Path, samples: list[tuple[float, int, float]], count: int = 12) -> list:
     """The ``count`` slowest nodes and the ``count`` with the highest peak RSS inside their
     windows: (name, seconds, peak GB), the limiting stage's culprits by name."""
     rows = []
@@ -188,7 +214,7 @@ def top_nodes(run_results: Path, samples: list[tuple[float, int]], count: int = 
         peak = 0.0
         if execute and execute[0].get("started_at") and execute[0].get("completed_at"):
             first, last = _epoch(execute[0]["started_at"]), _epoch(execute[0]["completed_at"])
-            inside = [value for stamp, value in samples if first - 0.2 <= stamp <= last + 0.2]
+            inside = [value for stamp, value, _ in samples if first - 0.2 <= stamp <= last + 0.2]
             peak = max(inside, default=0) / 1024**3
         name = result["unique_id"].split(".", 2)[-1]
         rows.append((name, round(result.get("execution_time") or 0.0, 1), round(peak, 2)))
@@ -243,7 +269,12 @@ def dbt_build(
         *extra,
     ]
     measured = run_sampled(command, env=env)
-    stages = stage_table(target / "run_results.json", target / "manifest.json", measured.samples)
+    stages = stage_table(
+        target / "run_results.json",
+        target / "manifest.json",
+        measured.samples,
+        one_thread=threads_used(target) == 1,
+    )
     (target / "top_nodes.json").write_text(
         json.dumps(top_nodes(target / "run_results.json", measured.samples))
     )
@@ -427,6 +458,52 @@ def markdown(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def cpu_line(entry: dict) -> str:
+    """The build's CPU seconds beside its wall time, and the least wall time the same work
+    could take on this machine's cores in any order of the nodes (CPU seconds / cores)."""
+    cpu, wall, cores = entry["build_cpu_seconds"], entry["build_seconds"], entry["cores"]
+    return (
+        f"CPU {cpu:.1f} s in {wall:.1f} s of wall time ({cpu / wall:.2f} of {cores} cores busy); "
+        f"the same work needs at least {cpu / cores:.1f} s on {cores} cores"
+    )
+
+
+def cpu_markdown(results: list[dict]) -> str:
+    """Per stage, the CPU seconds of every core and the cores busy on average (CPU / wall) for
+    the sizes built on one dbt thread: a stage near 1 core leaves the other cores idle."""
+    measured = [
+        entry
+        for entry in results
+        if "build_cpu_seconds" in entry
+        and any("cpu_seconds" in value for value in entry["stages"].values())
+    ]
+    if not measured:
+        return "(CPU per stage: measured on one dbt thread only)"
+    stages = sorted({stage for entry in measured for stage in entry["stages"]})
+    lines = [
+        "| stage | "
+        + " | ".join(f"{entry['events'] / 1e6:g}M CPU s | cores busy" for entry in measured)
+        + " |",
+        "|---|" + "---|---|" * len(measured),
+    ]
+
+    def cells(cpu: float, seconds: float) -> str:
+        return f"{cpu:.1f} | {cpu / seconds:.2f}" if seconds else f"{cpu:.1f} | "
+
+    for stage in stages:
+        row = []
+        for entry in measured:
+            value = entry["stages"].get(stage, {"seconds": 0, "cpu_seconds": 0.0})
+            row.append(cells(value.get("cpu_seconds", 0.0), value["seconds"]))
+        lines.append(f"| {stage} | " + " | ".join(row) + " |")
+    lines.append(
+        "| **whole build** | "
+        + " | ".join(cells(e["build_cpu_seconds"], e["build_seconds"]) for e in measured)
+        + " |"
+    )
+    return "\n".join(lines)
+
+
 def extrapolation_markdown(results: list[dict]) -> str:
     """The projection table: each stage's last measured slope and where it leads."""
     projected = extrapolate(results)
@@ -460,6 +537,8 @@ def replot(paths: list[Path], out: Path, plot_path: Path, title: str) -> None:
     (out / "results.json").write_text(json.dumps(results, indent=2))
     plot(results, plot_path, title)
     print(markdown(results))
+    print()
+    print(cpu_markdown(results))
     print()
     print(extrapolation_markdown(results))
     print()
@@ -555,9 +634,11 @@ def main() -> None:
             "load_average": os.getloadavg(),
             "raw_load_seconds": round(raw.seconds, 1),
             "raw_load_peak_gb": round(raw.peak_gb, 2),
+            "raw_load_cpu_seconds": round(raw.cpu_seconds, 1),
             "memory_limit": memory_limit,
             "build_seconds": round(build.seconds, 1),
             "build_peak_gb": round(build.peak_gb, 2),
+            "build_cpu_seconds": round(build.cpu_seconds, 1),
             "staging_seconds": round(staging, 1),
             "staging_over_raw": round(staging / raw.seconds, 2),
             "stages": stages,
@@ -569,6 +650,7 @@ def main() -> None:
             flush=True,
         )
         print(f"{events:,}: schedule {json.dumps(entry['schedule'])}", flush=True)
+        print(f"{events:,}: {cpu_line(entry)}", flush=True)
         results.append(entry)
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(results, indent=2))
@@ -606,6 +688,7 @@ def main() -> None:
                 ),
                 "build_seconds": round(month.seconds, 1),
                 "build_peak_gb": round(month.peak_gb, 2),
+                "build_cpu_seconds": round(month.cpu_seconds, 1),
                 "stages": month_stages,
                 "schedule": _schedule(args.out / f"target-{events}-month"),
             }
@@ -615,6 +698,8 @@ def main() -> None:
             )
             (args.out / "results.json").write_text(json.dumps(results, indent=2))
     print(markdown(results))
+    print()
+    print(cpu_markdown(results))
     print()
     print(extrapolation_markdown(results))
     print()

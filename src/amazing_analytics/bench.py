@@ -1,4 +1,5 @@
-"""The benchmark harness the ``scripts/bench_*.py`` share: peak memory and a step timer.
+"""The benchmark harness the ``scripts/bench_*.py`` share: peak memory, a step timer, and the
+CPU time of a sampled process between two moments.
 
     timer = StepTimer()
     with timer.step("fit"):
@@ -11,10 +12,11 @@ resident set size reached by its end.
 
 from __future__ import annotations
 
+import bisect
 import resource
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +37,28 @@ def peak_rss_gb(children: bool = False) -> float:
     who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
     peak = resource.getrusage(who).ru_maxrss
     return peak / (1024**3 if sys.platform == "darwin" else 1024**2)
+
+
+def cpu_at(samples: Sequence[tuple[float, float]], stamp: float) -> float:
+    """The cumulative CPU seconds of a sampled process at unix time ``stamp``: ``samples`` are
+    (unix time, cumulative CPU seconds) in time order, interpolated linearly between two
+    samples and held at the first and last beyond them (0 without samples)."""
+    if not samples:
+        return 0.0
+    stamps = [moment for moment, _ in samples]
+    after = bisect.bisect_right(stamps, stamp)
+    if after == 0:
+        return samples[0][1]
+    if after == len(samples):
+        return samples[-1][1]
+    (start, cpu_start), (end, cpu_end) = samples[after - 1], samples[after]
+    return cpu_start + (cpu_end - cpu_start) * (stamp - start) / (end - start)
+
+
+def cpu_between(samples: Sequence[tuple[float, float]], first: float, last: float) -> float:
+    """CPU seconds a sampled process spent between unix times ``first`` and ``last``: with
+    one job at a time (dbt on one thread) a node's own CPU time, all its threads together."""
+    return max(0.0, cpu_at(samples, last) - cpu_at(samples, first))
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,20 @@ def test_bench_step_timer_records_each_step_even_when_it_fails() -> None:
         timer.seconds("never")
 
 
+def test_bench_cpu_between_interpolates_the_sampled_cumulative_cpu() -> None:
+    from amazing_analytics.bench import cpu_at, cpu_between
+
+    # (unix time, cumulative CPU seconds): one core busy from 10 to 12, two from 12 to 13
+    samples = [(10.0, 5.0), (12.0, 7.0), (13.0, 9.0)]
+    assert cpu_at(samples, 12.0) == 7.0
+    assert cpu_at(samples, 12.5) == pytest.approx(8.0)
+    assert cpu_at(samples, 9.0) == 5.0 and cpu_at(samples, 20.0) == 9.0  # held beyond
+    assert cpu_between(samples, 11.0, 12.5) == pytest.approx(2.0)  # 1 + 1 (two cores, 0.5 s)
+    assert cpu_between(samples, 10.0, 13.0) == pytest.approx(4.0)
+    assert cpu_between(samples, 13.0, 10.0) == 0.0  # a reversed window spends nothing
+    assert cpu_between([], 10.0, 13.0) == 0.0
+
+
 def test_read_arrow_dictionary_encodes_the_named_text_columns_as_they_stream() -> None:
     connection = duckdb.connect()
     connection.execute("set preserve_insertion_order = false")
