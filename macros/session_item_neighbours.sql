@@ -1,138 +1,193 @@
 {#-
-    Item-to-item co-visitation within sessions, top var('session_neighbours_top_n') neighbours
-    per product, as (product_id, neighbour_product_id, neighbour_rank, score). One definition for
-    the served neighbours (session_item_neighbours, split 'serving': every session up to
-    as_of_date) and the evaluated ones (int_session_item_neighbours_train, split
-    'evaluation_train': only the events before the session evaluation's split,
-    session_eval_cutoff()), so the evaluation judges the computation that serves.
+    Item-to-item co-visitation within sessions, computed once for both of its uses:
+    int_product_cooccurrence counts the sessions each ordered pair of products shares (item-kNN,
+    "bought together") and sums its session-neighbour weight, from which session_item_neighbours
+    (split 'serving') and the session evaluation's int_session_item_neighbours_train (split
+    'evaluation_train') keep the top var('session_neighbours_top_n') neighbours per product, as
+    (product_id, neighbour_product_id, neighbour_rank, score). The session evaluation judges the
+    computation that serves. One self-join of the sessions per split, not one per use: at 30M
+    events each of the three took 21-52 s.
 
     For every session (opt-outs left out; sessions with 2 to recommender_max_session_products
     distinct products; with var recommender_train_window_days > 0, only the events of the last
     that many days before the cut-off) and every ordered pair of distinct products (a, b) in it:
         pair weight = event weight of b in the session (its strongest event: view / cart /
                       purchase, vars recommender_weight_*)
-                    x 0.5 ^ (session age in days at the cut-off / recommender_half_life_days)
+                    x 0.5 ^ (session age in days at the split's reference date /
+                             recommender_half_life_days)
                     x 1 if b was first seen after a in the session, else
                       var('session_neighbours_backward_weight') (what comes next counts most)
     score(a, b) = sum of the pair weights over sessions (in integer nano-units: a float sum
     depends on the order DuckDB adds the rows in). Ties by neighbour_product_id. The pairs are
     joined within sessions only, never a products x products matrix.
 -#}
+
+{#- The pair aggregates of ``split_events``, a CTE of (split, reference_date, then the columns
+    of co_visited_event_columns) rows: CTEs ending in ``co_visited_pairs`` (split, product_id,
+    other_product_id, session_count, bought_together_count, neighbour_weight_nano), aggregated
+    in product chunks (product_pair_chunks). The caller writes ``with ... split_events as
+    (...),`` before it. -#}
+{% macro co_visited_pairs(split_events) -%}
+pair_session_products as (
+
+    select
+        split,
+        session_id,
+        product_id,
+        bool_or(event_type = 'purchase') as is_bought,
+        max(event_weight) as event_weight,
+        min(event_at) as first_seen_at,
+        max(event_date) as last_event_date,
+        any_value(reference_date) as reference_date
+    from {{ split_events }}
+    group by split, session_id, product_id
+
+),
+
+pair_sessions as (
+
+    select
+        split,
+        session_id,
+        {{ recommender_decay('max(last_event_date)', 'any_value(reference_date)') }} as recency_weight
+    from pair_session_products
+    group by split, session_id
+    having count(*) between 2 and {{ var('recommender_max_session_products') }}
+
+),
+
+pairs as (
+
+    select
+        pair_sessions.split,
+        left_side.product_id,
+        right_side.product_id as other_product_id,
+        left_side.is_bought and right_side.is_bought as is_bought_together,
+        cast(round(
+            1e9 * right_side.event_weight * pair_sessions.recency_weight
+            * case
+                when right_side.first_seen_at > left_side.first_seen_at then 1.0
+                else {{ var('session_neighbours_backward_weight') }}
+            end
+        ) as bigint) as pair_weight_nano
+    from pair_sessions
+    inner join pair_session_products as left_side
+        on pair_sessions.split = left_side.split
+        and pair_sessions.session_id = left_side.session_id
+    inner join pair_session_products as right_side
+        on left_side.split = right_side.split
+        and left_side.session_id = right_side.session_id
+        and left_side.product_id <> right_side.product_id
+
+),
+
+{%- set chunks = product_pair_chunks() %}
+
+-- in product chunks, so one hash table holds a part of the distinct pairs (macro
+-- product_pair_chunks: the result is the same for any count)
+co_visited_pairs as (
+    {%- for chunk in range(chunks) %}
+
+    select
+        split,
+        product_id,
+        other_product_id,
+        -- 32-bit counts: the recommenders read tens of millions of pairs into Python
+        cast(count(*) as integer) as session_count,
+        cast(count(*) filter (where is_bought_together) as integer) as bought_together_count,
+        cast(sum(pair_weight_nano) as bigint) as neighbour_weight_nano
+    from pairs
+    where product_id % {{ chunks }} = {{ chunk }}
+    group by split, product_id, other_product_id
+    {%- if not loop.last %}
+
+    union all
+    {%- endif %}
+    {%- endfor %}
+
+)
+{%- endmacro %}
+
+{#- The columns of stg_events (aliased ``events``) that co_visited_pairs reads. -#}
+{% macro co_visited_event_columns(events) -%}
+        {{ events }}.session_id,
+        {{ events }}.product_id,
+        {{ events }}.event_type,
+        {{ events }}.event_at,
+        {{ events }}.event_date,
+        {{ recommender_event_weight(events ~ '.event_type') }} as event_weight
+{%- endmacro %}
+
 {% macro session_item_neighbours(split) -%}
 {%- if split not in ('serving', 'evaluation_train') -%}
     {{ exceptions.raise_compiler_error("session_item_neighbours: split must be 'serving' or 'evaluation_train', got " ~ split) }}
 {%- endif -%}
-with neighbour_window as (
+{%- set own_cutoff = split == 'evaluation_train' and (var('session_eval_split_at', '') | string | trim) -%}
+with
+{%- if own_cutoff %}
 
-    -- events before cutoff_at count; recency is measured at cutoff_date
-    {%- if split == 'serving' %}
-    select cast(as_of_date + 1 as timestamp) as cutoff_at, as_of_date + 1 as cutoff_date
-    from ({{ recommender_window() }})
-    {%- else %}
+-- var session_eval_split_at moves the session evaluation's split away from the batch
+-- evaluation's, whose pairs int_product_cooccurrence holds: the pairs before it, computed here
+neighbour_window as (
+
     select cutoff_at, cast(cutoff_at as date) as cutoff_date
     from (select {{ session_eval_cutoff() }} as cutoff_at)
-    {%- endif %}
 
 ),
 
-neighbour_events as (
+split_events as (
 
     select
-        events.session_id,
-        events.product_id,
-        events.event_at,
-        events.event_date,
-        {{ recommender_event_weight('events.event_type') }} as event_weight
+        'evaluation_train' as split,
+        neighbour_window.cutoff_date as reference_date,
+        {{ co_visited_event_columns('events') }}
     from {{ ref('stg_events') }} as events
     cross join neighbour_window
     where events.event_type in ('view', 'cart', 'purchase')
         and events.event_at < neighbour_window.cutoff_at
         {%- if var('recommender_train_window_days') | int > 0 %}
-        -- bounded history (issue 14): only the last recommender_train_window_days days count
         and events.event_at >= neighbour_window.cutoff_at
             - to_days({{ var('recommender_train_window_days') | int }})
         {%- endif %}
-        and events.session_id is not null
         and events.user_id not in (
             select user_id from {{ ref('gdpr_personalisation_opt_outs') }} where user_id is not null
         )
 
 ),
 
-neighbour_session_products as (
-
-    select
-        session_id,
-        product_id,
-        max(event_weight) as event_weight,
-        min(event_at) as first_seen_at
-    from neighbour_events
-    group by session_id, product_id
-
-),
-
-neighbour_sessions as (
-
-    select
-        neighbour_events.session_id,
-        {{ recommender_decay(
-            'max(neighbour_events.event_date)', 'any_value(neighbour_window.cutoff_date)'
-        ) }} as recency_weight
-    from neighbour_events
-    cross join neighbour_window
-    group by neighbour_events.session_id
-    having count(distinct neighbour_events.product_id)
-        between 2 and {{ var('recommender_max_session_products') }}
-
-),
+{{ co_visited_pairs('split_events') }},
 
 neighbour_pairs as (
 
-    select
-        left_side.product_id,
-        right_side.product_id as neighbour_product_id,
-        cast(round(
-            1e9 * right_side.event_weight * neighbour_sessions.recency_weight
-            * case
-                when right_side.first_seen_at > left_side.first_seen_at then 1.0
-                else {{ var('session_neighbours_backward_weight') }}
-            end
-        ) as bigint) as pair_weight_nano
-    from neighbour_sessions
-    inner join neighbour_session_products as left_side
-        on neighbour_sessions.session_id = left_side.session_id
-    inner join neighbour_session_products as right_side
-        on left_side.session_id = right_side.session_id
-        and left_side.product_id <> right_side.product_id
+    select product_id, other_product_id, neighbour_weight_nano from co_visited_pairs
 
 ),
+{%- else %}
+
+neighbour_pairs as (
+
+    select product_id, other_product_id, neighbour_weight_nano
+    from {{ ref('int_product_cooccurrence') }}
+    where split = '{{ split }}'
+
+),
+{%- endif %}
 
 {%- set chunks = product_pair_chunks() %}
 {%- for chunk in range(chunks) %}
-
-neighbour_scores_{{ chunk }} as (
-
-    select
-        product_id,
-        neighbour_product_id,
-        sum(pair_weight_nano) / 1e9 as score
-    from neighbour_pairs
-    where product_id % {{ chunks }} = {{ chunk }}
-    group by product_id, neighbour_product_id
-
-),
 
 neighbour_ranked_{{ chunk }} as (
 
     select
         product_id,
-        neighbour_product_id,
+        other_product_id as neighbour_product_id,
         cast(row_number() over (
-            partition by product_id order by score desc, neighbour_product_id
+            partition by product_id order by neighbour_weight_nano desc, other_product_id
         ) as integer) as neighbour_rank,
-        score
-    from neighbour_scores_{{ chunk }}
-    where score > 0
+        neighbour_weight_nano / 1e9 as score
+    from neighbour_pairs
+    where product_id % {{ chunks }} = {{ chunk }}
+        and neighbour_weight_nano > 0
     qualify neighbour_rank <= {{ var('session_neighbours_top_n') }}
 
 ),
