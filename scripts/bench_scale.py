@@ -5,10 +5,12 @@
 For each size: generates the seven demo months with the generator's monthly volumes (cached
 under bench/scale/data/<events>-<seed>), times a raw DuckDB load of the same files (the same
 read_csv options as the source, no cleaning), then one `dbt build` into a fresh warehouse while a
-sampler reads the resident memory of the dbt process tree from /proc every 0.2 s. The build's
-target/run_results.json gives each node's execution window; nodes are grouped into stages by
-their folder (STAGES), a stage's wall time is the sum of its nodes' execution times and its peak
-RSS the highest sample inside those windows. With --incremental-month, a second warehouse is
+sampler reads the resident memory and the CPU time of the dbt process tree from /proc every 0.2
+s. The build's target/run_results.json gives each node's execution window; nodes are grouped
+into stages by their folder (STAGES), a stage's wall time is the sum of its nodes' execution
+times and its peak RSS the highest sample inside those windows. The build's CPU seconds (every
+core, from the kernel's account of the finished process) are printed with the least wall time
+that work needs on this machine's cores; on one dbt thread, each stage's too. With --incremental-month, a second warehouse is
 built from the first six months, then the seventh month is landed and the incremental build
 timed (the "one new month" row). Each build's node times are also replayed through dbt's queue
 and a longest-path-first one (amazing_analytics.build_schedule: what the order of the models
