@@ -5,8 +5,8 @@
     (split 'serving') and the session evaluation's int_session_item_neighbours_train (split
     'evaluation_train') keep the top var('session_neighbours_top_n') neighbours per product, as
     (product_id, neighbour_product_id, neighbour_rank, score). The session evaluation judges the
-    computation that serves. One self-join of the sessions per split, not one per use: at 30M
-    events each of the three took 21-52 s.
+    computation that serves. One self-join of the sessions per split, not one per use
+    (benchmarks.md, ninth pass: the same rows, 8 CPU seconds less at 10M events).
 
     For every session (opt-outs left out; sessions with 2 to recommender_max_session_products
     distinct products; with var recommender_train_window_days > 0, only the events of the last

@@ -10,11 +10,12 @@ s. The build's target/run_results.json gives each node's execution window; nodes
 into stages by their folder (STAGES), a stage's wall time is the sum of its nodes' execution
 times and its peak RSS the highest sample inside those windows. The build's CPU seconds (every
 core, from the kernel's account of the finished process) are printed with the least wall time
-that work needs on this machine's cores; on one dbt thread, each stage's too. With --incremental-month, a second warehouse is
-built from the first six months, then the seventh month is landed and the incremental build
-timed (the "one new month" row). Each build's node times are also replayed through dbt's queue
-and a longest-path-first one (amazing_analytics.build_schedule: what the order of the models
-costs with --threads above 1). Last, issue 14's targets are judged on the sizes run
+that work needs on this machine's cores; on one dbt thread, each stage's too. With
+--incremental-month, a second warehouse is built from the first six months, then the seventh
+month is landed and the incremental build timed (the "one new month" row). Each build's node
+times are also replayed through dbt's queue and a longest-path-first one
+(amazing_analytics.build_schedule: what the order of the models costs with --threads above 1).
+Last, issue 14's targets are judged on the sizes run
 (amazing_analytics.scale_targets): met, not met, or not measured. Each size builds with
 $AMAZING_MEMORY_LIMIT if it is set, else with the DuckDB memory limit the build's own warning
 would name for its lines (scale_targets.memory_limit_for: 3GB up to 37.8M, 8GiB at 100M),
