@@ -208,19 +208,28 @@ def stage_table(
     }
 
 
-def top_nodes(run_results: Path, samples: list[tuple[float, int, float]], count: int = 12) -> list:
+def top_nodes(
+    run_results: Path,
+    samples: list[tuple[float, int, float]],
+    count: int = 12,
+    one_thread: bool = False,
+) -> list:
     """The ``count`` slowest nodes and the ``count`` with the highest peak RSS inside their
-    windows: (name, seconds, peak GB), the limiting stage's culprits by name."""
+    windows: (name, seconds, peak GB), with ``one_thread`` also the CPU seconds inside the
+    window (every core's), the limiting stage's culprits by name."""
+    cpu_samples = [(stamp, cpu) for stamp, _, cpu in samples]
     rows = []
     for result in json.loads(run_results.read_text())["results"]:
         execute = [t for t in result.get("timing", []) if t["name"] == "execute"]
-        peak = 0.0
+        peak, cpu = 0.0, 0.0
         if execute and execute[0].get("started_at") and execute[0].get("completed_at"):
             first, last = _epoch(execute[0]["started_at"]), _epoch(execute[0]["completed_at"])
             inside = [value for stamp, value, _ in samples if first - 0.2 <= stamp <= last + 0.2]
             peak = max(inside, default=0) / 1024**3
+            cpu = cpu_between(cpu_samples, first, last)
         name = result["unique_id"].split(".", 2)[-1]
-        rows.append((name, round(result.get("execution_time") or 0.0, 1), round(peak, 2)))
+        row = (name, round(result.get("execution_time") or 0.0, 1), round(peak, 2))
+        rows.append((*row, round(cpu, 1)) if one_thread else row)
     slowest = sorted(rows, key=lambda row: -row[1])[:count]
     largest = sorted(rows, key=lambda row: -row[2])[:count]
     return [list(row) for row in dict.fromkeys(slowest + largest)]
@@ -272,14 +281,12 @@ def dbt_build(
         *extra,
     ]
     measured = run_sampled(command, env=env)
+    one_thread = threads_used(target) == 1
     stages = stage_table(
-        target / "run_results.json",
-        target / "manifest.json",
-        measured.samples,
-        one_thread=threads_used(target) == 1,
+        target / "run_results.json", target / "manifest.json", measured.samples, one_thread
     )
     (target / "top_nodes.json").write_text(
-        json.dumps(top_nodes(target / "run_results.json", measured.samples))
+        json.dumps(top_nodes(target / "run_results.json", measured.samples, one_thread=one_thread))
     )
     return measured, stages
 
