@@ -6,7 +6,7 @@
     'evaluation_train') keep the top var('session_neighbours_top_n') neighbours per product, as
     (product_id, neighbour_product_id, neighbour_rank, score). The session evaluation judges the
     computation that serves. One self-join of the sessions per split, not one per use
-    (benchmarks.md, ninth pass: the same rows, 8 CPU seconds less at 10M events).
+    (benchmarks.md, ninth pass: the same rows, 8 CPU seconds less at 10M events, 58 at 30M).
 
     For every session (opt-outs left out; sessions with 2 to recommender_max_session_products
     distinct products; with var recommender_train_window_days > 0, only the events of the last
