@@ -166,6 +166,17 @@ def _epoch(stamp: str) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
+def node_usage(result: dict, samples: list[tuple[float, int, float]]) -> tuple[float, float] | None:
+    """One node's peak RSS (GB) and CPU seconds inside its execution window (from its
+    run_results entry), or None when the result names no window."""
+    execute = [t for t in result.get("timing", []) if t["name"] == "execute"]
+    if not (execute and execute[0].get("started_at") and execute[0].get("completed_at")):
+        return None
+    first, last = _epoch(execute[0]["started_at"]), _epoch(execute[0]["completed_at"])
+    inside = [value for stamp, value, _ in samples if first - 0.2 <= stamp <= last + 0.2]
+    return max(inside, default=0) / 1024**3, cpu_between(samples, first, last)
+
+
 def stage_table(
     run_results: Path,
     manifest: Path,
@@ -176,7 +187,6 @@ def stage_table(
     with ``one_thread`` (dbt ran one node at a time) also the CPU seconds inside those windows,
     every core's (with two threads the windows overlap and CPU time cannot be told apart)."""
     nodes = json.loads(manifest.read_text())["nodes"]
-    cpu_samples = [(stamp, cpu) for stamp, _, cpu in samples]
     stages: dict[str, dict] = {}
     for result in json.loads(run_results.read_text())["results"]:
         node = nodes.get(result["unique_id"], {})  # unit tests are not in "nodes"
@@ -185,18 +195,15 @@ def stage_table(
             node.get("original_file_path", ""),
             node.get("name", ""),
         )
-        execute = [t for t in result.get("timing", []) if t["name"] == "execute"]
         entry = stages.setdefault(
             stage, {"seconds": 0.0, "peak_gb": 0.0, "nodes": 0, "cpu_seconds": 0.0}
         )
         entry["seconds"] += result.get("execution_time") or 0.0
         entry["nodes"] += 1
-        if execute and execute[0].get("started_at") and execute[0].get("completed_at"):
-            first, last = _epoch(execute[0]["started_at"]), _epoch(execute[0]["completed_at"])
-            inside = [value for stamp, value, _ in samples if first - 0.2 <= stamp <= last + 0.2]
-            if inside:
-                entry["peak_gb"] = max(entry["peak_gb"], max(inside) / 1024**3)
-            entry["cpu_seconds"] += cpu_between(cpu_samples, first, last)
+        usage = node_usage(result, samples)
+        if usage:
+            entry["peak_gb"] = max(entry["peak_gb"], usage[0])
+            entry["cpu_seconds"] += usage[1]
     return {
         stage: {
             "seconds": round(value["seconds"], 1),
@@ -217,16 +224,9 @@ def top_nodes(
     """The ``count`` slowest nodes and the ``count`` with the highest peak RSS inside their
     windows: (name, seconds, peak GB), with ``one_thread`` also the CPU seconds inside the
     window (every core's), the limiting stage's culprits by name."""
-    cpu_samples = [(stamp, cpu) for stamp, _, cpu in samples]
     rows = []
     for result in json.loads(run_results.read_text())["results"]:
-        execute = [t for t in result.get("timing", []) if t["name"] == "execute"]
-        peak, cpu = 0.0, 0.0
-        if execute and execute[0].get("started_at") and execute[0].get("completed_at"):
-            first, last = _epoch(execute[0]["started_at"]), _epoch(execute[0]["completed_at"])
-            inside = [value for stamp, value, _ in samples if first - 0.2 <= stamp <= last + 0.2]
-            peak = max(inside, default=0) / 1024**3
-            cpu = cpu_between(cpu_samples, first, last)
+        peak, cpu = node_usage(result, samples) or (0.0, 0.0)
         name = result["unique_id"].split(".", 2)[-1]
         row = (name, round(result.get("execution_time") or 0.0, 1), round(peak, 2))
         rows.append((*row, round(cpu, 1)) if one_thread else row)

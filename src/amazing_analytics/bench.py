@@ -39,23 +39,23 @@ def peak_rss_gb(children: bool = False) -> float:
     return peak / (1024**3 if sys.platform == "darwin" else 1024**2)
 
 
-def cpu_at(samples: Sequence[tuple[float, float]], stamp: float) -> float:
+def cpu_at(samples: Sequence[tuple[float, ...]], stamp: float) -> float:
     """The cumulative CPU seconds of a sampled process at unix time ``stamp``: ``samples`` are
-    (unix time, cumulative CPU seconds) in time order, interpolated linearly between two
+    tuples of (unix time, ..., cumulative CPU seconds) in time order (the CPU last, so the
+    benches' (time, bytes, CPU) samples serve as they are), interpolated linearly between two
     samples and held at the first and last beyond them (0 without samples)."""
     if not samples:
         return 0.0
-    stamps = [moment for moment, _ in samples]
-    after = bisect.bisect_right(stamps, stamp)
+    after = bisect.bisect_right(samples, stamp, key=lambda sample: sample[0])
     if after == 0:
-        return samples[0][1]
+        return samples[0][-1]
     if after == len(samples):
-        return samples[-1][1]
-    (start, cpu_start), (end, cpu_end) = samples[after - 1], samples[after]
-    return cpu_start + (cpu_end - cpu_start) * (stamp - start) / (end - start)
+        return samples[-1][-1]
+    start, end = samples[after - 1], samples[after]
+    return start[-1] + (end[-1] - start[-1]) * (stamp - start[0]) / (end[0] - start[0])
 
 
-def cpu_between(samples: Sequence[tuple[float, float]], first: float, last: float) -> float:
+def cpu_between(samples: Sequence[tuple[float, ...]], first: float, last: float) -> float:
     """CPU seconds a sampled process spent between unix times ``first`` and ``last``: with
     one job at a time (dbt on one thread) a node's own CPU time, all its threads together."""
     return max(0.0, cpu_at(samples, last) - cpu_at(samples, first))
