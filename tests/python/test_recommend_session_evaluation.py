@@ -13,6 +13,7 @@ import pytest
 
 from amazing_analytics.ml.recommend.selection import (
     Interval,
+    Resamples,
     bootstrap_interval,
     resample_indices,
     select_by_evidence,
@@ -229,6 +230,33 @@ def test_bootstrap_interval_of_identical_units_has_no_width():
         np.array([0.0, 1.0] * 50), np.ones(100), resample_indices(100, 500, 1)
     )
     assert spread.low < 0.5 < spread.high and spread.high - spread.low < 0.25
+
+
+def test_resamples_as_counts_are_the_same_draws_and_the_same_intervals():
+    draws = resample_indices(7, 250, seed=3)
+    resamples = Resamples.draw(7, 250, seed=3)
+    assert resamples.shape == (250, 7)
+    # each resample's counts are its draws counted (the rows cross the counting blocks of 100)
+    for row in (0, 99, 100, 249):
+        assert resamples.weights[row].tolist() == np.bincount(draws[row], minlength=7).tolist()
+    assert resamples.weights.sum(axis=1).tolist() == [7.0] * 250
+    # a per-unit mean with integer sums (hit rates): the same interval exactly
+    hits = np.array([1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0])
+    assert bootstrap_interval(hits, np.ones(7), resamples) == bootstrap_interval(
+        hits, np.ones(7), draws
+    )
+    # a ratio of sums over units of unequal size: equal up to the order of the additions
+    sums, counts = np.array([0.3, 1.7, 0.0, 2.2, 0.9, 0.1, 1.3]), np.array([1, 3, 2, 4, 1, 1, 2.0])
+    gathered = bootstrap_interval(sums, counts, draws)
+    counted = bootstrap_interval(sums, counts, resamples)
+    assert counted.value == gathered.value
+    assert counted.low == pytest.approx(gathered.low, rel=1e-12)
+    assert counted.high == pytest.approx(gathered.high, rel=1e-12)
+    assert counted.low < gathered.value < counted.high
+    with pytest.raises(ValueError, match="6 units but draws for 7"):
+        bootstrap_interval(sums[:6], counts[:6], resamples)
+    assert Resamples.draw(0, 10, seed=1).shape == (0, 0)
+    assert bootstrap_interval(hits, np.ones(7), Resamples.draw(7, 0, seed=1)).low is None
 
 
 def test_select_by_evidence_walks_the_complexity_order():

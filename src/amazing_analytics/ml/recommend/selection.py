@@ -3,6 +3,9 @@
 * :func:`bootstrap_interval` - a percentile bootstrap interval of a ratio of sums (a mean over
   predictions or users), resampling whole units (sessions or users) with replacement, so the
   predictions of one session stay together. Seeded: the same input gives the same interval.
+  The draws are given as unit indices (:func:`resample_indices`) or, where many intervals
+  share them, as :class:`Resamples`: how often each unit is drawn, so that every interval is
+  one matrix product instead of a gather of the draws.
 * :func:`select_by_evidence` - models are walked simplest first; a more complex model replaces
   the one serving only when the lower end of its interval is above the upper end of the
   serving model's interval. Below the minimum number of units nothing is selected on evidence
@@ -37,10 +40,51 @@ def resample_indices(n_units: int, n_samples: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, n_units, size=(n_samples, n_units))
 
 
+#: Resamples turned into counts at once (bounds the temporaries of :meth:`Resamples.draw`).
+_COUNT_BLOCK = 100
+
+
+@dataclass(frozen=True)
+class Resamples:
+    """Bootstrap resamples as counts: ``weights[s, u]`` is how often unit ``u`` is drawn in
+    resample ``s`` (float64, exact for these small integers).
+
+    The same resamples as :func:`resample_indices` with the same arguments; a resampled sum is
+    then ``weights @ values``, one BLAS product instead of gathering every draw (at 20,000 users
+    and 1,000 resamples, 0.26 s per interval gathered). The sums are added in another order, so
+    an interval can differ from the gathered one in its last bits (sums of integers, as hit
+    rates, not at all). Memory: as the index matrix, 8 bytes per draw.
+    """
+
+    weights: np.ndarray
+
+    @classmethod
+    def draw(cls, n_units: int, n_samples: int, seed: int) -> Resamples:
+        """The resamples of :func:`resample_indices` (same seed, same draws), as counts."""
+        draws = resample_indices(n_units, n_samples, seed)
+        weights = np.zeros((draws.shape[0], n_units), np.float64)
+        for start in range(0, draws.shape[0], _COUNT_BLOCK):
+            block = draws[start : start + _COUNT_BLOCK]
+            flat = (block + np.arange(block.shape[0])[:, None] * n_units).ravel()
+            weights[start : start + block.shape[0]] = np.bincount(
+                flat, minlength=block.shape[0] * n_units
+            ).reshape(block.shape[0], n_units)
+        return cls(weights)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(resamples, units), as the index matrix's."""
+        return self.weights.shape
+
+
 def bootstrap_interval(
-    sums: np.ndarray, counts: np.ndarray, draws: np.ndarray, level: float = CONFIDENCE_LEVEL
+    sums: np.ndarray,
+    counts: np.ndarray,
+    draws: np.ndarray | Resamples,
+    level: float = CONFIDENCE_LEVEL,
 ) -> Interval:
-    """sum(sums) / sum(counts) and its percentile interval over ``draws`` (resampled units).
+    """sum(sums) / sum(counts) and its percentile interval over ``draws`` (resampled units:
+    an index matrix from :func:`resample_indices`, or the same draws as :class:`Resamples`).
 
     ``sums``: per unit, the summed metric (e.g. the hits of a session's predictions);
     ``counts``: per unit, what it is averaged over (its predictions; 1 for a per-user mean).
@@ -53,12 +97,19 @@ def bootstrap_interval(
     value = float(sums.sum() / total)
     if draws.shape[0] == 0:
         return Interval(value, None, None)
+    if draws.shape[1] != sums.size:
+        raise ValueError(f"{sums.size} units but draws for {draws.shape[1]}")
     if np.all(counts == 1.0):  # a mean over units: every draw counts n units, exactly
         resampled_counts = np.full(draws.shape[0], float(draws.shape[1]))
+    elif isinstance(draws, Resamples):
+        resampled_counts = draws.weights @ counts
     else:
         resampled_counts = counts[draws].sum(axis=1)
+    resampled_sums = (
+        draws.weights @ sums if isinstance(draws, Resamples) else sums[draws].sum(axis=1)
+    )
     ok = resampled_counts > 0
-    ratios = sums[draws].sum(axis=1)[ok] / resampled_counts[ok]
+    ratios = resampled_sums[ok] / resampled_counts[ok]
     tail = (1.0 - level) / 2.0
     low, high = np.quantile(ratios, [tail, 1.0 - tail])
     return Interval(value, float(low), float(high))

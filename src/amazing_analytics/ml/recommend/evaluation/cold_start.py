@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from amazing_analytics.ml.recommend.data import TrainingData
 from amazing_analytics.ml.recommend.evaluation.table import EvaluationSetup, slice_rows
 from amazing_analytics.ml.recommend.models import make_model
-from amazing_analytics.ml.recommend.selection import resample_indices
+from amazing_analytics.ml.recommend.selection import Resamples
 from amazing_analytics.ml.recommend.topk import top_k_dense
 
 #: Share of the products with training interactions hidden for the simulated cold-start slice.
@@ -59,7 +59,7 @@ class ColdStartSetup:
     candidates: np.ndarray
     user_rows: np.ndarray
     relevant: sp.csr_matrix
-    draws: np.ndarray
+    draws: Resamples
 
 
 def prepare_cold_start(setup: EvaluationSetup, bootstrap_samples: int) -> ColdStartSetup | None:
@@ -83,7 +83,7 @@ def prepare_cold_start(setup: EvaluationSetup, bootstrap_samples: int) -> ColdSt
         candidates=np.flatnonzero(hidden),
         user_rows=setup.rows[users],
         relevant=cold_relevant[users],
-        draws=resample_indices(int(users.sum()), bootstrap_samples, seed),
+        draws=Resamples.draw(int(users.sum()), bootstrap_samples, seed),
     )
 
 

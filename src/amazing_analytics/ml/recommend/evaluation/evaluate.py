@@ -37,7 +37,7 @@ from amazing_analytics.ml.recommend.models import MODEL_NAMES, LightFMParams, ma
 from amazing_analytics.ml.recommend.selection import (
     NOT_ENOUGH_EVIDENCE,
     Interval,
-    resample_indices,
+    Resamples,
     select_by_evidence,
 )
 from amazing_analytics.ml.recommend.threads import in_order
@@ -132,10 +132,11 @@ def evaluate(
 
 def _bootstrap_draws(
     slices: list[Slice], relevant: sp.csr_matrix, bootstrap_samples: int, seed: int
-) -> list[np.ndarray]:
-    """Per slice, the seeded resamples of its evaluated users (the same for every model)."""
+) -> list[Resamples]:
+    """Per slice, the seeded resamples of its evaluated users (the same for every model), as
+    counts: each of the 6 models x 5 metrics of a slice is then one matrix product."""
     return [
-        resample_indices(
+        Resamples.draw(
             int((mask & evaluated_users(rel if rel is not None else relevant)).sum()),
             bootstrap_samples,
             seed + position,
@@ -145,7 +146,7 @@ def _bootstrap_draws(
 
 
 def _model_rows(
-    name: str, setup: EvaluationSetup, slices: list[Slice], draws: list[np.ndarray]
+    name: str, setup: EvaluationSetup, slices: list[Slice], draws: list[Resamples]
 ) -> tuple[list[dict], Interval]:
     """One model fitted and scored: its rows on every slice and its time; with the interval of
     the selection metric over all users."""

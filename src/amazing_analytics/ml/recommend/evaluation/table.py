@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from amazing_analytics.ml.recommend import metrics as m
 from amazing_analytics.ml.recommend.data import TrainingData
 from amazing_analytics.ml.recommend.models import LightFMParams
-from amazing_analytics.ml.recommend.selection import Interval, bootstrap_interval
+from amazing_analytics.ml.recommend.selection import Interval, Resamples, bootstrap_interval
 
 SELECTION_METRIC = "ndcg"
 
@@ -77,7 +77,7 @@ def not_evaluated(reason: str) -> EvaluationResult:
     return EvaluationResult(pa.table(row, schema=EVALUATION_SCHEMA), "popularity", reason)
 
 
-def mean_interval(values: np.ndarray, draws: np.ndarray) -> Interval:
+def mean_interval(values: np.ndarray, draws: np.ndarray | Resamples) -> Interval:
     """The bootstrap interval of the mean of the users' values (NaN = not evaluated)."""
     values = np.asarray(values, np.float64)
     values = values[~np.isnan(values)]
@@ -92,7 +92,7 @@ def slice_rows(
     slice_name: str,
     items: np.ndarray,
     relevant: sp.csr_matrix,
-    draws: np.ndarray,
+    draws: np.ndarray | Resamples,
     setup: EvaluationSetup,
 ) -> tuple[list[dict], dict[str, Interval]]:
     """One model's rows on one slice (``items``: the lists of the slice's users, ``relevant``:

@@ -14,8 +14,8 @@ from amazing_analytics.ml.recommend.models import LightFMParams
 from amazing_analytics.ml.recommend.selection import (
     NOT_ENOUGH_EVIDENCE,
     Interval,
+    Resamples,
     bootstrap_interval,
-    resample_indices,
     select_by_evidence,
 )
 from amazing_analytics.ml.recommend.session import SESSION_MODELS, NeighbourIndex, model_params
@@ -104,8 +104,9 @@ def evaluate_sessions(
     )
     session_index = NeighbourIndex.from_arrow(neighbours.select(list(NEIGHBOUR_COLUMNS)))
     slices = session_slices(sessions, prediction_families(sessions, product_features))
+    # as counts: the 6 models x 3 metrics of a slice are each one matrix product on them
     draws = [
-        resample_indices(int(mask.sum()), settings.bootstrap_samples, settings.seed + position)
+        Resamples.draw(int(mask.sum()), settings.bootstrap_samples, settings.seed + position)
         for position, (_, _, mask, _) in enumerate(slices)
     ]
     per_model: dict[str, list[dict]] = {}
@@ -189,7 +190,7 @@ def _model_records(
     milliseconds: float,
     sessions: TestSessions,
     slices: list[tuple[str, str, np.ndarray, np.ndarray | None]],
-    draws: list[np.ndarray],
+    draws: list[Resamples],
     k: int,
 ) -> tuple[list[dict], Interval]:
     """One model's rows: every metric of every slice with its bootstrap interval, and the time
