@@ -10,7 +10,9 @@ s. The build's target/run_results.json gives each node's execution window; nodes
 into stages by their folder (STAGES), a stage's wall time is the sum of its nodes' execution
 times and its peak RSS the highest sample inside those windows. The build's CPU seconds (every
 core, from the kernel's account of the finished process) are printed with the least wall time
-that work needs on this machine's cores; on one dbt thread, each stage's too. With
+that work needs on this machine's cores; on one dbt thread, each stage's too. The nodes
+running when the memory peaked are recorded too (peak_nodes: with two dbt threads, whose
+memory met). With
 --incremental-month, a second warehouse is built from the first six months, then the seventh
 month is landed and the incremental build timed (the "one new month" row). Each build's node
 times are also replayed through dbt's queue and a longest-path-first one
@@ -40,7 +42,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from amazing_analytics.bench import cpu_between, project_var
+from amazing_analytics.bench import at_the_peak, cpu_between, project_var
 from amazing_analytics.build_schedule import BuildGraph, summary, threads_used
 from amazing_analytics.scale_targets import memory_limit_for, verdicts_markdown
 
@@ -166,13 +168,22 @@ def _epoch(stamp: str) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
-def node_usage(result: dict, samples: list[tuple[float, int, float]]) -> tuple[float, float] | None:
-    """One node's peak RSS (GB) and CPU seconds inside its execution window (from its
-    run_results entry), or None when the result names no window."""
+def execute_window(result: dict) -> tuple[float, float] | None:
+    """A node's execution window in unix time (from its run_results entry), or None when the
+    result names none."""
     execute = [t for t in result.get("timing", []) if t["name"] == "execute"]
     if not (execute and execute[0].get("started_at") and execute[0].get("completed_at")):
         return None
-    first, last = _epoch(execute[0]["started_at"]), _epoch(execute[0]["completed_at"])
+    return _epoch(execute[0]["started_at"]), _epoch(execute[0]["completed_at"])
+
+
+def node_usage(result: dict, samples: list[tuple[float, int, float]]) -> tuple[float, float] | None:
+    """One node's peak RSS (GB) and CPU seconds inside its execution window (from its
+    run_results entry), or None when the result names no window."""
+    window = execute_window(result)
+    if window is None:
+        return None
+    first, last = window
     inside = [value for stamp, value, _ in samples if first - 0.2 <= stamp <= last + 0.2]
     return max(inside, default=0) / 1024**3, cpu_between(samples, first, last)
 
@@ -235,6 +246,22 @@ def top_nodes(
     return [list(row) for row in dict.fromkeys(slowest + largest)]
 
 
+def peak_nodes(run_results: Path, samples: list[tuple[float, int, float]]) -> dict:
+    """When the build's memory peaked (seconds after its first sample), the peak (GB) and the
+    nodes running then: with two dbt threads, which models' memory met."""
+    windows = []
+    for result in json.loads(run_results.read_text())["results"]:
+        window = execute_window(result)
+        if window:
+            windows.append((result["unique_id"].split(".", 2)[-1], *window))
+    stamp, peak, running = at_the_peak(samples, windows)
+    return {
+        "seconds": round(stamp - samples[0][0], 1) if samples else 0.0,
+        "peak_gb": round(peak / 1024**3, 2),
+        "nodes": running,
+    }
+
+
 def raw_load(events_glob: str, database: Path) -> Measured:
     """DuckDB reading the files with the source's own read_csv options into a table."""
     database.unlink(missing_ok=True)
@@ -287,6 +314,9 @@ def dbt_build(
     )
     (target / "top_nodes.json").write_text(
         json.dumps(top_nodes(target / "run_results.json", measured.samples, one_thread=one_thread))
+    )
+    (target / "peak_nodes.json").write_text(
+        json.dumps(peak_nodes(target / "run_results.json", measured.samples))
     )
     return measured, stages
 
@@ -653,6 +683,9 @@ def main() -> None:
             "staging_over_raw": round(staging / raw.seconds, 2),
             "stages": stages,
             "top_nodes": json.loads((args.out / f"target-{events}" / "top_nodes.json").read_text()),
+            "peak_nodes": json.loads(
+                (args.out / f"target-{events}" / "peak_nodes.json").read_text()
+            ),
             "schedule": _schedule(args.out / f"target-{events}"),
         }
         print(
@@ -661,6 +694,7 @@ def main() -> None:
         )
         print(f"{events:,}: schedule {json.dumps(entry['schedule'])}", flush=True)
         print(f"{events:,}: {cpu_line(entry)}", flush=True)
+        print(f"{events:,}: at the peak {json.dumps(entry['peak_nodes'])}", flush=True)
         results.append(entry)
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(results, indent=2))

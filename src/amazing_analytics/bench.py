@@ -61,6 +61,22 @@ def cpu_between(samples: Sequence[tuple[float, ...]], first: float, last: float)
     return max(0.0, cpu_at(samples, last) - cpu_at(samples, first))
 
 
+def at_the_peak(
+    samples: Sequence[tuple[float, ...]],
+    windows: Sequence[tuple[str, float, float]],
+    slack: float = 0.2,
+) -> tuple[float, float, list[str]]:
+    """When a sampled process's memory peaked and who was running: ``samples`` are (unix time,
+    bytes, ...) tuples, ``windows`` (name, start, end) in unix time, e.g. dbt's nodes. Returns
+    the time of the first highest sample, its bytes, and the names whose window holds it
+    (``slack`` seconds either side: the sampling interval), in the windows' order."""
+    if not samples:
+        return 0.0, 0.0, []
+    stamp, peak = max(samples, key=lambda sample: sample[1])[:2]
+    running = [name for name, start, end in windows if start - slack <= stamp <= end + slack]
+    return stamp, peak, running
+
+
 @dataclass(frozen=True)
 class Step:
     """One timed step."""

@@ -262,3 +262,15 @@ def test_every_python_model_using_the_ml_package_imports_dbt_io_first() -> None:
         if uses_ml and ours[0] != "amazing_analytics.dbt_io":
             late.append(f"{path.relative_to(REPO)} (first: {ours[0]})")
     assert late == []
+
+
+def test_bench_at_the_peak_names_the_nodes_running_when_memory_peaked() -> None:
+    from amazing_analytics.bench import at_the_peak
+
+    # (unix time, bytes, CPU): the peak at 12.0 (its first sample, 12.8 peaks as high)
+    samples = [(10.0, 100, 0.0), (12.0, 900, 1.0), (12.8, 900, 2.0), (13.0, 400, 3.0)]
+    windows = [("a", 9.0, 11.0), ("b", 11.5, 12.5), ("c", 12.1, 14.0), ("d", 12.3, 13.0)]
+    # c starts 0.1 s after the sample: inside the sampling slack; d 0.3 s after: not
+    assert at_the_peak(samples, windows) == (12.0, 900, ["b", "c"])
+    assert at_the_peak(samples, windows, slack=0.0) == (12.0, 900, ["b"])
+    assert at_the_peak([], windows) == (0.0, 0.0, [])
