@@ -1259,6 +1259,39 @@ def test_evaluate_intervals_are_seeded():
     assert any(row["ci_low"] is not None for row in timed[0].to_pylist())
 
 
+def test_slice_intervals_draw_each_slice_once_for_every_model():
+    import sys
+
+    from amazing_analytics.ml.recommend.selection import (
+        Resamples,
+        bootstrap_interval,
+        resample_indices,
+    )
+
+    evaluate_module = sys.modules["amazing_analytics.ml.recommend.evaluation.evaluate"]
+    rng = np.random.default_rng(0)
+
+    def scores(values: np.ndarray) -> ev.SliceScores:
+        evaluated = {metric: values * (i + 1) for i, metric in enumerate(m.PER_USER_METRICS)}
+        return ev.SliceScores("t", "s", {}, evaluated, values.size, None, None)
+
+    slices = [rng.random(40), rng.random(40), (rng.random(25) < 0.3).astype(float)]
+    twin = {name: [scores(v) for v in slices] for name in ("a", "b")}  # identical models
+    twin["c"] = [scores(1.0 - v) for v in slices]
+    out = evaluate_module._slice_intervals(twin, len(slices), 200, seed=7)
+    for position, values in enumerate(slices):
+        # slice p is resampled with seed + p, the same draws for every model (paired)
+        draws = resample_indices(values.size, 200, 7 + position)
+        for name, column in (("a", values), ("c", 1.0 - values)):
+            expected = bootstrap_interval(column * 3, np.ones(values.size), draws)
+            got = out[name][position]["ndcg"]  # the third metric: values x 3
+            assert got.value == pytest.approx(expected.value, rel=1e-15)
+            assert (got.low, got.high) == pytest.approx((expected.low, expected.high), rel=1e-12)
+        assert out["a"][position] == out["b"][position]
+    with pytest.raises(ValueError, match="evaluated users but draws"):
+        ev.mean_intervals([scores(slices[0]), scores(slices[2])], Resamples.draw(40, 5, 1))
+
+
 def own_history_training(catalogue_table: pa.Table):
     """user 1 viewed 101 (5 days ago), carted 102 (1 day ago), bought 103 (repeat category);
     user 2 bought 104 (not a repeat category) and viewed 105 (2 days ago)."""

@@ -15,6 +15,7 @@ from amazing_analytics.ml.recommend.selection import (
     Interval,
     Resamples,
     bootstrap_interval,
+    bootstrap_intervals,
     resample_indices,
     select_by_evidence,
 )
@@ -257,6 +258,64 @@ def test_resamples_as_counts_are_the_same_draws_and_the_same_intervals():
         bootstrap_interval(sums[:6], counts[:6], resamples)
     assert Resamples.draw(0, 10, seed=1).shape == (0, 0)
     assert bootstrap_interval(hits, np.ones(7), Resamples.draw(7, 0, seed=1)).low is None
+    # several columns (every model's every metric on a slice) in one product: each column's
+    # interval is its own, its point value to the bit
+    columns = np.column_stack([hits, sums, sums * 3.0])
+    together = bootstrap_intervals(columns, counts, resamples)
+    for column, interval in zip(columns.T, together, strict=True):
+        alone = bootstrap_interval(column.copy(), counts, draws)
+        assert interval.value == alone.value
+        assert (interval.low, interval.high) == pytest.approx((alone.low, alone.high), rel=1e-12)
+    assert together[2].high == pytest.approx(3.0 * together[1].high, rel=1e-12)
+    assert (
+        bootstrap_intervals(columns[:0], counts[:0], Resamples.draw(0, 5, 1))
+        == [Interval(None, None, None)] * 3
+    )
+
+
+def test_session_slice_intervals_draw_each_slice_once_for_every_model():
+    import sys
+
+    from amazing_analytics.ml.recommend.session_evaluation.scoring import per_session_metrics
+    from amazing_analytics.ml.recommend.session_evaluation.sessions import TestSessions
+
+    evaluate_module = sys.modules["amazing_analytics.ml.recommend.session_evaluation.evaluate"]
+    lengths = np.array([2, 3, 4, 2, 5, 3])  # 13 predictions in 6 sessions
+    n = lengths.size
+    sessions = TestSessions(
+        np.arange(n).astype(str).astype(object),
+        np.full(n, -1),
+        np.zeros(n, bool),
+        np.r_[0, np.cumsum(lengths)],
+        np.zeros(lengths.sum(), np.int64),
+        np.full(lengths.sum(), "view", object),
+        n,
+    )
+    ranks = np.array([1, 0, 3, 0, 2, 1, 0, 0, 5, 1, 0, 2, 4], np.int32)
+    keep = np.array([True, False] * 6 + [True])  # a family slice counts some predictions
+    slices = [
+        ("all", "all", np.ones(n, bool), None),
+        ("family", "f", np.array([True, True, False, True, True, True]), keep),
+    ]
+    ranked = {"a": (ranks, 1.0), "b": (ranks, 2.0), "c": (ranks[::-1].copy(), 3.0)}
+    settings = SessionEvaluationSettings(bootstrap_samples=300, seed=11)
+    out = evaluate_module._slice_intervals(ranked, sessions, slices, settings)
+    for position, (_, _, mask, kept) in enumerate(slices):
+        # slice p is resampled with seed + p, the same draws for every model (paired)
+        draws = resample_indices(int(mask.sum()), 300, 11 + position)
+        predictions = lengths - 1
+        counted = (
+            predictions
+            if kept is None
+            else np.add.reduceat(kept.astype(float), np.r_[0, np.cumsum(predictions)][:-1])
+        )
+        for name in ("a", "c"):
+            sums = per_session_metrics(ranked[name][0], sessions, kept)["mrr"][mask]
+            expected = bootstrap_interval(sums, counted[mask], draws)
+            got = out[name][position]["mrr"]
+            assert got.value == expected.value
+            assert (got.low, got.high) == pytest.approx((expected.low, expected.high), rel=1e-12)
+        assert out["a"][position] == out["b"][position]
 
 
 def test_select_by_evidence_walks_the_complexity_order():

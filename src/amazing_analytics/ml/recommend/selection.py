@@ -90,6 +90,8 @@ def bootstrap_interval(
     ``counts``: per unit, what it is averaged over (its predictions; 1 for a per-user mean).
     """
     sums = np.asarray(sums, np.float64)
+    if isinstance(draws, Resamples):
+        return bootstrap_intervals(sums[:, None], counts, draws, level)[0]
     counts = np.asarray(counts, np.float64)
     total = counts.sum()
     if sums.size == 0 or total <= 0:
@@ -101,18 +103,43 @@ def bootstrap_interval(
         raise ValueError(f"{sums.size} units but draws for {draws.shape[1]}")
     if np.all(counts == 1.0):  # a mean over units: every draw counts n units, exactly
         resampled_counts = np.full(draws.shape[0], float(draws.shape[1]))
-    elif isinstance(draws, Resamples):
-        resampled_counts = draws.weights @ counts
     else:
         resampled_counts = counts[draws].sum(axis=1)
-    resampled_sums = (
-        draws.weights @ sums if isinstance(draws, Resamples) else sums[draws].sum(axis=1)
-    )
     ok = resampled_counts > 0
-    ratios = resampled_sums[ok] / resampled_counts[ok]
+    ratios = sums[draws].sum(axis=1)[ok] / resampled_counts[ok]
     tail = (1.0 - level) / 2.0
     low, high = np.quantile(ratios, [tail, 1.0 - tail])
     return Interval(value, float(low), float(high))
+
+
+def bootstrap_intervals(
+    sums: np.ndarray, counts: np.ndarray, draws: Resamples, level: float = CONFIDENCE_LEVEL
+) -> list[Interval]:
+    """:func:`bootstrap_interval` of every column of ``sums`` (units x columns: e.g. every
+    model's every metric on one slice) on the same resamples, in one matrix product."""
+    sums = np.asarray(sums, np.float64)
+    counts = np.asarray(counts, np.float64)
+    total = counts.sum()
+    if sums.shape[0] == 0 or total <= 0:
+        return [Interval(None, None, None)] * sums.shape[1]
+    # each column summed as a vector of its own (pairwise), as bootstrap_interval's value
+    values = [np.ascontiguousarray(column).sum() / total for column in sums.T]
+    if draws.shape[0] == 0:
+        return [Interval(float(value), None, None) for value in values]
+    if draws.shape[1] != sums.shape[0]:
+        raise ValueError(f"{sums.shape[0]} units but draws for {draws.shape[1]}")
+    if np.all(counts == 1.0):  # a mean over units: every draw counts n units, exactly
+        resampled_counts = np.full(draws.shape[0], float(draws.shape[1]))
+    else:
+        resampled_counts = draws.weights @ counts
+    ok = resampled_counts > 0
+    ratios = (draws.weights @ sums)[ok] / resampled_counts[ok, None]
+    tail = (1.0 - level) / 2.0
+    lows, highs = np.quantile(ratios, [tail, 1.0 - tail], axis=0)
+    return [
+        Interval(float(value), float(low), float(high))
+        for value, low, high in zip(values, lows, highs, strict=True)
+    ]
 
 
 def select_by_evidence(

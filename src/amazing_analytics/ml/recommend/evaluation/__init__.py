@@ -22,7 +22,10 @@ Slices (``slice_type`` / ``slice``):
   part); the baselines rank them all alike.
 
 Every per-user metric has a 95 % bootstrap interval (``ci_low``, ``ci_high``): users resampled
-with replacement, seeded, the same draws for every model of a slice (a paired comparison).
+with replacement, seeded, the same draws for every model of a slice (a paired comparison). The
+intervals are taken once every model is scored, one slice at a time: its draws, as counts per
+user (:class:`~amazing_analytics.ml.recommend.selection.Resamples`), times every model's every
+metric in one matrix product.
 
 The model that serves ``recommendations`` is chosen on evidence
 (:func:`~amazing_analytics.ml.recommend.selection.select_by_evidence` on NDCG@k over ``all``):
@@ -31,9 +34,10 @@ order) and a model replaces the serving one only when its interval's low end is 
 serving model's high end. With fewer than ``min_test_users`` test users the rows say
 ``not_enough_evidence`` and popularity serves.
 
-One module per job: ``table`` (the evaluation's rows and the bootstrap interval of a mean),
-``slices`` (who is evaluated in each slice, on which products), ``cold_start`` (the simulated
-new products), ``evaluate`` (every model, the selection); the package re-exports their public
+One module per job: ``table`` (the evaluation's rows, a model's scores on a slice and their
+intervals), ``slices`` (who is evaluated in each slice, on which products), ``cold_start`` (the
+simulated new products), ``evaluate`` (every model, the selection); the package re-exports their
+public
 names.
 """
 
@@ -62,10 +66,13 @@ from amazing_analytics.ml.recommend.evaluation.table import (
     SELECTION_METRIC,
     EvaluationResult,
     EvaluationSetup,
-    mean_interval,
+    SliceScores,
+    mean_intervals,
     metric_row,
     not_evaluated,
+    score_rows,
     slice_rows,
+    slice_scores,
 )
 
 __all__ = [
@@ -80,15 +87,18 @@ __all__ = [
     "SELECTION_METRIC",
     "EvaluationResult",
     "EvaluationSetup",
+    "SliceScores",
     "category_family_slices",
     "evaluate",
     "evaluated_users",
     "hide_products",
-    "mean_interval",
+    "mean_intervals",
     "metric_row",
     "not_evaluated",
     "prepare_cold_start",
     "run_cold_start",
+    "score_rows",
     "slice_rows",
+    "slice_scores",
     "user_slices",
 ]

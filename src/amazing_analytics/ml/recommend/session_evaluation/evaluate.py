@@ -15,7 +15,7 @@ from amazing_analytics.ml.recommend.selection import (
     NOT_ENOUGH_EVIDENCE,
     Interval,
     Resamples,
-    bootstrap_interval,
+    bootstrap_intervals,
     select_by_evidence,
 )
 from amazing_analytics.ml.recommend.session import SESSION_MODELS, NeighbourIndex, model_params
@@ -104,20 +104,11 @@ def evaluate_sessions(
     )
     session_index = NeighbourIndex.from_arrow(neighbours.select(list(NEIGHBOUR_COLUMNS)))
     slices = session_slices(sessions, prediction_families(sessions, product_features))
-    # as counts: the 6 models x 3 metrics of a slice are each one matrix product on them
-    draws = [
-        Resamples.draw(int(mask.sum()), settings.bootstrap_samples, settings.seed + position)
-        for position, (_, _, mask, _) in enumerate(slices)
-    ]
-    per_model: dict[str, list[dict]] = {}
-    intervals: dict[str, Interval] = {}
+    ranked: dict[str, tuple[np.ndarray, float]] = {}
 
     def score(name: str, index: NeighbourIndex) -> None:
-        ranks, milliseconds = session_ranks(
+        ranked[name] = session_ranks(
             sessions, index, popular, histories, k, name, model_params(name)
-        )
-        per_model[name], intervals[name] = _model_records(
-            name, ranks, milliseconds, sessions, slices, draws, k
         )
 
     # LightFM's fit for the embedding neighbours runs beside the scoring of the models that do
@@ -143,15 +134,23 @@ def evaluate_sessions(
         else session_index.with_source("embedding", NeighbourIndex.from_arrow(rows))
     )
     for name in embedding_models:
-        if index is None:
+        if index is not None:
+            score(name, index)
+    slice_intervals = _slice_intervals(ranked, sessions, slices, settings)
+    per_model: dict[str, list[dict]] = {}
+    intervals: dict[str, Interval] = {}
+    for name in models:
+        if name in ranked:
+            per_model[name], intervals[name] = _model_records(
+                name, ranked[name][1], sessions, slices, slice_intervals[name], k
+            )
+        else:  # an embedding model without embeddings
             per_model[name] = [
                 evaluation_record(
                     name, "all", "all", SELECTION_METRIC, k, Interval(None, None, None), 0, 0
                 )
                 | {"status": NOT_ENOUGH_EVIDENCE, "message": NO_EMBEDDINGS}
             ]
-        else:
-            score(name, index)
     records = [record for name in models for record in per_model[name]]
     return _with_selection(records, models, intervals, sessions, settings)
 
@@ -184,25 +183,58 @@ def _embedding_rows(
     )
 
 
+def _counted(sessions: TestSessions, keep: np.ndarray | None) -> np.ndarray:
+    """Per session, the predictions a slice counts (only those in ``keep`` when given)."""
+    return sessions.lengths() - 1 if keep is None else session_sums(keep, sessions)
+
+
+def _slice_intervals(
+    ranked: dict[str, tuple[np.ndarray, float]],
+    sessions: TestSessions,
+    slices: list[tuple[str, str, np.ndarray, np.ndarray | None]],
+    settings: SessionEvaluationSettings,
+) -> dict[str, list[dict[str, Interval]]]:
+    """Per model and slice, each metric's bootstrap interval. One slice at a time: its
+    sessions resampled once (seed + the slice's position, the same draws for every model) and
+    every model's every metric taken in one matrix product, so only one slice's resamples are
+    held."""
+    out: dict[str, list[dict[str, Interval]]] = {name: [] for name in ranked}
+    if not ranked:
+        return out
+    for position, (_, _, mask, keep) in enumerate(slices):
+        columns = []
+        for ranks, _ in ranked.values():
+            per_session = per_session_metrics(ranks, sessions, keep)
+            columns += [per_session[metric][mask] for metric in SESSION_METRICS]
+        draws = Resamples.draw(
+            int(mask.sum()), settings.bootstrap_samples, settings.seed + position
+        )
+        intervals = iter(
+            bootstrap_intervals(np.column_stack(columns), _counted(sessions, keep)[mask], draws)
+        )
+        for name in ranked:
+            out[name].append({metric: next(intervals) for metric in SESSION_METRICS})
+    return out
+
+
 def _model_records(
     name: str,
-    ranks: np.ndarray,
     milliseconds: float,
     sessions: TestSessions,
     slices: list[tuple[str, str, np.ndarray, np.ndarray | None]],
-    draws: list[Resamples],
+    slice_intervals: list[dict[str, Interval]],
     k: int,
 ) -> tuple[list[dict], Interval]:
     """One model's rows: every metric of every slice with its bootstrap interval, and the time
     per list; with the interval of the selection metric over all sessions."""
-    predictions = sessions.lengths() - 1
     records: list[dict] = []
     selection_interval = Interval(None, None, None)
-    for (slice_type, slice_name, mask, keep), draw in zip(slices, draws, strict=True):
-        per_session = per_session_metrics(ranks, sessions, keep)
-        counted = predictions if keep is None else session_sums(keep, sessions)
+    for (slice_type, slice_name, mask, keep), metric_intervals in zip(
+        slices, slice_intervals, strict=True
+    ):
+        counted = _counted(sessions, keep)
         for metric in SESSION_METRICS:
-            interval = bootstrap_interval(per_session[metric][mask], counted[mask], draw)
+            interval = metric_intervals[metric]
             records.append(
                 evaluation_record(
                     name,
@@ -226,7 +258,7 @@ def _model_records(
             k,
             Interval(milliseconds, None, None),
             sessions.size,
-            int(predictions.sum()),
+            int((sessions.lengths() - 1).sum()),
         )
     )
     return records, selection_interval
