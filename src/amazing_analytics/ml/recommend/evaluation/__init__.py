@@ -36,9 +36,8 @@ serving model's high end. With fewer than ``min_test_users`` test users the rows
 
 One module per job: ``table`` (the evaluation's rows, a model's scores on a slice and their
 intervals), ``slices`` (who is evaluated in each slice, on which products), ``cold_start`` (the
-simulated new products), ``evaluate`` (every model, the selection); the package re-exports their
-public
-names.
+simulated new products), ``evaluate`` (every model, the selection); the package re-exports
+their public names.
 """
 
 from amazing_analytics.ml.recommend.evaluation.cold_start import (
