@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import logging
+import os
+import re
 import subprocess
 import sys
 import time
@@ -239,6 +241,32 @@ def test_inside_dbt_the_model_packages_load_once_before_a_second_thread_imports_
     assert inside == ["[]", "['lightfm', 'sklearn', 'statsforecast', 'xgboost']"]
     outside = _run_python("import sys, amazing_analytics.dbt_io\nprint('sklearn' in sys.modules)")
     assert outside == ["False"]
+
+
+def test_inside_dbt_openmp_threads_sleep_between_parallel_regions() -> None:
+    """Inside dbt, libgomp (loaded with the ML packages) spins 0 times before a finished
+    worker sleeps, by its own OMP_DISPLAY_ENV report; a policy the environment sets is kept;
+    outside dbt libgomp keeps its default spin (300,000)."""
+
+    def spin_count(setup: str, preset: str | None = None) -> str:
+        env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+        env["OMP_DISPLAY_ENV"] = "VERBOSE"
+        if preset:
+            env["OMP_WAIT_POLICY"] = preset
+        done = subprocess.run(
+            [sys.executable, "-c", f"{setup}\nimport sklearn.cluster"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
+        assert done.returncode == 0, done.stderr
+        return re.findall(r"GOMP_SPINCOUNT = '(\d+)'", done.stderr)[0]
+
+    inside = "import dbt.cli.main\nimport amazing_analytics.dbt_io"
+    assert spin_count(inside) == "0"
+    assert spin_count(inside, preset="ACTIVE") == "30000000000"
+    assert spin_count("import amazing_analytics.dbt_io") == "300000"
 
 
 def test_every_python_model_using_the_ml_package_imports_dbt_io_first() -> None:
