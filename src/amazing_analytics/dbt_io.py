@@ -265,13 +265,12 @@ def config_float(value: Any, key: str) -> float:
     return float(str(value).strip())
 
 
-#: OpenMP's wait policy inside dbt: the worker threads of scikit-learn's and XGBoost's OpenMP
-#: (libgomp) sleep when a parallel region ends instead of spinning for the next one. With two
-#: dbt threads the spinning team took the core a model beside it needed: 10M events, two dbt
-#: threads, 297.4 s and 528.9 CPU seconds spinning, 283.7 s and 502.0 passive (the SQL models
-#: beside scikit-learn gained most: int_product_cooccurrence 45.5 -> 33.3 s; benchmarks.md,
-#: tenth pass). libgomp reads it once, when it loads, so it is set before the ML packages are
-#: imported; a policy set in the environment is kept.
+#: OpenMP's wait policy inside dbt: libgomp's worker threads (scikit-learn's) sleep when a
+#: parallel region ends instead of spinning for the next one. Two-thread 10M builds took
+#: 292.2-299.8 s and 517-530 CPU seconds with libgomp's default, 283.7-287.8 s and 500-510
+#: passive (seven builds; one dbt thread: no change; benchmarks.md, tenth pass). libgomp reads
+#: it once, when it loads, so it is set before the ML packages are imported; a policy set in
+#: the environment is kept.
 OPENMP_WAIT_POLICY = "PASSIVE"
 
 
