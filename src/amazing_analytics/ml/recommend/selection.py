@@ -89,40 +89,32 @@ def bootstrap_interval(
     ``sums``: per unit, the summed metric (e.g. the hits of a session's predictions);
     ``counts``: per unit, what it is averaged over (its predictions; 1 for a per-user mean).
     """
-    sums = np.asarray(sums, np.float64)
+    return bootstrap_intervals(np.asarray(sums, np.float64)[:, None], counts, draws, level)[0]
+
+
+def _resampled(values: np.ndarray, draws: np.ndarray | Resamples) -> np.ndarray:
+    """Per resample, the sum of each column of ``values`` (units x columns) over its draws:
+    one matrix product on :class:`Resamples`, a gather per column on an index matrix."""
     if isinstance(draws, Resamples):
-        return bootstrap_intervals(sums[:, None], counts, draws, level)[0]
-    counts = np.asarray(counts, np.float64)
-    total = counts.sum()
-    if sums.size == 0 or total <= 0:
-        return Interval(None, None, None)
-    value = float(sums.sum() / total)
-    if draws.shape[0] == 0:
-        return Interval(value, None, None)
-    if draws.shape[1] != sums.size:
-        raise ValueError(f"{sums.size} units but draws for {draws.shape[1]}")
-    if np.all(counts == 1.0):  # a mean over units: every draw counts n units, exactly
-        resampled_counts = np.full(draws.shape[0], float(draws.shape[1]))
-    else:
-        resampled_counts = counts[draws].sum(axis=1)
-    ok = resampled_counts > 0
-    ratios = sums[draws].sum(axis=1)[ok] / resampled_counts[ok]
-    tail = (1.0 - level) / 2.0
-    low, high = np.quantile(ratios, [tail, 1.0 - tail])
-    return Interval(value, float(low), float(high))
+        return draws.weights @ values
+    return np.column_stack([np.ascontiguousarray(column)[draws].sum(axis=1) for column in values.T])
 
 
 def bootstrap_intervals(
-    sums: np.ndarray, counts: np.ndarray, draws: Resamples, level: float = CONFIDENCE_LEVEL
+    sums: np.ndarray,
+    counts: np.ndarray,
+    draws: np.ndarray | Resamples,
+    level: float = CONFIDENCE_LEVEL,
 ) -> list[Interval]:
     """:func:`bootstrap_interval` of every column of ``sums`` (units x columns: e.g. every
-    model's every metric on one slice) on the same resamples, in one matrix product."""
+    model's every metric on one slice) on the same resamples (on :class:`Resamples`, in one
+    matrix product)."""
     sums = np.asarray(sums, np.float64)
     counts = np.asarray(counts, np.float64)
     total = counts.sum()
     if sums.shape[0] == 0 or total <= 0:
         return [Interval(None, None, None)] * sums.shape[1]
-    # each column summed as a vector of its own (pairwise), as bootstrap_interval's value
+    # each column summed as a vector of its own (pairwise summation, whatever the layout)
     values = [np.ascontiguousarray(column).sum() / total for column in sums.T]
     if draws.shape[0] == 0:
         return [Interval(float(value), None, None) for value in values]
@@ -131,9 +123,9 @@ def bootstrap_intervals(
     if np.all(counts == 1.0):  # a mean over units: every draw counts n units, exactly
         resampled_counts = np.full(draws.shape[0], float(draws.shape[1]))
     else:
-        resampled_counts = draws.weights @ counts
+        resampled_counts = _resampled(counts[:, None], draws)[:, 0]
     ok = resampled_counts > 0
-    ratios = (draws.weights @ sums)[ok] / resampled_counts[ok, None]
+    ratios = _resampled(sums, draws)[ok] / resampled_counts[ok, None]
     tail = (1.0 - level) / 2.0
     lows, highs = np.quantile(ratios, [tail, 1.0 - tail], axis=0)
     return [

@@ -258,7 +258,7 @@ def _model_records(
             k,
             Interval(milliseconds, None, None),
             sessions.size,
-            int((sessions.lengths() - 1).sum()),
+            int(_counted(sessions, None).sum()),
         )
     )
     return records, selection_interval
