@@ -23,11 +23,17 @@
 -#}
 
 {#- The pair aggregates of ``split_events``, a CTE of (split, reference_date, then the columns
-    of co_visited_event_columns) rows: CTEs ending in ``co_visited_pairs`` (split, product_id,
-    other_product_id, session_count, bought_together_count, neighbour_weight_nano), aggregated
-    in product chunks (product_pair_chunks). The caller writes ``with ... split_events as
-    (...),`` before it. -#}
-{% macro co_visited_pairs(split_events) -%}
+    of co_visited_event_columns) rows whose split is one of ``splits``: CTEs ending in
+    ``co_visited_pairs`` (split, product_id, other_product_id, session_count,
+    bought_together_count, neighbour_weight_nano). The caller writes ``with ... split_events as
+    (...),`` before it.
+
+    The pairs are joined and aggregated one split and one product chunk (product_pair_chunks)
+    at a time, the chunk's filter on the left side before the join: no CTE holds all the
+    joined pairs (at 10M events DuckDB materialised those 47.9M rows of a shared ``pairs`` CTE
+    and spilled 3 GB of them), and the split is not a key of the join or the grouping
+    (benchmarks.md, eleventh pass: the same rows, 20 s -> 12.5 s and 37.5 -> 24 CPU seconds). -#}
+{% macro co_visited_pairs(split_events, splits) -%}
 pair_session_products as (
 
     select
@@ -56,49 +62,42 @@ pair_sessions as (
 
 ),
 
-pairs as (
+{%- set chunks = product_pair_chunks() %}
+
+co_visited_pairs as (
+    {%- for split in splits %}
+    {%- for chunk in range(chunks) %}
 
     select
-        pair_sessions.split,
+        '{{ split }}' as split,
         left_side.product_id,
         right_side.product_id as other_product_id,
-        left_side.is_bought and right_side.is_bought as is_bought_together,
-        cast(round(
-            1e9 * right_side.event_weight * pair_sessions.recency_weight
+        -- 32-bit counts: the recommenders read tens of millions of pairs into Python
+        cast(count(*) as integer) as session_count,
+        cast(count(*) filter (where left_side.is_bought and right_side.is_bought) as integer)
+            as bought_together_count,
+        cast(sum(cast(round(
+            1e9 * right_side.event_weight * sessions.recency_weight
             * case
                 when right_side.first_seen_at > left_side.first_seen_at then 1.0
                 else {{ var('session_neighbours_backward_weight') }}
             end
-        ) as bigint) as pair_weight_nano
-    from pair_sessions
-    inner join pair_session_products as left_side
-        on pair_sessions.split = left_side.split
-        and pair_sessions.session_id = left_side.session_id
-    inner join pair_session_products as right_side
-        on left_side.split = right_side.split
-        and left_side.session_id = right_side.session_id
+        ) as bigint)) as bigint) as neighbour_weight_nano
+    from (select * from pair_sessions where split = '{{ split }}') as sessions
+    inner join (
+        select * from pair_session_products
+        where split = '{{ split }}' and product_id % {{ chunks }} = {{ chunk }}
+    ) as left_side
+        on sessions.session_id = left_side.session_id
+    inner join (select * from pair_session_products where split = '{{ split }}') as right_side
+        on left_side.session_id = right_side.session_id
         and left_side.product_id <> right_side.product_id
+    group by left_side.product_id, right_side.product_id
+    {%- if not loop.last %}
 
-),
-
-{%- set chunks = product_pair_chunks() %}
-
--- in product chunks, so one hash table holds a part of the distinct pairs (macro
--- product_pair_chunks: the result is the same for any count)
-co_visited_pairs as (
-    {%- for chunk in range(chunks) %}
-
-    select
-        split,
-        product_id,
-        other_product_id,
-        -- 32-bit counts: the recommenders read tens of millions of pairs into Python
-        cast(count(*) as integer) as session_count,
-        cast(count(*) filter (where is_bought_together) as integer) as bought_together_count,
-        cast(sum(pair_weight_nano) as bigint) as neighbour_weight_nano
-    from pairs
-    where product_id % {{ chunks }} = {{ chunk }}
-    group by split, product_id, other_product_id
+    union all
+    {%- endif %}
+    {%- endfor %}
     {%- if not loop.last %}
 
     union all
@@ -155,7 +154,7 @@ split_events as (
 
 ),
 
-{{ co_visited_pairs('split_events') }},
+{{ co_visited_pairs('split_events', ['evaluation_train']) }},
 
 neighbour_pairs as (
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import shutil
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ import duckdb
 import pytest
 
 from amazing_analytics.warehouse import MAIN_MARTS
-from conftest import Build
+from conftest import Build, run_dbt
 
 HEADER = (
     b"event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session"
@@ -507,6 +508,44 @@ def test_generated_demo_data_builds_and_reconciles(
     methods = dict(build.query("select method, count(*) from marts.similar_products group by 1"))
     assert methods.get("embedding", 0) > 0 and methods.get("bought_together", 0) > 0
     assert build.scalar("select count(*) from marts.campaign_audiences") > 0
+
+    # the co-visitation pairs do not depend on how many product chunks aggregate them, and the
+    # session evaluation's own pairs (var session_eval_split_at) at the default split are the
+    # shared ones: rebuilt on a copy in three chunks, with the split named, every row is the same
+    test_start = build.scalar(
+        "select max(event_date) + 1 - 14 from staging.stg_events"  # var recommender_eval_days
+    )
+    copy = tmp_path / "chunked.duckdb"
+    shutil.copy2(build.warehouse, copy)
+    pair_models = (
+        "intermediate.int_product_cooccurrence",
+        "intermediate.int_session_item_neighbours_train",
+        "marts.session_item_neighbours",
+    )
+    chunked = run_dbt(
+        dbt_project,
+        str(tmp_path / "demo" / "*.csv.gz"),
+        "run",
+        "--select",
+        *(name.split(".")[1] for name in pair_models),
+        "--vars",
+        f'{{recommender_pair_chunks: 3, session_eval_split_at: "{test_start} 00:00:00"}}',
+        warehouse=copy,
+    )
+    assert chunked.returncode == 0, chunked.output[-6000:]
+    compiled = dbt_project / "target" / "run" / "amazing" / "models" / "intermediate"
+    cooccurrence = (compiled / "recommendations" / "int_product_cooccurrence.sql").read_text()
+    assert "product_id % 3 = 2" in cooccurrence and "product_id % 3 = 3" not in cooccurrence
+    own = (compiled / "recommendations" / "int_session_item_neighbours_train.sql").read_text()
+    assert "neighbour_window" in own and "product_id % 3 = 2" in own
+    # every chunk holds pairs of both splits
+    assert build.query(
+        "select split, count(distinct product_id % 3) from intermediate.int_product_cooccurrence "
+        "group by split order by split"
+    ) == [("evaluation_train", 3), ("serving", 3)]
+    for table in pair_models:
+        sql = f"select * from {table} order by all"
+        assert chunked.query(sql) == build.query(sql), table
 
 
 def test_same_input_gives_the_same_marts(

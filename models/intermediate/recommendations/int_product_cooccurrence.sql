@@ -49,6 +49,6 @@ split_events as (
 
 ),
 
-{{ co_visited_pairs('split_events') }}
+{{ co_visited_pairs('split_events', ['evaluation_train', 'serving']) }}
 
 select * from co_visited_pairs
