@@ -509,9 +509,11 @@ def test_generated_demo_data_builds_and_reconciles(
     assert methods.get("embedding", 0) > 0 and methods.get("bought_together", 0) > 0
     assert build.scalar("select count(*) from marts.campaign_audiences") > 0
 
-    # the co-visitation pairs do not depend on how many product chunks aggregate them, and the
-    # session evaluation's own pairs (var session_eval_split_at) at the default split are the
-    # shared ones: rebuilt on a copy in three chunks, with the split named, every row is the same
+    # the co-visitation pairs do not depend on how many product chunks aggregate them, and what
+    # the session evaluation computes itself with var session_eval_split_at (its pairs, its
+    # history) is, at the default split, what it reads from int_product_cooccurrence and
+    # int_interactions: rebuilt on a copy in three chunks, with the split named, every row is
+    # the same
     test_start = build.scalar(
         "select max(event_date) + 1 - 14 from staging.stg_events"  # var recommender_eval_days
     )
@@ -521,6 +523,7 @@ def test_generated_demo_data_builds_and_reconciles(
         "intermediate.int_product_cooccurrence",
         "intermediate.int_session_item_neighbours_train",
         "marts.session_item_neighbours",
+        "intermediate.int_session_evaluation_history",
     )
     chunked = run_dbt(
         dbt_project,
@@ -538,6 +541,8 @@ def test_generated_demo_data_builds_and_reconciles(
     assert "product_id % 3 = 2" in cooccurrence and "product_id % 3 = 3" not in cooccurrence
     own = (compiled / "recommendations" / "int_session_item_neighbours_train.sql").read_text()
     assert "neighbour_window" in own and "product_id % 3 = 2" in own
+    history = (compiled / "recommendations" / "int_session_evaluation_history.sql").read_text()
+    assert "group by user_id, product_id" in history
     # every chunk holds pairs of both splits
     assert build.query(
         "select split, count(distinct product_id % 3) from intermediate.int_product_cooccurrence "

@@ -3,9 +3,18 @@
     per user x product of the events before it, in the columns of int_interactions (split
     'evaluation_train', weight = the same decayed event weights, aged to the split's day). The
     popularity fill, the shoppers' "recently viewed, not bought" history and the LightFM fitted
-    for the embedding model come from here. With session_eval_split_at unset it holds exactly
-    int_interactions' evaluation_train rows. Opt-outs are left out.
+    for the embedding model come from here. Opt-outs are left out. With session_eval_split_at
+    unset it holds exactly int_interactions' evaluation_train rows, and is read from there
+    instead of aggregating the same events again (benchmarks.md, eleventh pass); both ways'
+    inputs are declared, whichever the var picks.
 -#}
+-- depends_on: {{ ref('int_interactions') }}
+-- depends_on: {{ ref('stg_events') }}
+-- depends_on: {{ ref('gdpr_personalisation_opt_outs') }}
+{%- if not (var('session_eval_split_at', '') | string | trim) %}
+
+select * from {{ ref('int_interactions') }} where split = 'evaluation_train'
+{%- else %}
 
 with window_dates as (
 
@@ -47,3 +56,4 @@ final as (
 )
 
 select * from final
+{%- endif %}
