@@ -14,11 +14,18 @@
     power(0.5, date_diff('day', {{ event_date }}, {{ reference_date }}) / {{ var('recommender_half_life_days') }})
 {%- endmacro %}
 
+{#- Whether var session_eval_split_at names a split of the session evaluation's own. Unset,
+    the split is the batch evaluation's, and the models before it read the batch evaluation's
+    inputs (int_interactions, int_product_cooccurrence) instead of computing them again. -#}
+{% macro session_eval_split_named() -%}
+    {{ return((var('session_eval_split_at', '') | string | trim) != '') }}
+{%- endmacro %}
+
 {#- The session evaluation's split: var session_eval_split_at (a timestamp) when set, else the
     first instant of the recommenders' test window (recommender_window). Neighbours, popularity
     and histories use only events before it; the test sessions start at or after it. -#}
 {% macro session_eval_cutoff() -%}
-    {%- if var('session_eval_split_at', '') | string | trim -%}
+    {%- if session_eval_split_named() -%}
         cast('{{ var("session_eval_split_at") }}' as timestamp)
     {%- else -%}
         (select cast(test_start_date as timestamp) from ({{ recommender_window() }}))

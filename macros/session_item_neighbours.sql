@@ -121,7 +121,7 @@ co_visited_pairs as (
 {%- if split not in ('serving', 'evaluation_train') -%}
     {{ exceptions.raise_compiler_error("session_item_neighbours: split must be 'serving' or 'evaluation_train', got " ~ split) }}
 {%- endif -%}
-{%- set own_cutoff = split == 'evaluation_train' and (var('session_eval_split_at', '') | string | trim) -%}
+{%- set own_cutoff = split == 'evaluation_train' and session_eval_split_named() -%}
 with
 {%- if own_cutoff %}
 

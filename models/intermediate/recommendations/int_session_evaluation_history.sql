@@ -11,7 +11,7 @@
 -- depends_on: {{ ref('int_interactions') }}
 -- depends_on: {{ ref('stg_events') }}
 -- depends_on: {{ ref('gdpr_personalisation_opt_outs') }}
-{%- if not (var('session_eval_split_at', '') | string | trim) %}
+{%- if not session_eval_split_named() %}
 
 select * from {{ ref('int_interactions') }} where split = 'evaluation_train'
 {%- else %}
