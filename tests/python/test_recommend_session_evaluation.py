@@ -299,7 +299,8 @@ def test_session_slice_intervals_draw_each_slice_once_for_every_model():
     ]
     ranked = {"a": (ranks, 1.0), "b": (ranks, 2.0), "c": (ranks[::-1].copy(), 3.0)}
     settings = SessionEvaluationSettings(bootstrap_samples=300, seed=11)
-    out = evaluate_module._slice_intervals(ranked, sessions, slices, settings)
+    slice_counts = evaluate_module._slice_counts(sessions, slices)
+    out = evaluate_module._slice_intervals(ranked, sessions, slices, slice_counts, settings)
     for position, (_, _, mask, kept) in enumerate(slices):
         # slice p is resampled with seed + p, the same draws for every model (paired)
         draws = resample_indices(int(mask.sum()), 300, 11 + position)

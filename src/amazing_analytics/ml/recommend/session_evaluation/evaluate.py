@@ -136,13 +136,14 @@ def evaluate_sessions(
     for name in embedding_models:
         if index is not None:
             score(name, index)
-    slice_intervals = _slice_intervals(ranked, sessions, slices, settings)
+    counted = _slice_counts(sessions, slices)
+    slice_intervals = _slice_intervals(ranked, sessions, slices, counted, settings)
     per_model: dict[str, list[dict]] = {}
     intervals: dict[str, Interval] = {}
     for name in models:
         if name in ranked:
             per_model[name], intervals[name] = _model_records(
-                name, ranked[name][1], sessions, slices, slice_intervals[name], k
+                name, ranked[name][1], sessions, slices, counted, slice_intervals[name], k
             )
         else:  # an embedding model without embeddings
             per_model[name] = [
@@ -188,10 +189,19 @@ def _counted(sessions: TestSessions, keep: np.ndarray | None) -> np.ndarray:
     return sessions.lengths() - 1 if keep is None else session_sums(keep, sessions)
 
 
+def _slice_counts(
+    sessions: TestSessions, slices: list[tuple[str, str, np.ndarray, np.ndarray | None]]
+) -> list[np.ndarray]:
+    """Per slice, the predictions it counts of each of its sessions (the weights of its
+    intervals and its rows' prediction counts, the same for every model)."""
+    return [_counted(sessions, keep)[mask] for _, _, mask, keep in slices]
+
+
 def _slice_intervals(
     ranked: dict[str, tuple[np.ndarray, float]],
     sessions: TestSessions,
     slices: list[tuple[str, str, np.ndarray, np.ndarray | None]],
+    counted: list[np.ndarray],
     settings: SessionEvaluationSettings,
 ) -> dict[str, list[dict[str, Interval]]]:
     """Per model and slice, each metric's bootstrap interval. One slice at a time: its
@@ -209,9 +219,7 @@ def _slice_intervals(
         draws = Resamples.draw(
             int(mask.sum()), settings.bootstrap_samples, settings.seed + position
         )
-        intervals = iter(
-            bootstrap_intervals(np.column_stack(columns), _counted(sessions, keep)[mask], draws)
-        )
+        intervals = iter(bootstrap_intervals(np.column_stack(columns), counted[position], draws))
         for name in ranked:
             out[name].append({metric: next(intervals) for metric in SESSION_METRICS})
     return out
@@ -222,6 +230,7 @@ def _model_records(
     milliseconds: float,
     sessions: TestSessions,
     slices: list[tuple[str, str, np.ndarray, np.ndarray | None]],
+    counted: list[np.ndarray],
     slice_intervals: list[dict[str, Interval]],
     k: int,
 ) -> tuple[list[dict], Interval]:
@@ -229,10 +238,9 @@ def _model_records(
     per list; with the interval of the selection metric over all sessions."""
     records: list[dict] = []
     selection_interval = Interval(None, None, None)
-    for (slice_type, slice_name, mask, keep), metric_intervals in zip(
-        slices, slice_intervals, strict=True
+    for (slice_type, slice_name, mask, _), slice_counted, metric_intervals in zip(
+        slices, counted, slice_intervals, strict=True
     ):
-        counted = _counted(sessions, keep)
         for metric in SESSION_METRICS:
             interval = metric_intervals[metric]
             records.append(
@@ -244,7 +252,7 @@ def _model_records(
                     k,
                     interval,
                     int(mask.sum()),
-                    int(counted[mask].sum()),
+                    int(slice_counted.sum()),
                 )
             )
             if slice_type == "all" and metric == SELECTION_METRIC:
