@@ -389,3 +389,47 @@ def test_votes_rank_and_name_sources_as_written_by_hand(seed: int) -> None:
     k = int(rng.integers(1, 15))
     got = [(i.product_id, i.score, i.source_product_id, i.source) for i in votes.ranked(k, banned)]
     assert got == _ranked_by_hand(lists, k, banned)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_evaluations_ids_are_the_lists_the_api_is_given(seed: int) -> None:
+    """recommended_ids (the evaluation's call) and popular_fill give, for every model, random
+    sessions with repeats, carts and a shopper's history, exactly the product ids of
+    recommend_for_session followed by fill_with_popular."""
+    from amazing_analytics.ml.recommend.session.scoring import popular_fill, recommended_ids
+
+    rng = np.random.default_rng(seed)
+    rows = [
+        (p, n, float(rng.integers(1, 6)))
+        for p in range(30)
+        for n in rng.choice(30, size=8, replace=False).tolist()
+        if n != p
+    ]
+    session_rows = neighbour_table(rows)
+    embedding_rows = neighbour_table([(p, (p * 7 + 3) % 30, 0.5) for p in range(30)])
+    index = NeighbourIndex.from_arrow(
+        pa.concat_tables(
+            [
+                session_rows.append_column("source", pa.array(["session"] * len(session_rows))),
+                embedding_rows.append_column(
+                    "source", pa.array(["embedding"] * len(embedding_rows))
+                ),
+            ]
+        )
+    )
+    popular = rng.permutation(40).tolist()
+    kinds = ["view", "view", "cart", "purchase", "remove_from_cart"]
+    for model in SESSION_MODELS:
+        settings = model_params(model)
+        for _ in range(20):
+            session = [
+                SessionItem(int(p), kinds[int(rng.integers(len(kinds)))])
+                for p in rng.integers(0, 35, size=int(rng.integers(1, 7)))
+            ]
+            history = rng.integers(0, 35, size=int(rng.integers(0, 4))).tolist()
+            k = int(rng.integers(1, 25))
+            served = recommend_for_session(session, index, k, history=history, model=model)
+            filled = fill_with_popular(served, popular, k, exclude=(session[-1].product_id,))
+            got = recommended_ids(session, index, k, history, model, settings)
+            got += [popular[p] for p in popular_fill(got, popular, k, (session[-1].product_id,))]
+            assert got == ids(filled), (model, session, history, k)

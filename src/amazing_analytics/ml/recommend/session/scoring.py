@@ -1,5 +1,7 @@
 """The next products for a live session: :func:`recommend_for_session` (every session model;
-on the API's hot path) and :func:`fill_with_popular`, the popularity fill its callers apply."""
+on the API's hot path) and :func:`fill_with_popular`, the popularity fill its callers apply.
+Both share their work with the evaluation's :func:`recommended_ids` and :func:`popular_fill`,
+which give the same lists as product ids."""
 
 from __future__ import annotations
 
@@ -47,6 +49,37 @@ def recommend_for_session(
     settings = model_params(model, params)
     if model == "popularity" or k == 0:
         return []
+    votes, banned = session_votes(session, neighbours, history, exclude, model, settings)
+    return votes.ranked(k, banned)
+
+
+def recommended_ids(
+    session: Sequence[SessionItem],
+    neighbours: NeighbourIndex,
+    k: int,
+    history: Sequence[int],
+    model: str,
+    settings: Mapping[str, float],
+) -> list[int]:
+    """The product ids :func:`recommend_for_session` returns (no exclusions), from the model's
+    resolved ``settings`` (:func:`model_params`): the evaluation's call, which needs the list
+    only, for every prediction of its test sessions."""
+    if model == "popularity" or k <= 0:
+        return []
+    votes, banned = session_votes(session, neighbours, history, (), model, settings)
+    return votes.top_ids(k, banned)
+
+
+def session_votes(
+    session: Sequence[SessionItem],
+    neighbours: NeighbourIndex,
+    history: Sequence[int],
+    exclude: Collection[int],
+    model: str,
+    settings: Mapping[str, float],
+) -> tuple[SessionVotes, set[int]]:
+    """The votes a session model casts for a session (``settings``: the model's resolved
+    params), and the products it never returns (``exclude`` and the session's last product)."""
     votes = SessionVotes()
     if model == "covisitation":
         for item in reversed(session):
@@ -78,7 +111,7 @@ def recommend_for_session(
     banned = {int(p) for p in exclude}
     if session:
         banned.add(int(session[-1].product_id))
-    return votes.ranked(k, banned)
+    return votes, banned
 
 
 def fill_with_popular(
@@ -92,14 +125,30 @@ def fill_with_popular(
     """``items`` completed to k with the popular products (most popular first) that are not
     already in the list nor in ``exclude`` (source 'popularity')."""
     out = list(items[:k])
-    taken = {i.product_id for i in out} | {int(p) for p in exclude}
-    for position, product_id in enumerate(popular_ids):
-        if len(out) >= k:
-            break
-        product_id = int(product_id)
-        if product_id in taken:
-            continue
+    taken = [i.product_id for i in out]
+    for position in popular_fill(taken, popular_ids, k, exclude):
         score = float(popular_scores[position]) if popular_scores is not None else 0.0
-        out.append(ScoredItem(product_id, score, None, "popularity"))
-        taken.add(product_id)
+        out.append(ScoredItem(int(popular_ids[position]), score, None, "popularity"))
+    return out
+
+
+def popular_fill(
+    taken: Sequence[int], popular_ids: Sequence[int], k: int, exclude: Collection[int] = ()
+) -> list[int]:
+    """The positions in ``popular_ids`` (most popular first) of the products that complete
+    ``taken`` (a list's product ids) to k, skipping those already taken or in ``exclude``: the
+    fill of :func:`fill_with_popular`, as positions."""
+    room = k - len(taken)
+    if room <= 0:
+        return []
+    seen = {int(p) for p in taken} | {int(p) for p in exclude}
+    out: list[int] = []
+    for position, product_id in enumerate(popular_ids):
+        product_id = int(product_id)
+        if product_id in seen:
+            continue
+        out.append(position)
+        seen.add(product_id)
+        if len(out) == room:
+            break
     return out

@@ -90,10 +90,27 @@ class SessionVotes:
         biggest single vote names each one's source."""
         if not self.ids:
             return []
+        candidates, scores, positions = self.top(k, banned)
+        lists = np.searchsorted(self._ends(), positions, side="right").tolist()
+        # plain Python values first: building the items from numpy scalars cost twice as much
+        return [
+            ScoredItem(product_id, score, self.origins[at], SOURCE_LABELS[self.labels[at]])
+            for product_id, score, at in zip(
+                candidates.tolist(), scores.tolist(), lists, strict=True
+            )
+        ]
+
+    def top_ids(self, k: int, banned: set[int]) -> list[int]:
+        """The product ids of :meth:`ranked`, without its items (what the evaluation ranks the
+        truth in, 200 thousand times at 10M events)."""
+        return self.top(k, banned)[0].tolist() if self.ids else []
+
+    def top(self, k: int, banned: set[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The k best candidates not in ``banned``, best first: their ids, summed scores, and
+        where each one's biggest vote sits in the concatenated lists (the list it came from
+        names its source). Needs at least one list."""
         candidates = np.concatenate(self.ids)
         scores = np.concatenate(self.scores)
-        # ``first``: where each candidate's biggest vote sits in the concatenated lists (the
-        # list it came from names its source, looked up for the k kept only)
         if len(self.ids) > 1:
             order = np.lexsort((-scores, candidates))
             candidates, scores = candidates[order], scores[order]
@@ -116,14 +133,7 @@ class SessionVotes:
             first = keep if first is None else first[keep]
         order = np.lexsort((candidates, -scores))[:k]
         positions = order if first is None else first[order]
-        lists = np.searchsorted(self._ends(), positions, side="right").tolist()
-        # plain Python values first: building the items from numpy scalars cost twice as much
-        return [
-            ScoredItem(product_id, score, self.origins[at], SOURCE_LABELS[self.labels[at]])
-            for product_id, score, at in zip(
-                candidates[order].tolist(), scores[order].tolist(), lists, strict=True
-            )
-        ]
+        return candidates[order], scores[order], positions
 
     def _ends(self) -> np.ndarray:
         """Where each list ends in the concatenation (exclusive)."""

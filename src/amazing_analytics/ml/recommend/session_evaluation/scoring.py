@@ -8,12 +8,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from amazing_analytics.ml.recommend.session import (
-    NeighbourIndex,
-    SessionItem,
-    fill_with_popular,
-    recommend_for_session,
-)
+from amazing_analytics.ml.recommend.session import NeighbourIndex, SessionItem, model_params
+from amazing_analytics.ml.recommend.session.scoring import popular_fill, recommended_ids
 from amazing_analytics.ml.recommend.session_evaluation.sessions import TestSessions, session_sums
 
 SESSION_METRICS = ("hit_rate", "ndcg", "mrr")
@@ -33,6 +29,7 @@ def session_ranks(
     ranks = np.zeros(int(sessions.products.size - sessions.size), np.int32)
     out = 0
     started = time.perf_counter()
+    settings = model_params(model, params)
     popular_list = popular[: 2 * k + 1].tolist()
     for s in range(sessions.size):
         lo, hi = sessions.starts[s], sessions.starts[s + 1]
@@ -42,15 +39,13 @@ def session_ranks(
         ]
         history = histories.get(int(sessions.user_ids[s]), ()) if sessions.is_returning[s] else ()
         for t in range(1, len(items)):
-            recs = recommend_for_session(
-                items[:t], index, k, history=history, model=model, params=params
-            )
-            recs = fill_with_popular(recs, popular_list, k, exclude=(items[t - 1].product_id,))
+            # the list recommend_for_session and fill_with_popular give, as product ids
+            recs = recommended_ids(items[:t], index, k, history, model, settings)
+            last = (items[t - 1].product_id,)
+            recs += [popular_list[p] for p in popular_fill(recs, popular_list, k, last)]
             truth = items[t].product_id
-            for rank, rec in enumerate(recs, start=1):
-                if rec.product_id == truth:
-                    ranks[out] = rank
-                    break
+            if truth in recs:
+                ranks[out] = recs.index(truth) + 1
             out += 1
     seconds = time.perf_counter() - started
     return ranks, 1000.0 * seconds / max(out, 1)
