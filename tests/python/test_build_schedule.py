@@ -11,8 +11,12 @@ import pytest
 from amazing_analytics.build_schedule import (
     BuildGraph,
     longest_path,
+    longest_path_first,
+    longest_path_scores,
+    node_seconds,
     replay,
     summary,
+    target_path,
     threads_used,
 )
 
@@ -118,3 +122,123 @@ def test_bad_graphs_and_settings_are_refused() -> None:
         BuildGraph.from_parts(CHAIN, {**SECONDS, "ghost": 3})
     with pytest.raises(ValueError, match="has a cycle"):
         BuildGraph.from_parts({"a": ["b"], "b": ["a"]}, {}).levels()
+
+
+def test_the_scores_put_the_longest_path_behind_first_and_time_new_nodes_at_the_median() -> None:
+    scores = longest_path_scores(CHAIN, SECONDS)
+    assert scores == {"x": -20.0, "y": -20.0, "z1": -33.0, "z2": -32.0, "z3": -31.0, "zF": -30.0}
+    # a node the timed build did not have counts the median time (x, y, z1-z3, zF: 10.5 s)
+    grown = {**CHAIN, "zF": ["new"], "new": []}
+    assert longest_path_scores(grown, SECONDS)["z1"] == -43.5
+    assert longest_path_scores({"a": [], "b": []}, {}) == {"a": -1.0, "b": -1.0}
+
+
+def _queue_order(successors: dict[str, list[str]]) -> list[str]:
+    """The order dbt-core's own GraphQueue hands out the nodes, one at a time."""
+    import networkx as nx
+    from dbt.graph.queue import GraphQueue
+
+    graph = nx.DiGraph()
+    graph.add_nodes_from(successors)
+    graph.add_edges_from(
+        (node, child) for node, children in successors.items() for child in children
+    )
+    # the queue hands out what the manifest says a node is: here, its id
+    manifest = type("Manifest", (), {"expect": staticmethod(lambda node_id: node_id)})()
+    queue = GraphQueue(graph, manifest, set(successors))
+    order = []
+    while not queue.empty():
+        order.append(queue.get(block=False))
+        queue.mark_done(order[-1])
+    return order
+
+
+def test_dbts_queue_follows_the_longest_path_inside_the_block_and_its_own_order_after() -> None:
+    """dbt-core's GraphQueue itself: by level, then id (x, y, z1 ...) outside the block; inside,
+    z1 (33 s behind it) before x and y; dbt's scoring is back once the block is left."""
+    from dbt.graph.queue import GraphQueue
+
+    own = GraphQueue._get_scores
+    assert _queue_order(CHAIN) == ["x", "y", "z1", "z2", "z3", "zF"]
+    with longest_path_first(SECONDS) as applied:
+        assert applied
+        assert _queue_order(CHAIN) == ["z1", "z2", "z3", "zF", "x", "y"]
+    assert GraphQueue._get_scores is own
+    assert _queue_order(CHAIN) == ["x", "y", "z1", "z2", "z3", "zF"]
+    with longest_path_first({}) as applied:  # no times: dbt's order
+        assert not applied
+        assert _queue_order(CHAIN) == ["x", "y", "z1", "z2", "z3", "zF"]
+
+
+def test_the_times_and_the_target_directory_are_found_as_dbt_finds_them(tmp_path: Path) -> None:
+    assert node_seconds(tmp_path) == {}  # no build yet
+    (tmp_path / "run_results.json").write_text("{not json")
+    assert node_seconds(tmp_path) == {}
+    (tmp_path / "run_results.json").write_text(
+        json.dumps({"results": [{"unique_id": "model.p.a", "execution_time": 2.5}]})
+    )
+    assert node_seconds(tmp_path) == {"model.p.a": 2.5}
+    (tmp_path / "dbt_project.yml").write_text("name: p\ntarget-path: out\n")
+    env = {"DBT_PROJECT_DIR": str(tmp_path)}
+    assert target_path([], env) == tmp_path / "out"
+    assert target_path(["--project-dir", str(tmp_path)], {}) == tmp_path / "out"
+    assert target_path(["--select", "a"], {**env, "DBT_TARGET_PATH": "/t"}) == Path("/t")
+    assert target_path(["--target-path", "/a"], {"DBT_TARGET_PATH": "/t"}) == Path("/a")
+    assert target_path(["--target-path=/b"], env) == Path("/b")
+    assert target_path([], {"DBT_PROJECT_DIR": str(tmp_path / "none")}) == tmp_path / "none/target"
+
+
+def test_amazing_build_runs_dbt_build_in_the_order_of_the_given_times(
+    dbt_project: Path, tmp_path: Path
+) -> None:
+    """`amazing build` on the seeds, one thread, with times saying the alphabetically last seed
+    takes longest: dbt's order would load it last (every seed is level 0, then by id); it runs
+    first. What is built does not change: every seed loads."""
+    import os
+    import subprocess
+    import sys
+
+    timed = tmp_path / "timed"
+    timed.mkdir()
+    slow = "segment_actions"
+    names = sorted(path.stem for path in (dbt_project / "seeds").glob("*.csv"))
+    timings = [
+        {"unique_id": f"seed.amazing.{name}", "execution_time": 1.0 + 99.0 * (name == slow)}
+        for name in names
+    ]
+    (timed / "run_results.json").write_text(json.dumps({"results": timings}))
+    warehouse = dbt_project / "warehouse" / "test.duckdb"
+    warehouse.parent.mkdir(parents=True)
+    completed = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "amazing"),
+            "build",
+            "--schedule-from",
+            str(timed),
+            "--resource-type",
+            "seed",
+            "--threads",
+            "1",
+            "--project-dir",
+            str(dbt_project),
+        ],
+        cwd=dbt_project,
+        env={
+            **os.environ,
+            "AMAZING_WAREHOUSE": str(warehouse),
+            "DBT_PROFILES_DIR": str(dbt_project),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DBT_USE_COLORS": "false",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output[-4000:]
+    assert f"order: longest path first, from {len(names)} node times in {timed}" in output
+    results = json.loads((dbt_project / "target" / "run_results.json").read_text())["results"]
+    seeds = [r["unique_id"] for r in results if r["unique_id"].startswith("seed.")]
+    assert seeds[0] == f"seed.amazing.{slow}" == f"seed.amazing.{names[-1]}"
+    assert sorted(seeds) == [f"seed.amazing.{name}" for name in names]
+    assert {r["status"] for r in results} == {"success"}
