@@ -46,11 +46,9 @@ data: $(DEMO_DIR)/2019-Oct.csv.gz ## generate the demo data if absent
 DBT_VARS ?=
 # DBT_THREADS: dbt's threads (empty: the profile's 1); 2 measured in docs/scaling.md §3
 DBT_THREADS ?=
-# amazing build: dbt build with the longest path of the last build's node times first
-# (target/run_results.json; dbt's own order on a first build); the same marts in either order.
 build: $(STAMP) ## dbt build (seeds, models, tests) into $(AMAZING_WAREHOUSE)
 	@mkdir -p $(dir $(AMAZING_WAREHOUSE))
-	$(BIN)/amazing build $(if $(DBT_VARS),--vars '$(DBT_VARS)') $(if $(DBT_THREADS),--threads $(DBT_THREADS))
+	$(BIN)/dbt build $(if $(DBT_VARS),--vars '$(DBT_VARS)') $(if $(DBT_THREADS),--threads $(DBT_THREADS))
 
 docs: $(STAMP) ## dbt docs generate (target/index.html)
 	$(BIN)/dbt docs generate

@@ -4,9 +4,7 @@
 
 For each size: generates the seven demo months with the generator's monthly volumes (cached
 under bench/scale/data/<events>-<seed>), times a raw DuckDB load of the same files (the same
-read_csv options as the source, no cleaning), then one `amazing build` (`dbt build`, the ready
-node with the longest path of the last build's times in the size's target/ first; --order dbt:
-plain `dbt build`, dbt's order) into a fresh warehouse while a
+read_csv options as the source, no cleaning), then one `dbt build` into a fresh warehouse while a
 sampler reads the resident memory and the CPU time of the dbt process tree from /proc every 0.2
 s. The build's target/run_results.json gives each node's execution window; nodes are grouped
 into stages by their folder (STAGES), a stage's wall time is the sum of its nodes' execution
@@ -45,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from amazing_analytics.bench import at_the_peak, cpu_between, project_var
-from amazing_analytics.build_schedule import BuildGraph, node_seconds, summary, threads_used
+from amazing_analytics.build_schedule import BuildGraph, summary, threads_used
 from amazing_analytics.scale_targets import memory_limit_for, verdicts_markdown
 
 REPO = Path(__file__).resolve().parents[1]
@@ -288,16 +286,8 @@ def raw_load(events_glob: str, database: Path) -> Measured:
 
 
 def dbt_build(
-    events_glob: str,
-    warehouse: Path,
-    target: Path,
-    *extra: str,
-    memory_limit: str,
-    order: str = "longest_path",
-    schedule_from: Path | None = None,
+    events_glob: str, warehouse: Path, target: Path, *extra: str, memory_limit: str
 ) -> tuple[Measured, dict]:
-    """One build into ``warehouse``, sampled; with ``order`` longest_path, ordered by the node
-    times in ``schedule_from`` (default: ``target``'s, the last build's)."""
     env = {
         **os.environ,
         "AMAZING_MEMORY_LIMIT": memory_limit,
@@ -309,9 +299,8 @@ def dbt_build(
     }
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     command = [
-        *((str(BIN / "amazing"),) if order == "longest_path" else (str(BIN / "dbt"),)),
+        str(BIN / "dbt"),
         "build",
-        *(("--schedule-from", str(schedule_from)) if schedule_from and order != "dbt" else ()),
         "--target-path",
         str(target),
         "--log-path",
@@ -632,14 +621,6 @@ def main() -> None:
         help="dbt's threads for every build (default: the profile's, 1); docs/scaling.md measures 2",
     )
     parser.add_argument(
-        "--order",
-        choices=("longest_path", "dbt"),
-        default="longest_path",
-        help="longest_path (default): amazing build, the ready node with the longest path of "
-        "the last build's times (the size's target/run_results.json, if any) first; dbt: plain "
-        "dbt build, dbt's order (lowest graph level first)",
-    )
-    parser.add_argument(
         "--incremental-month",
         action="store_true",
         help="also time one new month landed on the first six",
@@ -675,15 +656,12 @@ def main() -> None:
             rows, float(project_var(REPO, "max_events_per_memory_gib"))
         )
         print(f"{events:,}: DuckDB memory limit {memory_limit}", flush=True)
-        timed = node_seconds(args.out / f"target-{events}") if args.order != "dbt" else {}
-        order = f"longest_path ({len(timed)} node times of the last build)" if timed else "dbt"
         build, stages = dbt_build(
             events_glob,
             warehouse,
             args.out / f"target-{events}",
             *extra,
             memory_limit=memory_limit,
-            order=args.order,
         )
         staging = sum(
             stages.get(stage, {}).get("seconds", 0) for stage in ("read", "classification")
@@ -709,7 +687,6 @@ def main() -> None:
                 (args.out / f"target-{events}" / "peak_nodes.json").read_text()
             ),
             "schedule": _schedule(args.out / f"target-{events}"),
-            "order": order,
         }
         print(
             f"{events:,}: dbt build {build.seconds:.1f} s, peak {build.peak_gb:.2f} GB; stages {json.dumps(stages)}",
@@ -739,8 +716,6 @@ def main() -> None:
                 args.out / f"target-{events}-six",
                 *extra,
                 memory_limit=memory_limit,
-                order=args.order,
-                schedule_from=args.out / f"target-{events}",
             )
             os.link(ordered[-1], landing / ordered[-1].name)
             month, month_stages = dbt_build(
@@ -749,8 +724,6 @@ def main() -> None:
                 args.out / f"target-{events}-month",
                 *extra,
                 memory_limit=memory_limit,
-                order=args.order,
-                schedule_from=args.out / f"target-{events}",
             )
             entry["new_month"] = {
                 "file": ordered[-1].name,

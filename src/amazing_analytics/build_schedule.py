@@ -16,24 +16,14 @@ test edges; ``run_results.json``: each node's execution time) this module
 A replay takes each node's time as it was in the build measured: nodes side by side on two
 cores take longer than alone, so replay a two-thread build to judge two-thread orders.
 ``scripts/bench_scale.py`` records both replays of every build in its results.
-
-``amazing build`` (:func:`longest_path_first`) runs ``dbt build`` with the second order: the
-ready node with the longest path of the last build's node times behind it goes first. The order
-changes when each node runs, not what it writes.
 """
 
 from __future__ import annotations
 
 import heapq
 import json
-import logging
-import statistics
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-logger = logging.getLogger(__name__)
 
 PRIORITIES = ("dbt", "longest_path")
 
@@ -168,80 +158,3 @@ def summary(graph: BuildGraph, threads: int) -> dict:
         "longest_path_seconds": round(sum(seconds for _, seconds in chain), 1),
         "longest_path": [[node, round(seconds, 1)] for node, seconds in chain if seconds >= 0.5],
     }
-
-
-def node_seconds(target: Path) -> dict[str, float]:
-    """Each node's execution time in the build whose ``target/`` directory this is (empty when
-    it holds no readable ``run_results.json``: no build yet)."""
-    try:
-        results = json.loads((target / "run_results.json").read_text())["results"]
-        return {str(r["unique_id"]): float(r["execution_time"]) for r in results}
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-
-
-def longest_path_scores(
-    successors: Mapping[str, Iterable[str]], seconds: Mapping[str, float]
-) -> dict[str, float]:
-    """Queue scores (lowest first, as dbt's) that take the ready node with the longest path of
-    ``seconds`` behind it first: minus that path. A node without a time (new since the timed
-    build) counts the median of the others' times."""
-    timed = [float(seconds[node]) for node in successors if node in seconds]
-    typical = statistics.median(timed) if timed else 1.0
-    graph = BuildGraph(
-        {node: tuple(children) for node, children in successors.items()},
-        {node: max(float(seconds.get(node, typical)), 0.0) for node in successors},
-    )
-    return {node: -behind for node, behind in graph.remaining().items()}
-
-
-@contextmanager
-def longest_path_first(seconds: Mapping[str, float]) -> Iterator[bool]:
-    """Inside the block, dbt's queue takes the ready node with the longest path of ``seconds``
-    behind it first (:func:`longest_path_scores`) instead of the lowest level of the graph;
-    yields whether it does. It replaces dbt-core's ``GraphQueue._get_scores`` (dbt 1.11 has no
-    setting for the order: dbt-core issue 10632); without times, or where dbt-core no longer has
-    that method, dbt's own order stays, with a warning for the latter."""
-    from dbt.graph.queue import GraphQueue
-
-    original = getattr(GraphQueue, "_get_scores", None)
-    if not seconds or original is None:
-        if original is None:
-            logger.warning("dbt-core's GraphQueue has no _get_scores: dbt's own order is used")
-        yield False
-        return
-
-    def scores(queue: GraphQueue, graph) -> dict[str, float]:  # noqa: ARG001 (dbt's signature)
-        return longest_path_scores({n: list(graph.successors(n)) for n in graph.nodes}, seconds)
-
-    GraphQueue._get_scores = scores
-    try:
-        yield True
-    finally:
-        GraphQueue._get_scores = original
-
-
-def _option(dbt_args: list[str], name: str) -> str | None:
-    for position, arg in enumerate(dbt_args):
-        if arg == name and position + 1 < len(dbt_args):
-            return dbt_args[position + 1]
-        if arg.startswith(f"{name}="):
-            return arg.split("=", 1)[1]
-    return None
-
-
-def target_path(dbt_args: list[str], environ: Mapping[str, str]) -> Path:
-    """The ``target/`` directory a ``dbt build`` with these arguments writes: ``--target-path``,
-    else ``DBT_TARGET_PATH``, else the project's ``target-path`` (the project: ``--project-dir``,
-    else ``DBT_PROJECT_DIR``, else the working directory)."""
-    chosen = _option(dbt_args, "--target-path") or environ.get("DBT_TARGET_PATH")
-    if chosen:
-        return Path(chosen)
-    import yaml
-
-    project_dir = Path(_option(dbt_args, "--project-dir") or environ.get("DBT_PROJECT_DIR") or ".")
-    try:
-        project = yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}
-    except OSError:
-        project = {}
-    return project_dir / str(project.get("target-path") or "target")

@@ -71,41 +71,6 @@ def generate(
     )
 
 
-@app.command(
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-)
-def build(
-    ctx: typer.Context,
-    schedule_from: Annotated[
-        Path | None,
-        typer.Option(
-            help="A target/ directory whose run_results.json times order the nodes "
-            "(default: this build's own target/, i.e. the last build's times)."
-        ),
-    ] = None,
-) -> None:
-    """dbt build, taking the ready node with the longest path of the last build's times behind
-    it first (dbt takes the shallowest); every other argument goes to dbt (--threads, --vars,
-    --select ...). Same marts; with two or more threads the build ends sooner (docs/scaling.md)."""
-    from dbt.cli.main import cli as dbt_cli
-
-    from amazing_analytics.build_schedule import longest_path_first, node_seconds, target_path
-
-    dbt_args = list(ctx.args)
-    timed = schedule_from or target_path(dbt_args, os.environ)
-    seconds = node_seconds(timed)
-    with longest_path_first(seconds) as applied:
-        # typer.echo: a path in the message must not be wrapped
-        if applied:
-            typer.echo(
-                f"order: longest path first, from {len(seconds):,} node times in "
-                f"{timed / 'run_results.json'}"
-            )
-        else:
-            typer.echo(f"order: dbt's (no node times in {timed / 'run_results.json'})")
-        dbt_cli(args=["build", *dbt_args], prog_name="dbt")
-
-
 @app.command()
 def summary(
     warehouse: Annotated[Path, typer.Option(help="The DuckDB warehouse file.")] = Path(
