@@ -28,8 +28,9 @@ viewed as (
 
 category_prices as (
 
-    -- the typical viewed price of each category (geometric mean over its views)
-    select category_code, avg(ln(price)) as category_log_price
+    -- the typical viewed price of each category (geometric mean over its views; exact_avg: the
+    -- same views give the same value whatever order DuckDB adds them in)
+    select category_code, {{ exact_avg('ln(price)') }} as category_log_price
     from viewed
     where category_code is not null
     group by category_code
@@ -42,7 +43,7 @@ price_appetite as (
         viewed.user_id,
         median(viewed.price) as median_viewed_price,
         -- 1.0 = views what is typical in its categories; 0.5 = half as expensive; 2.0 = twice
-        exp(avg(ln(viewed.price) - category_prices.category_log_price)) as price_index
+        exp({{ exact_avg('ln(viewed.price) - category_prices.category_log_price') }}) as price_index
     from viewed
     left join category_prices on viewed.category_code = category_prices.category_code
     group by viewed.user_id

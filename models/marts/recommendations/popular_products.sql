@@ -7,7 +7,7 @@
 
 with popularity as (
 
-    select product_id, sum(weight) as score
+    select product_id, {{ exact_sum('weight') }} as score
     from {{ ref('int_interactions') }}
     where split = 'serving'
     group by product_id
