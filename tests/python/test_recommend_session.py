@@ -396,7 +396,7 @@ def test_the_evaluations_ids_are_the_lists_the_api_is_given(seed: int) -> None:
     """recommended_ids (the evaluation's call) and popular_fill give, for every model, random
     sessions with repeats, carts and a shopper's history, exactly the product ids of
     recommend_for_session followed by fill_with_popular."""
-    from amazing_analytics.ml.recommend.session.scoring import popular_fill, recommended_ids
+    from amazing_analytics.ml.recommend.session import popular_fill, recommended_ids
 
     rng = np.random.default_rng(seed)
     rows = [
@@ -433,3 +433,5 @@ def test_the_evaluations_ids_are_the_lists_the_api_is_given(seed: int) -> None:
             got = recommended_ids(session, index, k, history, model, settings)
             got += [popular[p] for p in popular_fill(got, popular, k, (session[-1].product_id,))]
             assert got == ids(filled), (model, session, history, k)
+    with pytest.raises(SessionInputError, match="k must be >= 0"):
+        recommended_ids(views(1), index, -1, (), "sknn", model_params("sknn"))

@@ -39,7 +39,8 @@ nor any product in ``exclude``.
 One module per job: ``items`` (a session's events, the scored products, the input error),
 ``params`` (the models and their params), ``neighbour_index`` (the in-memory neighbour lists),
 ``votes`` (what each product's vote weighs, the votes' combination and ranking), ``scoring``
-(:func:`recommend_for_session` and the popularity fill), ``embedding_neighbours`` (the
+(:func:`recommend_for_session` and the popularity fill; :func:`recommended_ids` and
+:func:`popular_fill`, the same lists as product ids, for the evaluation), ``embedding_neighbours`` (the
 embedding neighbour rows and the serving index) and ``selected_model`` (the model the
 evaluation selected); the package re-exports their public names, so
 ``from amazing_analytics.ml.recommend.session import ...`` reads as before.
@@ -66,7 +67,13 @@ from amazing_analytics.ml.recommend.session.params import (
     SESSION_MODELS,
     model_params,
 )
-from amazing_analytics.ml.recommend.session.scoring import fill_with_popular, recommend_for_session
+from amazing_analytics.ml.recommend.session.scoring import (
+    fill_with_popular,
+    popular_fill,
+    recommend_for_session,
+    recommended_ids,
+    session_votes,
+)
 from amazing_analytics.ml.recommend.session.selected_model import selected_session_model
 
 __all__ = [
@@ -83,7 +90,10 @@ __all__ = [
     "embedding_neighbour_table",
     "fill_with_popular",
     "model_params",
+    "popular_fill",
     "recommend_for_session",
+    "recommended_ids",
     "selected_session_model",
     "serving_index",
+    "session_votes",
 ]

@@ -64,7 +64,9 @@ def recommended_ids(
     """The product ids :func:`recommend_for_session` returns (no exclusions), from the model's
     resolved ``settings`` (:func:`model_params`): the evaluation's call, which needs the list
     only, for every prediction of its test sessions."""
-    if model == "popularity" or k <= 0:
+    if k < 0:
+        raise SessionInputError(f"k must be >= 0, got {k}")
+    if model == "popularity" or k == 0:
         return []
     votes, banned = session_votes(session, neighbours, history, (), model, settings)
     return votes.top_ids(k, banned)

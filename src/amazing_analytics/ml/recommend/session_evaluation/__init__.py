@@ -5,10 +5,10 @@ starting in the test window (``int_session_evaluation_sequences``: consecutive r
 collapsed, at least 2 items); the neighbours and the popularity come from the days before it
 (``int_session_item_neighbours_train``, ``interactions`` split evaluation_train). For every
 session and every position t >= 2, each model is asked, through
-:func:`~amazing_analytics.ml.recommend.session.scoring.recommended_ids` (the product ids of
+:func:`~amazing_analytics.ml.recommend.session.recommended_ids` (the product ids of
 :func:`~amazing_analytics.ml.recommend.session.recommend_for_session`, the API's call, without
 building its items) completed with the training days' popular products
-(:func:`~amazing_analytics.ml.recommend.session.scoring.popular_fill`, the fill of
+(:func:`~amazing_analytics.ml.recommend.session.popular_fill`, the fill of
 :func:`~amazing_analytics.ml.recommend.session.fill_with_popular`), for k products
 given items 1..t-1; item t is the truth. Per prediction, with r the truth's 1-based rank in
 the list (no hit: r = infinity):

@@ -8,8 +8,13 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from amazing_analytics.ml.recommend.session import NeighbourIndex, SessionItem, model_params
-from amazing_analytics.ml.recommend.session.scoring import popular_fill, recommended_ids
+from amazing_analytics.ml.recommend.session import (
+    NeighbourIndex,
+    SessionItem,
+    model_params,
+    popular_fill,
+    recommended_ids,
+)
 from amazing_analytics.ml.recommend.session_evaluation.sessions import TestSessions, session_sums
 
 SESSION_METRICS = ("hit_rate", "ndcg", "mrr")
