@@ -13,9 +13,11 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import httpx
+import numpy as np
 import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
@@ -27,8 +29,13 @@ from amazing_analytics.ml.recommend.models import MODEL_NAMES
 from amazing_analytics.ml.recommend.session import SessionItem, recommend_for_session
 from amazing_analytics.serving.app import create_app
 from amazing_analytics.serving.bundle import BundleError
-from amazing_analytics.serving.recommend import OPTED_OUT_WARNING, UNKNOWN_USER_WARNING
-from amazing_analytics.serving.store import BATCH_SOURCES, load_bundle
+from amazing_analytics.serving.recommend import (
+    OPTED_OUT_WARNING,
+    UNKNOWN_USER_WARNING,
+    _Answer,
+    _embedding_fill,
+)
+from amazing_analytics.serving.store import BATCH_SOURCES, EmbeddingIndex, load_bundle
 from serving_fixtures import write_test_bundle
 
 bundle_dir = serving_fixtures.bundle_dir  # the module-scoped fixture
@@ -120,6 +127,30 @@ def test_every_field_of_a_session_answer(client: TestClient, bundle_dir: Path) -
         p for p in [1008, 1007, 1009, 1010] if p not in ids(answer)[:n]
     ][: len(rest)]
     assert 1003 not in ids(answer) and 1001 not in ids(answer)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_embedding_fill_gives_tied_products_to_the_lower_id(seed: int) -> None:
+    # Products without interactions share their features' vector and bias: a shopper's scores
+    # of them tie. 30 of 300 products share the best vector; a list of 5 with 2 products
+    # blocked takes the 5 lowest ids of the 30 that are not blocked, whatever a partition does.
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(0, 0.1, (300, 4)).astype(np.float32)
+    tied = np.sort(rng.choice(300, 30, replace=False))
+    vectors[tied] = [1.0, 1.0, 0.0, 0.0]
+    product_ids = np.arange(300, dtype=np.int64) * 7 + 1000
+    index = EmbeddingIndex(
+        product_ids=product_ids,
+        vectors=vectors,
+        biases=np.zeros(300, np.float32),
+        user_ids=np.array([1], np.int64),
+        user_vectors=np.array([[1.0, 1.0, 0.0, 0.0]], np.float32),
+    )
+    blocked = {int(product_ids[tied[0]]), int(product_ids[tied[3]])}
+    answer = _Answer(k=5, blocked=set(blocked))
+    _embedding_fill(SimpleNamespace(embeddings=index), answer, 1)
+    expected = [int(p) for p in product_ids[tied] if int(p) not in blocked][:5]
+    assert [item["product_id"] for item in answer.items] == expected
 
 
 def test_anonymous_session_fills_from_the_latest_products_category(client: TestClient) -> None:
