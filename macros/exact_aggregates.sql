@@ -6,13 +6,16 @@
     10M events; popular_products.score too): enough to move a value across a band's threshold
     or to swap two tied products. Each value is rounded to `scale` decimals (DECIMAL(38, scale),
     summed exactly in 128-bit integers) and the result is a DOUBLE again. `scale` 18 leaves
-    20 integer digits: a sum must stay below 1e20. int_interactions' weights are summed the same
+    20 integer digits: a sum must stay below 1e20 (a smaller `scale` for larger sums). `where`,
+    if given, is the aggregate's FILTER condition. int_interactions' weights are summed the same
     way, in integer nano-units (interaction_aggregates).
 -#}
-{% macro exact_sum(expression, scale=18) -%}
-    cast(sum(cast({{ expression }} as decimal(38, {{ scale }}))) as double)
+{% macro exact_sum(expression, scale=18, where=none) -%}
+    cast(sum(cast({{ expression }} as decimal(38, {{ scale }})))
+        {%- if where is not none %} filter (where {{ where }}){% endif %} as double)
 {%- endmacro %}
 
-{% macro exact_avg(expression, scale=18) -%}
-    cast(avg(cast({{ expression }} as decimal(38, {{ scale }}))) as double)
+{% macro exact_avg(expression, scale=18, where=none) -%}
+    cast(avg(cast({{ expression }} as decimal(38, {{ scale }})))
+        {%- if where is not none %} filter (where {{ where }}){% endif %} as double)
 {%- endmacro %}

@@ -3,7 +3,9 @@
     logs, with its units sold, its fixed-basket price index (the mean over the day's priced views
     of ln(price / the product's median price): a change in the mix of products bought is not a
     price move), the shop's totals of the same (price_elasticity removes the category itself to
-    get the rest of the shop's promotion level), the shop's sessions and the calendar.
+    get the rest of the shop's promotion level), the shop's sessions and the calendar. The log
+    sums are exact (macros/exact_aggregates.sql): the same events give the same index to the
+    last bit, whatever order DuckDB adds them in.
 -#}
 
 with events as (
@@ -40,9 +42,10 @@ category_days as (
         count(*) filter (
             where events.event_type = 'view' and events.price > 0 and products.median_price > 0
         ) as priced_views,
-        sum(ln(events.price / products.median_price)) filter (
-            where events.event_type = 'view' and events.price > 0 and products.median_price > 0
-        ) as log_price_sum
+        {{ exact_sum(
+            'ln(events.price / products.median_price)',
+            where="events.event_type = 'view' and events.price > 0 and products.median_price > 0",
+        ) }} as log_price_sum
     from events
     inner join products on events.product_id = products.product_id
     group by all
@@ -54,7 +57,7 @@ shop_days as (
     select
         activity_date,
         sum(priced_views) as shop_priced_views,
-        sum(log_price_sum) as shop_log_price_sum
+        {{ exact_sum('log_price_sum') }} as shop_log_price_sum
     from category_days
     group by activity_date
 

@@ -209,7 +209,8 @@ forecast_origin_errors as (
         backtest.series_id,
         backtest.measure,
         backtest.origin_date,
-        sum(abs(backtest.actual - backtest.yhat) / backtest.naive_scale) as scaled_error_sum,
+        {{ exact_sum('abs(backtest.actual - backtest.yhat) / backtest.naive_scale', scale=9) }}
+            as scaled_error_sum,
         count(*) as day_count
     from {{ ref('forecast_backtest') }} as backtest
     inner join selected_forecasts
@@ -234,7 +235,7 @@ forecasts as (
         case when series_id = 'all' then 'all' else substr(series_id, length('family:') + 1) end as slice,
         'mase_' || measure as metric,
         false as higher_is_better,
-        sum(scaled_error_sum) / sum(day_count) as value,
+        {{ exact_sum('scaled_error_sum', scale=9) }} / sum(day_count) as value,
         sum(day_count) as n,
         null::double as successes,
         null::bigint as positives,

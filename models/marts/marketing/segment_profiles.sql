@@ -110,7 +110,7 @@ profiles as (
         sum(order_count) / nullif(sum(session_count), 0) as conversion_rate,
         sum(revenue) as revenue,
         median(view_count) as median_view_count,
-        avg(cart_abandonment_rate) as average_cart_abandonment_rate
+        {{ exact_avg('cart_abandonment_rate') }} as average_cart_abandonment_rate
     from members
     group by segment_name
 
