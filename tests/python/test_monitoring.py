@@ -288,6 +288,25 @@ def test_feature_drift_flags_a_shifted_feature_and_warns_on_small_windows() -> N
     assert rows["purchase_probability"]["psi"] is None
 
 
+def test_feature_drift_does_not_depend_on_the_order_of_the_snapshot_rows() -> None:
+    # DuckDB hands a table's rows to a Python model in the order its threads scan them: the
+    # same snapshots in another order must give the same drift table, means to the last bit
+    snapshots = pa.concat_tables(
+        [snapshot_table("final_train", 5000, 0.0, True), snapshot_table("score", 5000, 0.3, None)]
+    )
+    scores = build_window_scores(snapshots, pa.table({"status": ["not_trained"]}), seed=1)
+    centroids = pa.table({"segment_id": [0, 1], "segment_size": [300, 200]})
+    assigned = pa.table({"segment_id": [0] * 300 + [1] * 200})
+    shuffled = snapshots.take(pa.array(np.random.default_rng(3).permutation(snapshots.num_rows)))
+
+    def drift(rows: pa.Table) -> pa.Table:
+        return build_feature_drift(
+            rows, scores, centroids, assigned, bins=10, psi_threshold=0.25, min_rows=100
+        )
+
+    assert drift(shuffled).equals(drift(snapshots))
+
+
 def test_an_auc_slice_is_judged_on_its_rarer_outcome() -> None:
     table = slices(
         [

@@ -324,10 +324,24 @@ def not_evaluated(reason: str, models: Sequence[str] = DEFAULT_MODELS) -> pa.Tab
     return pa.Table.from_pylist(rows, schema=EVALUATION_SCHEMA)
 
 
+#: The key of forecast_backtest's rows.
+BACKTEST_KEY = ("series_id", "measure", "model", "origin_date", "forecast_date")
+
+
+def in_backtest_order(table: pa.Table) -> pa.Table:
+    """The backtest rows sorted by their key. DuckDB hands a table's rows over in the order its
+    threads scan them (preserve_insertion_order=false), and the evaluation adds its errors in
+    the rows' order: the 10M build's backtest rows shuffled changed the last bits of 863 of
+    forecast_evaluation's 5,400 values."""
+    if table.num_rows == 0:
+        return table
+    return table.sort_by([(name, "ascending") for name in BACKTEST_KEY])
+
+
 def build_evaluation(backtest_rows: ArrowData, seed: int) -> pa.Table:
     """forecast_evaluation: metrics and selection of every model, then the selected and the
     MinT-reconciled forecasts of every series (models 'selected' and 'reconciled')."""
-    table = as_table(backtest_rows)
+    table = in_backtest_order(as_table(backtest_rows))
     if table.num_rows == 0:
         _LOG.warning("forecast_evaluation: %s; every model is marked skipped.", NO_DATA_REASON)
         return not_evaluated(NO_DATA_REASON)
