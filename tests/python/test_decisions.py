@@ -187,6 +187,21 @@ def test_readout_hand_computed() -> None:
     assert row["is_significant"] is True and row["status"] == "ok"
 
 
+def test_readout_does_not_depend_on_the_order_of_the_outcome_rows() -> None:
+    # DuckDB hands a table's rows to a Python model in the order its threads scan them
+    rng = np.random.default_rng(11)
+    conv_t, conv_c = (rng.random(3000) < 0.12).tolist(), (rng.random(1000) < 0.1).tolist()
+    rev_t = (rng.gamma(2.0, 31.7, 3000) * conv_t).tolist()
+    rev_c = (rng.gamma(2.0, 29.3, 1000) * conv_c).tolist()
+    outcomes = _outcomes(conv_t, conv_c, rev_t, rev_c)
+    shuffled = outcomes.take(pa.array(rng.permutation(outcomes.num_rows)))
+
+    def readout(rows: pa.Table) -> pa.Table:
+        return build_campaign_results(rows, window_days=14, alpha=0.05, min_group_users=30)
+
+    assert readout(shuffled).equals(readout(outcomes))
+
+
 def test_readout_intervals_cover_a_planted_multiplier_at_their_level() -> None:
     # 200 planted tests (treated convert 1.4x as often): the 95% intervals must cover the truth
     # in about 95% of them (binomial sd 1.5 points), and the test must nearly always detect it.

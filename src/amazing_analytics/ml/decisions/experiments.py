@@ -307,6 +307,10 @@ def build_campaign_results(
     bad = set(outcomes.column("group_name").to_pylist()) - {TREATMENT, CONTROL}
     if bad:
         raise ValueError(f"campaign sends have unknown groups {sorted(map(str, bad))}")
+    # in a fixed order: DuckDB hands the rows over in the order its threads scan them, and the
+    # revenue sums follow the rows' order (their last bits moved with a shuffled input)
+    outcomes = outcomes.sort_by([("campaign_id", "ascending"), ("send_date", "ascending"),
+                                 ("user_id", "ascending")])  # fmt: skip
     cells = _send_cells(outcomes.select(needed))
     out: dict[str, list] = {c: [] for c in _RESULT_COLUMNS}
     for key, cell in sorted(cells.items(), key=lambda kv: (
