@@ -279,6 +279,25 @@ def quiet_openmp_threads() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", OPENMP_WAIT_POLICY)
 
 
+#: BLAS threads of the dbt process. A BLAS product's last bits depend on how many threads split
+#: it (the recommender evaluations' bootstrap intervals: 19 of 35 differ between one and two),
+#: and the count is the whole process's: scikit-learn's KMeans and top_k_dot set it to one
+#: while they run, so with ``dbt build --threads 2`` a model running beside them got another
+#: count from build to build, and other last bits (docs/structure.md). One thread for every
+#: model: the same input gives the same bits whatever runs beside it.
+BLAS_THREADS = 1
+_blas_limits: Any = None
+
+
+def fix_blas_threads(threads: int = BLAS_THREADS) -> None:
+    """Set the process's BLAS thread count for the rest of the run (OpenMP's is per thread and
+    left as it is)."""
+    global _blas_limits
+    from threadpoolctl import threadpool_limits
+
+    _blas_limits = threadpool_limits(limits=threads, user_api="blas")
+
+
 def load_model_packages(packages: Sequence[str] = MODEL_PACKAGES) -> None:
     """Import ``packages`` now, in this thread (see :data:`MODEL_PACKAGES`)."""
     for name in packages:
@@ -289,3 +308,4 @@ if running_in_dbt():
     log_to_dbt()
     quiet_openmp_threads()
     load_model_packages()
+    fix_blas_threads()

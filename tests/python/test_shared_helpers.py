@@ -269,6 +269,27 @@ def test_inside_dbt_openmp_threads_sleep_between_parallel_regions() -> None:
     assert spin_count("import amazing_analytics.dbt_io") == "300000"
 
 
+def test_inside_dbt_blas_runs_on_one_thread_for_the_whole_run() -> None:
+    """Inside dbt, importing dbt_io sets the process's BLAS threads to one and leaves it so
+    (a product's last bits depend on the count, which scikit-learn's KMeans and top_k_dot
+    change while another model computes); outside dbt the count is left as it was."""
+    report = (
+        "from threadpoolctl import threadpool_info, threadpool_limits\n"
+        "blas = lambda: sorted({i['num_threads'] for i in threadpool_info() "
+        "if i['user_api'] == 'blas'})\n"
+        "import numpy\n"
+        "print(blas())\n"
+        "with threadpool_limits(1):\n"
+        "    pass\n"
+        "print(blas())"
+    )
+    inside = _run_python("import dbt.cli.main\nimport amazing_analytics.dbt_io\n" + report)
+    assert inside == ["[1]", "[1]"]
+    before = _run_python(report)
+    outside = _run_python("import amazing_analytics.dbt_io\n" + report)
+    assert outside == before
+
+
 def test_every_python_model_using_the_ml_package_imports_dbt_io_first() -> None:
     """The order dbt_io.MODEL_PACKAGES relies on: a model's first import of the package is
     dbt_io, so a second model's thread waits for dbt_io's loading instead of racing it."""
