@@ -286,16 +286,14 @@ def quiet_openmp_threads() -> None:
 #: count from build to build, and other last bits (docs/structure.md). One thread for every
 #: model: the same input gives the same bits whatever runs beside it.
 BLAS_THREADS = 1
-_blas_limits: Any = None
 
 
 def fix_blas_threads(threads: int = BLAS_THREADS) -> None:
-    """Set the process's BLAS thread count for the rest of the run (OpenMP's is per thread and
-    left as it is)."""
-    global _blas_limits
+    """Set the process's BLAS thread count for the rest of the run (called, not entered, the
+    limit stays; OpenMP's count is per thread and left as it is)."""
     from threadpoolctl import threadpool_limits
 
-    _blas_limits = threadpool_limits(limits=threads, user_api="blas")
+    threadpool_limits(limits=threads, user_api="blas")
 
 
 def load_model_packages(packages: Sequence[str] = MODEL_PACKAGES) -> None:

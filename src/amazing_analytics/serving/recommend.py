@@ -25,6 +25,7 @@ from enum import StrEnum
 import numpy as np
 
 from amazing_analytics.ml.recommend.session import SessionItem, recommend_for_session
+from amazing_analytics.ml.recommend.topk import best_positions
 from amazing_analytics.serving.gdpr_live import GdprSnapshot, LiveGdprLists
 from amazing_analytics.serving.metrics import record_fallback
 from amazing_analytics.serving.schemas import (
@@ -164,7 +165,9 @@ def _embedding_fill(bundle: LoadedBundle, answer: _Answer, user_id: int) -> None
         return
     scores = index.vectors @ vector + index.biases
     wanted = min(scores.size, answer.k + len(answer.blocked))
-    top = _best_positions(scores, wanted)
+    # the index is in product id order: of tied scores (products without interactions share
+    # their features' vector and bias), the lowest product ids
+    top = best_positions(scores, wanted)
     top = top[np.lexsort((index.product_ids[top], -scores[top]))]
     for pos in top.tolist():
         answer.add(
@@ -173,22 +176,6 @@ def _embedding_fill(bundle: LoadedBundle, answer: _Answer, user_id: int) -> None
             "Picked for you from your past visits",
             "embedding",
         )
-
-
-def _best_positions(scores: np.ndarray, wanted: int) -> np.ndarray:
-    """The positions of the ``wanted`` best scores; of the scores tied with the last one, the
-    lowest positions (the index is in product id order: products without interactions share
-    their features' vector and bias, so their scores tie, and which of them are taken must not
-    depend on how a partition happened to split them)."""
-    if wanted >= scores.size:
-        return np.arange(scores.size)
-    if wanted <= 0:
-        return np.zeros(0, np.int64)
-    scores = np.where(np.isnan(scores), -np.inf, scores)  # a NaN never outranks a number
-    last = np.partition(scores, scores.size - wanted)[scores.size - wanted]
-    above = np.flatnonzero(scores > last)
-    tied = np.flatnonzero(scores == last)[: wanted - above.size]
-    return np.concatenate([above, tied])
 
 
 def _batch_fill(bundle: LoadedBundle, answer: _Answer, user_id: int) -> None:
