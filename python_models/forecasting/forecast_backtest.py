@@ -6,11 +6,14 @@ combinations, for revenue and units: one row per model, series, origin and day, 
 
 from amazing_analytics.dbt_io import config_int, read_arrow
 from amazing_analytics.ml.forecasting import build_backtest
+from amazing_analytics.own_process import call_in_own_process
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    return build_backtest(
+    # in a child process: statsforecast's optimisers hold Python's lock (own_process.py)
+    return call_in_own_process(
+        build_backtest,
         read_arrow(dbt.ref("int_sales_series_daily")),
         horizon=config_int(dbt.config.get("horizon_days"), "horizon_days"),
         origins=config_int(dbt.config.get("origins"), "origins"),

@@ -6,11 +6,14 @@ coherent (MinT) version. Thin wrapper over amazing_analytics.ml.forecasting.buil
 
 from amazing_analytics.dbt_io import config_int, read_arrow
 from amazing_analytics.ml.forecasting import build_forecast
+from amazing_analytics.own_process import call_in_own_process
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    return build_forecast(
+    # in a child process: statsforecast's optimisers hold Python's lock (own_process.py)
+    return call_in_own_process(
+        build_forecast,
         read_arrow(dbt.ref("int_sales_series_daily")),
         read_arrow(dbt.ref("forecast_backtest")),
         read_arrow(dbt.ref("forecast_evaluation")),
