@@ -1,5 +1,6 @@
 """Every recommender (popularity, recently viewed not yet bought, buy again, category popularity,
-item-kNN, LightFM hybrid) trained on the interactions before the test window and judged on what
+item-kNN, LightFM hybrid: fitted in recommender_evaluation_embeddings) trained on the
+interactions before the test window and judged on what
 each user carted or bought in it, overall and per slice, long form, with bootstrap intervals;
 marks the model that serves (chosen on evidence). Thin wrapper over
 amazing_analytics.ml.recommend.build.build_evaluation.
@@ -34,6 +35,8 @@ def model(dbt, session):
         dictionary=["split"],
     )
     product_features = read_arrow(dbt.ref("int_recommender_product_features"))
+    # LightFM fitted once, for this evaluation and the session evaluation
+    embeddings = read_arrow(dbt.ref("recommender_evaluation_embeddings"))
     # the slice labels only (segment_name, price_band), not the 39 columns of the marts
     labels = [
         read_arrow(dbt.ref("customer_segments").project("user_id, segment_name")),
@@ -58,4 +61,5 @@ def model(dbt, session):
         min_test_users=config_int(dbt.config.get("min_test_users"), "min_test_users"),
         bootstrap_samples=config_int(dbt.config.get("bootstrap_samples"), "bootstrap_samples"),
         bounds=bounds,
+        lightfm_embeddings=embeddings,
     )

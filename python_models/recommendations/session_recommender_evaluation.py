@@ -2,7 +2,9 @@
 V-SkNN blended with the shopper's history) on the next-item-in-session protocol: neighbours and
 popularity from the days before the test window, each next item of the test sessions predicted
 from the session so far, HR / NDCG / MRR at k with bootstrap intervals, the served model chosen
-on evidence. Thin wrapper over amazing_analytics.ml.recommend.build.build_session_evaluation.
+on evidence. The embedding models' LightFM is recommender_evaluation_embeddings (the batch
+evaluation's) unless var session_eval_split_at moves the split. Thin wrapper over
+amazing_analytics.ml.recommend.build.build_session_evaluation.
 """
 
 from amazing_analytics.dbt_io import config_int, read_arrow, release_memory
@@ -18,6 +20,11 @@ def model(dbt, session):
         item_alpha=dbt.config.get("item_alpha"),
         threads=dbt.config.get("threads"),
     )
+    # the batch evaluation's LightFM when both split on the same day (var session_eval_split_at
+    # unset); with the var set, the embedding models' LightFM is fitted on this model's history
+    shared = read_arrow(dbt.ref("recommender_evaluation_embeddings"))
+    if str(dbt.config.get("split_at") or "").strip():
+        shared = None
     inputs = [
         read_arrow(dbt.ref("int_session_evaluation_sequences")),
         read_arrow(dbt.ref("int_session_item_neighbours_train")),
@@ -36,4 +43,5 @@ def model(dbt, session):
         params=params,
         window_days=config_int(dbt.config.get("train_window_days"), "train_window_days"),
         max_training_rows=config_int(dbt.config.get("max_training_rows"), "max_training_rows"),
+        lightfm_embeddings=shared,
     )

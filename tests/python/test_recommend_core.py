@@ -1442,3 +1442,106 @@ def test_evaluate_says_buy_again_is_popularity_when_no_category_is_bought_again(
     assert buy_again["value"] == popularity["value"]
     assert buy_again["message"].startswith(ev.NO_REPEAT_PURCHASE_NOTE)
     assert ev.NO_REPEAT_PURCHASE_NOTE not in (popularity["message"] or "")
+
+
+# ---------------------------------------------------------------------------------------------
+# the evaluations' LightFM, fitted once (recommender_evaluation_embeddings)
+# ---------------------------------------------------------------------------------------------
+
+
+def _shop_for_stored_lightfm():
+    from amazing_analytics.ml.recommend.bounds import TrainingBounds
+    from amazing_analytics.ml.recommend.build import lightfm_params
+
+    products, interactions, cooc = synthetic_shop()
+    products = products.append_column(
+        d.EVALUATION_REPEAT_COLUMN, products.column("is_repeat_purchase_category")
+    )
+    params = lightfm_params(components=4, epochs=2, learning_rate=0.05, item_alpha=0, threads=1)
+    # a cap that binds (300 training rows): the sampled test users' histories are kept first
+    bounds = TrainingBounds(max_training_rows=200, eval_users=40, seed=4)
+    return products, interactions, cooc, params, bounds
+
+
+def _evaluation(products, interactions, cooc, params, bounds, embeddings=None) -> pa.Table:
+    from amazing_analytics.ml.recommend.build import build_evaluation
+
+    return build_evaluation(
+        interactions,
+        products,
+        cooc,
+        [],
+        k=5,
+        seed=3,
+        params=params,
+        min_test_users=20,
+        bootstrap_samples=100,
+        bounds=bounds,
+        lightfm_embeddings=embeddings,
+    )
+
+
+def test_the_evaluation_scores_the_stored_lightfm_as_the_one_it_would_fit(monkeypatch) -> None:
+    """recommender_evaluation_embeddings holds the LightFM the evaluation would fit (the same
+    bounded rows, the sampled test users first): scoring it instead of fitting (only the cold
+    start's refit is left) gives every row the evaluation gives when it fits LightFM itself,
+    its timing rows aside. It holds every product and only the evaluated test users with
+    history."""
+    from amazing_analytics.ml.recommend.bounds import bound_evaluation_interactions
+    from amazing_analytics.ml.recommend.build import build_evaluation_embeddings
+
+    products, interactions, cooc, params, bounds = _shop_for_stored_lightfm()
+    stored = build_evaluation_embeddings(
+        interactions, products, seed=3, params=params, bounds=bounds
+    )
+    fits = []
+    original = md.LightFMRecommender._fit
+    monkeypatch.setattr(
+        md.LightFMRecommender, "_fit", lambda self, *a: fits.append(1) or original(self, *a)
+    )
+    fitted = _evaluation(products, interactions, cooc, params, bounds)
+    assert len(fits) == 2  # the evaluation's LightFM and the cold start's refit
+    scored = _evaluation(products, interactions, cooc, params, bounds, stored)
+    assert len(fits) == 3  # the cold start's refit only
+    timing = pc.equal(fitted["metric"], "fit_and_score_seconds")
+    assert scored.filter(pc.invert(timing)).equals(fitted.filter(pc.invert(timing)))
+    assert "lightfm" in set(fitted.column("model").to_pylist())
+    lightfm_time = scored.filter(pc.and_(timing, pc.equal(scored["model"], "lightfm")))
+    assert lightfm_time.column("value")[0].as_py() >= stored.column("fit_seconds")[0].as_py()
+
+    items = stored.filter(pc.equal(stored["entity"], "item"))
+    assert items.column("entity_id").to_pylist() == products.column("product_id").to_pylist()
+    users = set(stored.filter(pc.equal(stored["entity"], "user")).column("entity_id").to_pylist())
+    bounded = bound_evaluation_interactions(interactions, bounds)
+    split = bounded.column("split")
+    tested = set(bounded.filter(pc.equal(split, "evaluation_test"))["user_id"].to_pylist())
+    trained = set(bounded.filter(pc.equal(split, "evaluation_train"))["user_id"].to_pylist())
+    assert users == tested & trained and 0 < len(users) < len(tested)  # the new users: none
+
+
+def test_a_stored_lightfm_of_other_test_users_is_a_clear_error() -> None:
+    from amazing_analytics.ml.recommend.bounds import TrainingBounds
+    from amazing_analytics.ml.recommend.build import build_evaluation_embeddings
+
+    products, interactions, cooc, params, bounds = _shop_for_stored_lightfm()
+    other = build_evaluation_embeddings(
+        interactions, products, seed=3, params=params, bounds=TrainingBounds(eval_users=25)
+    )
+    with pytest.raises(ValueError, match="fitted on other data than this evaluation"):
+        _evaluation(products, interactions, cooc, params, bounds, other)
+    with pytest.raises(ValueError, match="lacks column"):
+        _evaluation(products, interactions, cooc, params, bounds, other.drop_columns(["bias"]))
+
+
+def test_too_little_data_for_the_split_leaves_the_stored_lightfm_empty(caplog) -> None:
+    from amazing_analytics.ml.recommend.build import (
+        EVALUATION_EMBEDDING_SCHEMA,
+        build_evaluation_embeddings,
+    )
+
+    products, interactions, _, params, bounds = _shop_for_stored_lightfm()
+    few = interactions.filter(pc.less(interactions["user_id"], 8))  # 7 test users
+    with caplog.at_level("WARNING"):
+        stored = build_evaluation_embeddings(few, products, seed=3, params=params)
+    assert stored.num_rows == 0 and stored.schema.equals(EVALUATION_EMBEDDING_SCHEMA)
+    assert any("too little data for a temporal split" in m for m in caplog.messages)

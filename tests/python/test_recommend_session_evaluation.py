@@ -436,3 +436,57 @@ def test_the_embedding_models_score_on_both_kinds_of_neighbours_fitted_beside_th
         assert metric(beside, name, "mrr")["value"] == pytest.approx(
             np.where(ranks > 0, 1.0 / np.maximum(ranks, 1), 0.0).mean()
         )
+
+
+def test_the_embedding_models_rank_by_a_stored_lightfm_without_fitting_one(monkeypatch):
+    """Given the batch evaluation's LightFM (recommender_evaluation_embeddings), the embedding
+    models use its product vectors and nothing is fitted: with the vectors of the fit the
+    session evaluation would make itself, every row is the same (the timing rows aside). A
+    stored table without products (the batch split could not be evaluated) falls back to
+    fitting."""
+    from amazing_analytics.ml.recommend.data import build_catalogue, build_training_data
+    from amazing_analytics.ml.recommend.models import LightFMParams, LightFMRecommender
+    from amazing_analytics.ml.recommend.serving import embeddings_table
+
+    train, features, neighbours, seqs = _embedding_shop()
+    settings = SessionEvaluationSettings(k=3, min_sessions=1, bootstrap_samples=50, seed=1)
+    lightfm = LightFMParams(epochs=2)
+    data = build_training_data(train, build_catalogue(features), None, "evaluation_train")
+    stored = embeddings_table(LightFMRecommender(lightfm).fit(data, settings.seed), data)
+    fits = []
+    original = LightFMRecommender._fit
+    monkeypatch.setattr(
+        LightFMRecommender, "_fit", lambda self, *a: fits.append(1) or original(self, *a)
+    )
+
+    def run(shared) -> pa.Table:
+        out = evaluate_sessions(
+            seqs,
+            neighbours,
+            train,
+            features,
+            settings=settings,
+            lightfm=lightfm,
+            models=("popularity", "covisitation", "embedding", "hybrid"),
+            lightfm_embeddings=shared,
+        )
+        return out.filter(pc.not_equal(out["metric"], "milliseconds_per_list"))
+
+    fitted = run(None)
+    assert len(fits) == 1
+    assert run(stored).equals(fitted)
+    assert len(fits) == 1  # the stored vectors, no fit
+    # other vectors, other ranks: the stored table is what the embedding models use
+    other = embeddings_table(LightFMRecommender(lightfm).fit(data, 99), data)
+    moved = run(other)
+    assert len(fits) == 2
+    embedding = pc.is_in(moved["model"], pa.array(["embedding", "hybrid"]))
+    assert not moved.filter(embedding).equals(fitted.filter(embedding))
+    same = ["model", "slice_type", "slice", "metric", "value", "ci_low", "ci_high"]
+    assert (
+        moved.filter(pc.invert(embedding))
+        .select(same)
+        .equals(fitted.filter(pc.invert(embedding)).select(same))
+    )
+    assert run(stored.filter(pc.equal(stored["entity"], "user"))).equals(fitted)
+    assert len(fits) == 3  # no products stored: fitted here

@@ -8,6 +8,7 @@ interactions) leaves the embedding tables empty and the embedding half of simila
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,7 +31,11 @@ from amazing_analytics.ml.recommend.data import (
     evaluation_catalogue,
     no_interactions,
 )
-from amazing_analytics.ml.recommend.evaluation import MIN_TRAIN_INTERACTIONS, evaluate
+from amazing_analytics.ml.recommend.evaluation import (
+    MIN_TRAIN_INTERACTIONS,
+    evaluate,
+    evaluation_training_data,
+)
 from amazing_analytics.ml.recommend.models import LightFMParams, LightFMRecommender, make_model
 from amazing_analytics.ml.recommend.serving import (
     EMBEDDING_SCHEMA,
@@ -79,10 +84,13 @@ def build_evaluation(
     min_test_users: int,
     bootstrap_samples: int,
     bounds: TrainingBounds = NO_BOUNDS,
+    lightfm_embeddings: ArrowData | None = None,
 ) -> pa.Table:
     """recommender_evaluation; ``bounds`` samples the test users and cuts the training rows
     (amazing_analytics.ml.recommend.bounds). The catalogue's repeat-purchase flag is the one
-    learned before the test window (:func:`~amazing_analytics.ml.recommend.data.evaluation_catalogue`)."""
+    learned before the test window (:func:`~amazing_analytics.ml.recommend.data.evaluation_catalogue`).
+    ``lightfm_embeddings``: recommender_evaluation_embeddings (:func:`build_evaluation_embeddings`
+    with the same bounds), scored instead of fitting LightFM again; None: fitted here."""
     if 0 < bounds.eval_users < min_test_users:
         raise ValueError(
             f"recommender_eval_sample_users ({bounds.eval_users}) is below "
@@ -100,7 +108,52 @@ def build_evaluation(
         user_labels=user_labels,
         min_test_users=min_test_users,
         bootstrap_samples=bootstrap_samples,
+        lightfm_embeddings=lightfm_embeddings,
     ).table
+
+
+#: recommender_evaluation_embeddings' columns: the stored LightFM's, and the fit's wall time.
+EVALUATION_EMBEDDING_SCHEMA = EMBEDDING_SCHEMA.append(pa.field("fit_seconds", pa.float64()))
+
+
+def build_evaluation_embeddings(
+    interactions: ArrowData,
+    product_features: ArrowData,
+    *,
+    seed: int,
+    params: LightFMParams,
+    bounds: TrainingBounds = NO_BOUNDS,
+) -> pa.Table:
+    """recommender_evaluation_embeddings: the batch evaluation's LightFM, fitted once on its
+    training data (evaluation_train under ``bounds``, the sampled test users' histories kept
+    first) for both evaluations. recommender_evaluation scores its test users with it and
+    session_recommender_evaluation's embedding models rank by its product vectors (one fit
+    instead of two: 14 CPU seconds at 10M events). Rows: every product, and the evaluated test
+    users with history (no one else's vector); ``fit_seconds``, the fit's wall time, on every
+    row. Empty, with a WARNING, when the split cannot be evaluated (the evaluation then says
+    why, and the session evaluation fits its own)."""
+    table, test_users, train, reason = evaluation_training_data(
+        bound_evaluation_interactions(interactions, bounds),
+        evaluation_catalogue(product_features),
+        None,
+    )
+    if reason is not None:
+        logger.warning("recommender_evaluation_embeddings empty: %s", reason)
+        return EVALUATION_EMBEDDING_SCHEMA.empty_table()
+    started = time.perf_counter()
+    model = LightFMRecommender(params).fit(train, seed)
+    seconds = time.perf_counter() - started
+    logger.info(
+        "evaluation LightFM fitted on %d users x %d products (%d interactions) in %.1f s",
+        train.n_users,
+        train.catalogue.size,
+        train.weights.nnz,
+        seconds,
+    )
+    stored = embeddings_table(model, train, user_rows=train.user_index(test_users))
+    return stored.append_column(
+        "fit_seconds", pa.array(np.full(stored.num_rows, seconds), pa.float64())
+    )
 
 
 def build_session_evaluation(
@@ -118,8 +171,12 @@ def build_session_evaluation(
     params: LightFMParams,
     window_days: int = 0,
     max_training_rows: int = 0,
+    lightfm_embeddings: ArrowData | None = None,
 ) -> pa.Table:
-    """session_recommender_evaluation: every session model on the next-item protocol."""
+    """session_recommender_evaluation: every session model on the next-item protocol.
+    ``lightfm_embeddings``: recommender_evaluation_embeddings when the session evaluation splits
+    where the batch evaluation does (its product vectors, not a second fit); None: fitted on
+    ``interactions``."""
     settings = SessionEvaluationSettings(
         k=k,
         sample_sessions=sample_sessions,
@@ -131,7 +188,13 @@ def build_session_evaluation(
         max_training_rows=max_training_rows,
     )
     return evaluate_sessions(
-        sequences, neighbours, interactions, product_features, settings=settings, lightfm=params
+        sequences,
+        neighbours,
+        interactions,
+        product_features,
+        settings=settings,
+        lightfm=params,
+        lightfm_embeddings=lightfm_embeddings,
     )
 
 

@@ -110,9 +110,17 @@ def _vectors(table: pa.Table, dim: int) -> np.ndarray:
     return np.asarray(flat, np.float32).reshape(table.num_rows, dim)
 
 
-def embeddings_table(model: LightFMRecommender, data: TrainingData) -> pa.Table:
-    """The fitted LightFM as rows: every catalogue product, every user with history."""
-    users = np.flatnonzero(data.history_counts() > 0)
+def embeddings_table(
+    model: LightFMRecommender, data: TrainingData, user_rows: np.ndarray | None = None
+) -> pa.Table:
+    """The fitted LightFM as rows: every catalogue product, every user with history (of
+    ``user_rows`` only, when given: the rows of the users the table is for)."""
+    has_history = data.history_counts() > 0
+    if user_rows is not None:
+        chosen = np.zeros(has_history.size, bool)
+        chosen[np.asarray(user_rows, np.int64)] = True
+        has_history &= chosen
+    users = np.flatnonzero(has_history)
     item_counts = data.users_per_item()
     dim = model.item_vectors.shape[1]
     n_items, n_users = data.catalogue.size, users.size

@@ -54,6 +54,8 @@ from amazing_analytics.ml.recommend.evaluation.evaluate import (
     MIN_TRAIN_INTERACTIONS,
     NO_REPEAT_PURCHASE_NOTE,
     evaluate,
+    evaluation_training_data,
+    stored_lightfm,
 )
 from amazing_analytics.ml.recommend.evaluation.slices import (
     category_family_slices,
@@ -90,6 +92,7 @@ __all__ = [
     "category_family_slices",
     "evaluate",
     "evaluated_users",
+    "evaluation_training_data",
     "hide_products",
     "mean_intervals",
     "metric_row",
@@ -99,5 +102,6 @@ __all__ = [
     "score_rows",
     "slice_rows",
     "slice_scores",
+    "stored_lightfm",
     "user_slices",
 ]

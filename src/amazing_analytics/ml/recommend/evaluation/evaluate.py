@@ -11,8 +11,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
+from amazing_analytics.ml.guards import require_columns
 from amazing_analytics.ml.recommend import metrics as m
-from amazing_analytics.ml.recommend.data import Catalogue, build_training_data, relevant_matrix
+from amazing_analytics.ml.recommend.data import (
+    Catalogue,
+    TrainingData,
+    build_training_data,
+    relevant_matrix,
+)
 from amazing_analytics.ml.recommend.evaluation.cold_start import (
     prepare_cold_start,
     run_cold_start,
@@ -34,13 +40,19 @@ from amazing_analytics.ml.recommend.evaluation.table import (
     score_rows,
     slice_scores,
 )
-from amazing_analytics.ml.recommend.models import MODEL_NAMES, LightFMParams, make_model
+from amazing_analytics.ml.recommend.models import (
+    MODEL_NAMES,
+    LightFMParams,
+    Recommender,
+    make_model,
+)
 from amazing_analytics.ml.recommend.selection import (
     NOT_ENOUGH_EVIDENCE,
     Interval,
     Resamples,
     select_by_evidence,
 )
+from amazing_analytics.ml.recommend.serving import EMBEDDING_SCHEMA, EmbeddingRecommender
 from amazing_analytics.ml.recommend.threads import in_order
 
 #: Fewer test users or training interactions than this: no evaluation, popularity serves.
@@ -59,6 +71,33 @@ NO_REPEAT_PURCHASE_NOTE = (
 )
 
 
+def evaluation_training_data(
+    interactions: ArrowData, catalogue: Catalogue, cooccurrence: ArrowData | None
+) -> tuple[pa.Table, np.ndarray, TrainingData, str | None]:
+    """What the evaluation trains on: the interactions as a table, the test users (distinct
+    user ids of evaluation_test), the evaluation_train split indexed with the test users
+    added, and why the split cannot be evaluated (None when it can). Shared with
+    :func:`~amazing_analytics.ml.recommend.build.build_evaluation_embeddings`, whose LightFM
+    must be fitted on exactly these rows."""
+    table = as_table(interactions)
+    test = table.filter(pc.equal(table.column("split"), "evaluation_test"))
+    test_users = np.unique(
+        np.asarray(pc.cast(test.column("user_id"), pa.int64()).to_numpy(zero_copy_only=False))
+    )
+    train = build_training_data(
+        table, catalogue, cooccurrence, "evaluation_train", extra_user_ids=test_users
+    )
+    n_train = int(train.weights.nnz)
+    reason = None
+    if test_users.size < MIN_TEST_USERS or n_train < MIN_TRAIN_INTERACTIONS:
+        reason = (
+            f"too little data for a temporal split: {test_users.size} users carted or bought in "
+            f"the test window (need {MIN_TEST_USERS}) and {n_train} training interactions "
+            f"(need {MIN_TRAIN_INTERACTIONS}); recommendations fall back to global popularity"
+        )
+    return table, test_users, train, reason
+
+
 def evaluate(
     interactions: ArrowData,
     catalogue: Catalogue,
@@ -71,12 +110,17 @@ def evaluate(
     models: tuple[str, ...] = MODEL_NAMES,
     min_test_users: int = MIN_TEST_USERS_FOR_SELECTION,
     bootstrap_samples: int = BOOTSTRAP_SAMPLES,
+    lightfm_embeddings: ArrowData | None = None,
 ) -> EvaluationResult:
     """Train every model on evaluation_train, test on evaluation_test, long-form metrics.
 
     ``user_labels``: tables with user_id and the slice columns segment_name / price_band (the
     first table having a column is used); a single table is accepted too. ``models`` are
-    compared in :data:`MODEL_NAMES` order (simplest first).
+    compared in :data:`MODEL_NAMES` order (simplest first). ``lightfm_embeddings``: the LightFM
+    already fitted on this evaluation's training data
+    (:func:`~amazing_analytics.ml.recommend.build.build_evaluation_embeddings`, with its
+    ``fit_seconds``), scored instead of fitted again; None: fitted here. The cold start's
+    refit is always fitted here (it trains without the hidden products).
     """
     unknown = [name for name in models if name not in MODEL_NAMES]
     if unknown:
@@ -85,21 +129,11 @@ def evaluate(
     if isinstance(user_labels, pa.Table | pa.RecordBatchReader | pa.RecordBatch):
         user_labels = [user_labels]
     user_labels = [as_table(t) for t in user_labels]
-    table = as_table(interactions)
-    test = table.filter(pc.equal(table.column("split"), "evaluation_test"))
-    test_users = np.unique(
-        np.asarray(pc.cast(test.column("user_id"), pa.int64()).to_numpy(zero_copy_only=False))
+    table, test_users, train, reason = evaluation_training_data(
+        interactions, catalogue, cooccurrence
     )
-    train = build_training_data(
-        table, catalogue, cooccurrence, "evaluation_train", extra_user_ids=test_users
-    )
-    n_train = int(train.weights.nnz)
-    if test_users.size < MIN_TEST_USERS or n_train < MIN_TRAIN_INTERACTIONS:
-        return not_evaluated(
-            f"too little data for a temporal split: {test_users.size} users carted or bought in "
-            f"the test window (need {MIN_TEST_USERS}) and {n_train} training interactions "
-            f"(need {MIN_TRAIN_INTERACTIONS}); recommendations fall back to global popularity"
-        )
+    if reason is not None:
+        return not_evaluated(reason)
     rows = train.user_index(test_users)
     relevant = relevant_matrix(table, catalogue, train.user_ids, "evaluation_test")[rows]
     info = m.item_self_information(train.users_per_item(), int((train.history_counts() > 0).sum()))
@@ -111,7 +145,7 @@ def evaluate(
     def run(name: str | None) -> tuple[list, float]:
         if name is None:  # the cold start's refits, on their own copy of the training data
             return run_cold_start(cold_start, models), 0.0
-        return _model_scores(name, setup, slices)
+        return _model_scores(name, setup, slices, lightfm_embeddings)
 
     # Two at a time, the longest first: LightFM's fit and the cold start's refits (a LightFM
     # among them) release Python's lock, so each core fits one while the quick models fill in
@@ -158,14 +192,22 @@ def _slice_intervals(
 
 
 def _model_scores(
-    name: str, setup: EvaluationSetup, slices: list[Slice]
+    name: str,
+    setup: EvaluationSetup,
+    slices: list[Slice],
+    lightfm_embeddings: ArrowData | None = None,
 ) -> tuple[list[SliceScores], float]:
     """One model fitted and scored: its scores on every slice (their intervals are taken once
-    every model is done) and the seconds its fit and lists took."""
+    every model is done) and the seconds its fit and lists took (a stored LightFM's fit
+    seconds are its table's)."""
     started = time.perf_counter()
-    model = make_model(name, setup.params).fit(setup.train, setup.seed)
+    fitted_before = 0.0
+    if name == "lightfm" and lightfm_embeddings is not None:
+        model, fitted_before = stored_lightfm(lightfm_embeddings, setup)
+    else:
+        model = make_model(name, setup.params).fit(setup.train, setup.seed)
     recs = model.recommend(setup.rows, setup.k, setup.exclude)
-    seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - started + fitted_before
     return [
         slice_scores(
             slice_type,
@@ -176,6 +218,29 @@ def _model_scores(
         )
         for slice_type, slice_name, mask, rel in slices
     ], seconds
+
+
+def stored_lightfm(embeddings: ArrowData, setup: EvaluationSetup) -> tuple[Recommender, float]:
+    """The LightFM of ``embeddings`` (item and user rows, fit_seconds) on the evaluation's
+    training data, and its fit seconds. Raises ValueError when it was not fitted for these test
+    users: an evaluated user with history without a vector, one without history with a vector,
+    or a product without one (the two models were built with other recommender_* vars)."""
+    table = as_table(embeddings)
+    require_columns(table, (*EMBEDDING_SCHEMA.names, "fit_seconds"), "the evaluation embeddings")
+    model = EmbeddingRecommender(table).fit(setup.train, setup.seed)
+    with_history = setup.train.history_counts()[setup.rows] > 0
+    wrong_users = int((model.has_history[setup.rows] != with_history).sum())
+    missing_products = int((~np.isfinite(model.item_bias)).sum())
+    if wrong_users or missing_products:
+        raise ValueError(
+            "the evaluation embeddings were fitted on other data than this evaluation: "
+            f"{wrong_users} of the {setup.rows.size} evaluated users have a vector without "
+            f"history or history without a vector, {missing_products} of the "
+            f"{setup.train.catalogue.size} products have none; build "
+            "recommender_evaluation_embeddings with the same recommender_* vars"
+        )
+    seconds = table.column("fit_seconds")
+    return model, float(seconds[0].as_py()) if table.num_rows else 0.0
 
 
 def _with_selection(

@@ -18,7 +18,12 @@ from amazing_analytics.ml.recommend.selection import (
     bootstrap_intervals,
     select_by_evidence,
 )
-from amazing_analytics.ml.recommend.session import SESSION_MODELS, NeighbourIndex, model_params
+from amazing_analytics.ml.recommend.session import (
+    SESSION_MODELS,
+    NeighbourIndex,
+    embedding_neighbour_table,
+    model_params,
+)
 from amazing_analytics.ml.recommend.session.neighbour_index import NEIGHBOUR_COLUMNS
 from amazing_analytics.ml.recommend.session_evaluation.scoring import (
     SESSION_METRICS,
@@ -42,6 +47,7 @@ from amazing_analytics.ml.recommend.session_evaluation.training import (
     embedding_index_rows,
     popularity_ranking,
     recently_viewed_not_bought,
+    stored_item_embeddings,
 )
 from amazing_analytics.ml.recommend.threads import beside
 
@@ -81,11 +87,16 @@ def evaluate_sessions(
     settings: SessionEvaluationSettings,
     lightfm: LightFMParams | None = None,
     models: tuple[str, ...] = SESSION_MODELS,
+    lightfm_embeddings: ArrowData | None = None,
 ) -> pa.Table:
     """Every session model on the next-item protocol, long form, the selected one marked.
 
     ``product_features`` and ``lightfm`` are needed for the ``embedding`` and ``hybrid`` models
     only (without them, or with too few interactions, their rows say they were not evaluated).
+    ``lightfm_embeddings``: a LightFM already fitted on the same days (the batch evaluation's,
+    recommender_evaluation_embeddings, when both evaluations split on the same day), whose
+    product vectors the embedding models use instead of a fit of their own; None, or a table
+    without products: fitted here on ``interactions``.
     """
     k = settings.k
     sessions = load_test_sessions(sequences, settings.sample_sessions, settings.seed)
@@ -123,6 +134,7 @@ def evaluate_sessions(
         lightfm,
         sessions,
         bool(embedding_models),
+        lightfm_embeddings,
     ) as embedding_rows:
         for name in models:
             if name not in EMBEDDING_MODELS:
@@ -163,12 +175,19 @@ def _embedding_rows(
     lightfm: LightFMParams | None,
     sessions: TestSessions,
     wanted: bool,
+    stored: ArrowData | None = None,
 ) -> pa.Table | None:
-    """The LightFM embeddings' nearest products of the test sessions' products (fitted on
-    evaluation_train within the batch models' bounds); None when no model uses them or they
-    cannot be had (no product features, too few training interactions)."""
+    """The LightFM embeddings' nearest products of the test sessions' products (``stored``'s
+    product vectors when it has any, else fitted on evaluation_train within the batch models'
+    bounds); None when no model uses them or they cannot be had (no product features, too few
+    training interactions)."""
     if product_features is None or not wanted:
         return None
+    products = np.unique(sessions.products)
+    if stored is not None:
+        items = stored_item_embeddings(stored)
+        if items.num_rows:
+            return embedding_neighbour_table(items, settings.neighbours_top_n, products)
     return embedding_index_rows(
         interactions,
         product_features,
@@ -180,7 +199,7 @@ def _embedding_rows(
             max_training_rows=settings.max_training_rows,
             seed=settings.seed,
         ),
-        products=np.unique(sessions.products),
+        products=products,
     )
 
 
