@@ -1,8 +1,8 @@
 """Every recommender (popularity, recently viewed not yet bought, buy again, category popularity,
-item-kNN, LightFM hybrid: fitted in recommender_evaluation_embeddings) trained on the
-interactions before the test window and judged on what
-each user carted or bought in it, overall and per slice, long form, with bootstrap intervals;
-marks the model that serves (chosen on evidence). Thin wrapper over
+item-kNN, LightFM hybrid: its fits stored by recommender_evaluation_embeddings) trained on the
+interactions before the test window and judged on what each user carted or bought in it,
+overall and per slice, long form, with bootstrap intervals; marks the model that serves (chosen
+on evidence). Thin wrapper over
 amazing_analytics.ml.recommend.build.build_evaluation.
 """
 
@@ -35,7 +35,7 @@ def model(dbt, session):
         dictionary=["split"],
     )
     product_features = read_arrow(dbt.ref("int_recommender_product_features"))
-    # LightFM fitted once, for this evaluation and the session evaluation
+    # LightFM's two fits, made once (the first shared with the session evaluation)
     embeddings = read_arrow(dbt.ref("recommender_evaluation_embeddings"))
     # the slice labels only (segment_name, price_band), not the 39 columns of the marts
     labels = [

@@ -1,8 +1,9 @@
-"""The batch evaluation's LightFM, fitted once on its training data (evaluation_train within the
-bounds, the sampled test users' histories first), for both evaluations: recommender_evaluation
-scores its test users with it, session_recommender_evaluation's embedding models rank by its
-product vectors. One row per product and per evaluated test user with history. Empty when the
-split cannot be evaluated. Thin wrapper over
+"""The batch evaluation's two LightFM fits, made once, side by side: 'evaluation' on its training
+data (evaluation_train within the bounds, the sampled test users' histories first) and
+'cold_start' on the same data without the simulated new products. recommender_evaluation
+scores both instead of fitting them; session_recommender_evaluation's embedding models rank by
+the first's product vectors. Per fit, one row per product and per evaluated test user with
+history. Empty when the split cannot be evaluated. Thin wrapper over
 amazing_analytics.ml.recommend.build.build_evaluation_embeddings.
 """
 

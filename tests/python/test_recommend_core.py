@@ -1482,11 +1482,11 @@ def _evaluation(products, interactions, cooc, params, bounds, embeddings=None) -
 
 
 def test_the_evaluation_scores_the_stored_lightfm_as_the_one_it_would_fit(monkeypatch) -> None:
-    """recommender_evaluation_embeddings holds the LightFM the evaluation would fit (the same
-    bounded rows, the sampled test users first): scoring it instead of fitting (only the cold
-    start's refit is left) gives every row the evaluation gives when it fits LightFM itself,
-    its timing rows aside. It holds every product and only the evaluated test users with
-    history."""
+    """recommender_evaluation_embeddings holds the two LightFM fits the evaluation would make
+    (the evaluation's, on the same bounded rows, the sampled test users first, and the cold
+    start's, without the hidden products): scoring them instead of fitting gives every row the
+    evaluation gives when it fits LightFM itself, its timing rows aside. Each fit holds every
+    product and only the evaluated test users with history in its data."""
     from amazing_analytics.ml.recommend.bounds import bound_evaluation_interactions
     from amazing_analytics.ml.recommend.build import build_evaluation_embeddings
 
@@ -1502,21 +1502,30 @@ def test_the_evaluation_scores_the_stored_lightfm_as_the_one_it_would_fit(monkey
     fitted = _evaluation(products, interactions, cooc, params, bounds)
     assert len(fits) == 2  # the evaluation's LightFM and the cold start's refit
     scored = _evaluation(products, interactions, cooc, params, bounds, stored)
-    assert len(fits) == 3  # the cold start's refit only
+    assert len(fits) == 2  # both stored: nothing fitted
     timing = pc.equal(fitted["metric"], "fit_and_score_seconds")
     assert scored.filter(pc.invert(timing)).equals(fitted.filter(pc.invert(timing)))
     assert "lightfm" in set(fitted.column("model").to_pylist())
+    own = stored.filter(pc.equal(stored["fit"], "evaluation"))
     lightfm_time = scored.filter(pc.and_(timing, pc.equal(scored["model"], "lightfm")))
-    assert lightfm_time.column("value")[0].as_py() >= stored.column("fit_seconds")[0].as_py()
+    assert lightfm_time.column("value")[0].as_py() >= own.column("fit_seconds")[0].as_py()
 
-    items = stored.filter(pc.equal(stored["entity"], "item"))
-    assert items.column("entity_id").to_pylist() == products.column("product_id").to_pylist()
-    users = set(stored.filter(pc.equal(stored["entity"], "user")).column("entity_id").to_pylist())
+    def of(fit: str, entity: str) -> list[int]:
+        rows = stored.filter(
+            pc.and_(pc.equal(stored["fit"], fit), pc.equal(stored["entity"], entity))
+        )
+        return rows.column("entity_id").to_pylist()
+
+    assert set(stored.column("fit").to_pylist()) == {"evaluation", "cold_start"}
+    for fit in ("evaluation", "cold_start"):
+        assert of(fit, "item") == products.column("product_id").to_pylist()
+    users = set(of("evaluation", "user"))
     bounded = bound_evaluation_interactions(interactions, bounds)
     split = bounded.column("split")
     tested = set(bounded.filter(pc.equal(split, "evaluation_test"))["user_id"].to_pylist())
     trained = set(bounded.filter(pc.equal(split, "evaluation_train"))["user_id"].to_pylist())
     assert users == tested & trained and 0 < len(users) < len(tested)  # the new users: none
+    assert len(of("cold_start", "user")) > 0 and set(of("cold_start", "user")) <= users
 
 
 def test_a_stored_lightfm_of_other_test_users_is_a_clear_error() -> None:
@@ -1527,7 +1536,7 @@ def test_a_stored_lightfm_of_other_test_users_is_a_clear_error() -> None:
     other = build_evaluation_embeddings(
         interactions, products, seed=3, params=params, bounds=TrainingBounds(eval_users=25)
     )
-    with pytest.raises(ValueError, match="fitted on other data than this evaluation"):
+    with pytest.raises(ValueError, match="'evaluation' fit was made on other data than this evaluation's"):
         _evaluation(products, interactions, cooc, params, bounds, other)
     with pytest.raises(ValueError, match="lacks column"):
         _evaluation(products, interactions, cooc, params, bounds, other.drop_columns(["bias"]))

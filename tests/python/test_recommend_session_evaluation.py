@@ -452,7 +452,18 @@ def test_the_embedding_models_rank_by_a_stored_lightfm_without_fitting_one(monke
     settings = SessionEvaluationSettings(k=3, min_sessions=1, bootstrap_samples=50, seed=1)
     lightfm = LightFMParams(epochs=2)
     data = build_training_data(train, build_catalogue(features), None, "evaluation_train")
-    stored = embeddings_table(LightFMRecommender(lightfm).fit(data, settings.seed), data)
+
+    def as_stored(model: LightFMRecommender, fit: str = "evaluation") -> pa.Table:
+        table = embeddings_table(model, data)
+        return table.append_column("fit", pa.array([fit] * table.num_rows))
+
+    # the cold start's fit has other vectors: only the evaluation's are the embedding models'
+    stored = pa.concat_tables(
+        [
+            as_stored(LightFMRecommender(lightfm).fit(data, 7), "cold_start"),
+            as_stored(LightFMRecommender(lightfm).fit(data, settings.seed)),
+        ]
+    )
     fits = []
     original = LightFMRecommender._fit
     monkeypatch.setattr(
@@ -477,9 +488,8 @@ def test_the_embedding_models_rank_by_a_stored_lightfm_without_fitting_one(monke
     assert run(stored).equals(fitted)
     assert len(fits) == 1  # the stored vectors, no fit
     # other vectors, other ranks: the stored table is what the embedding models use
-    other = embeddings_table(LightFMRecommender(lightfm).fit(data, 99), data)
-    moved = run(other)
-    assert len(fits) == 2
+    moved = run(as_stored(LightFMRecommender(lightfm).fit(data, 99)))
+    assert len(fits) == 2  # the other vectors' fit, none in the run
     embedding = pc.is_in(moved["model"], pa.array(["embedding", "hybrid"]))
     assert not moved.filter(embedding).equals(fitted.filter(embedding))
     same = ["model", "slice_type", "slice", "metric", "value", "ci_low", "ci_high"]

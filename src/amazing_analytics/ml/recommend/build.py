@@ -26,15 +26,21 @@ from amazing_analytics.ml.recommend.bounds import (
     bound_split,
 )
 from amazing_analytics.ml.recommend.data import (
+    TrainingData,
     build_catalogue,
     build_training_data,
     evaluation_catalogue,
     no_interactions,
 )
 from amazing_analytics.ml.recommend.evaluation import (
+    COLD_START_FIT,
+    EVALUATION_EMBEDDING_SCHEMA,
+    EVALUATION_FIT,
     MIN_TRAIN_INTERACTIONS,
     evaluate,
     evaluation_training_data,
+    hidden_products,
+    hide_products,
 )
 from amazing_analytics.ml.recommend.models import LightFMParams, LightFMRecommender, make_model
 from amazing_analytics.ml.recommend.serving import (
@@ -49,6 +55,7 @@ from amazing_analytics.ml.recommend.session_evaluation import (
     SessionEvaluationSettings,
     evaluate_sessions,
 )
+from amazing_analytics.ml.recommend.threads import in_order
 
 CUSTOMER_COLUMNS = ("user_id", "recency_days", "is_personalisation_opt_out")
 
@@ -112,10 +119,6 @@ def build_evaluation(
     ).table
 
 
-#: recommender_evaluation_embeddings' columns: the stored LightFM's, and the fit's wall time.
-EVALUATION_EMBEDDING_SCHEMA = EMBEDDING_SCHEMA.append(pa.field("fit_seconds", pa.float64()))
-
-
 def build_evaluation_embeddings(
     interactions: ArrowData,
     product_features: ArrowData,
@@ -124,15 +127,19 @@ def build_evaluation_embeddings(
     params: LightFMParams,
     bounds: TrainingBounds = NO_BOUNDS,
 ) -> pa.Table:
-    """recommender_evaluation_embeddings: the batch evaluation's LightFM, fitted once on its
-    training data (evaluation_train under ``bounds``, the sampled test users' histories kept
-    first) for both evaluations. recommender_evaluation scores its test users with it and
-    session_recommender_evaluation's embedding models rank by its product vectors (one fit
-    instead of two: 14 CPU seconds at 10M events). Rows: every product, and the evaluated test
-    users with history (no one else's vector); ``fit_seconds``, the fit's wall time, on every
-    row. Empty, with a WARNING, when the split cannot be evaluated (the evaluation then says
-    why, and the session evaluation fits its own)."""
-    table, test_users, train, reason = evaluation_training_data(
+    """recommender_evaluation_embeddings: the batch evaluation's two LightFM fits, made once,
+    side by side (LightFM releases Python's lock): ``evaluation``, on its training data
+    (evaluation_train under ``bounds``, the sampled test users' histories kept first), and
+    ``cold_start``, on the same data without the simulated new products
+    (:func:`~amazing_analytics.ml.recommend.evaluation.cold_start.hidden_products`).
+    recommender_evaluation scores both instead of fitting them, and
+    session_recommender_evaluation's embedding models rank by the ``evaluation`` fit's product
+    vectors (one fit instead of two: 14 CPU seconds at 10M events). Rows per fit: every
+    product, and the evaluated test users with history in that fit's data (no one else's
+    vector); ``fit_seconds``, the fit's wall time. Empty, with a WARNING, when the split
+    cannot be evaluated (the evaluation then says why, and the session evaluation fits its
+    own)."""
+    _, test_users, train, reason = evaluation_training_data(
         bound_evaluation_interactions(interactions, bounds),
         evaluation_catalogue(product_features),
         None,
@@ -140,20 +147,31 @@ def build_evaluation_embeddings(
     if reason is not None:
         logger.warning("recommender_evaluation_embeddings empty: %s", reason)
         return EVALUATION_EMBEDDING_SCHEMA.empty_table()
-    started = time.perf_counter()
-    model = LightFMRecommender(params).fit(train, seed)
-    seconds = time.perf_counter() - started
-    logger.info(
-        "evaluation LightFM fitted on %d users x %d products (%d interactions) in %.1f s",
-        train.n_users,
-        train.catalogue.size,
-        train.weights.nnz,
-        seconds,
-    )
-    stored = embeddings_table(model, train, user_rows=train.user_index(test_users))
-    return stored.append_column(
-        "fit_seconds", pa.array(np.full(stored.num_rows, seconds), pa.float64())
-    )
+    rows = train.user_index(test_users)
+    hidden = hidden_products(train, seed)
+    fits = [(EVALUATION_FIT, train)]
+    if hidden is not None:
+        fits.append((COLD_START_FIT, hide_products(train, hidden)))
+
+    def fit(named: tuple[str, TrainingData]) -> pa.Table:
+        name, data = named
+        started = time.perf_counter()
+        model = LightFMRecommender(params).fit(data, seed)
+        seconds = time.perf_counter() - started
+        logger.info(
+            "evaluation LightFM (%s) fitted on %d users x %d products (%d interactions) in %.1f s",
+            name,
+            data.n_users,
+            data.catalogue.size,
+            data.weights.nnz,
+            seconds,
+        )
+        stored = embeddings_table(model, data, user_rows=rows)
+        return stored.append_column(
+            "fit", pa.array([name] * stored.num_rows, pa.string())
+        ).append_column("fit_seconds", pa.array(np.full(stored.num_rows, seconds), pa.float64()))
+
+    return pa.concat_tables(in_order(fit, fits))
 
 
 def build_session_evaluation(

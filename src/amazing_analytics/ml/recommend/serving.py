@@ -97,6 +97,7 @@ class EmbeddingRecommender(Recommender):
         self.has_history[pos[ok]] = True
 
     _personal = LightFMRecommender._personal
+    scores_for = LightFMRecommender.scores_for
 
 
 def _dimension(embeddings: pa.Table) -> int:

@@ -36,13 +36,15 @@ serving model's high end. With fewer than ``min_test_users`` test users the rows
 
 One module per job: ``table`` (the evaluation's rows, a model's scores on a slice and their
 intervals), ``slices`` (who is evaluated in each slice, on which products), ``cold_start`` (the
-simulated new products), ``evaluate`` (every model, the selection); the package re-exports
+simulated new products), ``stored`` (the LightFM fits recommender_evaluation_embeddings stores,
+scored instead of fitted), ``evaluate`` (every model, the selection); the package re-exports
 their public names.
 """
 
 from amazing_analytics.ml.recommend.evaluation.cold_start import (
     COLD_START_SHARE,
     COLD_START_SIMULATED,
+    hidden_products,
     hide_products,
     prepare_cold_start,
     run_cold_start,
@@ -55,12 +57,17 @@ from amazing_analytics.ml.recommend.evaluation.evaluate import (
     NO_REPEAT_PURCHASE_NOTE,
     evaluate,
     evaluation_training_data,
-    stored_lightfm,
 )
 from amazing_analytics.ml.recommend.evaluation.slices import (
     category_family_slices,
     evaluated_users,
     user_slices,
+)
+from amazing_analytics.ml.recommend.evaluation.stored import (
+    COLD_START_FIT,
+    EVALUATION_EMBEDDING_SCHEMA,
+    EVALUATION_FIT,
+    stored_lightfm,
 )
 from amazing_analytics.ml.recommend.evaluation.table import (
     EVALUATION_SCHEMA,
@@ -78,8 +85,11 @@ from amazing_analytics.ml.recommend.evaluation.table import (
 
 __all__ = [
     "BOOTSTRAP_SAMPLES",
+    "COLD_START_FIT",
     "COLD_START_SHARE",
     "COLD_START_SIMULATED",
+    "EVALUATION_EMBEDDING_SCHEMA",
+    "EVALUATION_FIT",
     "EVALUATION_SCHEMA",
     "MIN_TEST_USERS",
     "MIN_TEST_USERS_FOR_SELECTION",
@@ -93,6 +103,7 @@ __all__ = [
     "evaluate",
     "evaluated_users",
     "evaluation_training_data",
+    "hidden_products",
     "hide_products",
     "mean_intervals",
     "metric_row",

@@ -10,7 +10,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
+from amazing_analytics.ml.arrow_utils import ArrowData
 from amazing_analytics.ml.recommend.data import TrainingData
+from amazing_analytics.ml.recommend.evaluation.stored import COLD_START_FIT, stored_lightfm
 from amazing_analytics.ml.recommend.evaluation.table import EvaluationSetup, slice_rows
 from amazing_analytics.ml.recommend.models import make_model
 from amazing_analytics.ml.recommend.selection import Resamples
@@ -62,39 +64,57 @@ class ColdStartSetup:
     draws: Resamples
 
 
-def prepare_cold_start(setup: EvaluationSetup, bootstrap_samples: int) -> ColdStartSetup | None:
-    """Hide a seeded share of the products with training interactions (None: there are none).
-
-    Everything the refits share with the rest of the evaluation is read here, so that
-    :func:`run_cold_start` touches only its own copies and can run beside the other models."""
-    train, seed = setup.train, setup.seed
+def hidden_products(train: TrainingData, seed: int) -> np.ndarray | None:
+    """The products hidden from the refits (a bool mask over the catalogue): a seeded
+    :data:`COLD_START_SHARE` of those with training interactions; None when none can be."""
     known = np.flatnonzero(train.users_per_item() > 0)
     n_hidden = int(round(COLD_START_SHARE * known.size))
     if n_hidden == 0:
         return None
     hidden = np.zeros(train.catalogue.size, bool)
     hidden[np.random.default_rng(seed).choice(known, n_hidden, replace=False)] = True
+    return hidden
+
+
+def prepare_cold_start(setup: EvaluationSetup, bootstrap_samples: int) -> ColdStartSetup | None:
+    """Hide a seeded share of the products with training interactions (None: there are none).
+
+    Everything the refits share with the rest of the evaluation is read here, so that
+    :func:`run_cold_start` touches only its own copies and can run beside the other models."""
+    hidden = hidden_products(setup.train, setup.seed)
+    if hidden is None:
+        return None
     cold_relevant = sp.csr_matrix(setup.relevant.multiply(hidden[None, :].astype(np.float32)))
     cold_relevant.eliminate_zeros()
     users = np.diff(cold_relevant.indptr) > 0
     return ColdStartSetup(
         setup=setup,
-        reduced=hide_products(train, hidden),
+        reduced=hide_products(setup.train, hidden),
         candidates=np.flatnonzero(hidden),
         user_rows=setup.rows[users],
         relevant=cold_relevant[users],
-        draws=Resamples.draw(int(users.sum()), bootstrap_samples, seed),
+        draws=Resamples.draw(int(users.sum()), bootstrap_samples, setup.seed),
     )
 
 
-def run_cold_start(cold: ColdStartSetup | None, models: tuple[str, ...]) -> list[dict]:
+def run_cold_start(
+    cold: ColdStartSetup | None,
+    models: tuple[str, ...],
+    lightfm_embeddings: ArrowData | None = None,
+) -> list[dict]:
     """Refit every model on the reduced data; score only the hidden products (no rows when
-    no product could be hidden)."""
+    no product could be hidden). LightFM's refit is the ``cold_start`` fit of
+    ``lightfm_embeddings`` when given (stored by recommender_evaluation_embeddings)."""
     out: list[dict] = []
     if cold is None:
         return out
     for name in models:
-        model = make_model(name, cold.setup.params).fit(cold.reduced, cold.setup.seed)
+        if name == "lightfm" and lightfm_embeddings is not None:
+            model, _ = stored_lightfm(
+                lightfm_embeddings, cold.reduced, cold.user_rows, cold.setup.seed, COLD_START_FIT
+            )
+        else:
+            model = make_model(name, cold.setup.params).fit(cold.reduced, cold.setup.seed)
         items = _rank_hidden(model, cold.user_rows, cold.candidates, cold.setup.k)
         rows, _ = slice_rows(
             name,

@@ -11,7 +11,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
-from amazing_analytics.ml.guards import require_columns
 from amazing_analytics.ml.recommend import metrics as m
 from amazing_analytics.ml.recommend.data import (
     Catalogue,
@@ -28,6 +27,7 @@ from amazing_analytics.ml.recommend.evaluation.slices import (
     category_family_slices,
     user_slices,
 )
+from amazing_analytics.ml.recommend.evaluation.stored import EVALUATION_FIT, stored_lightfm
 from amazing_analytics.ml.recommend.evaluation.table import (
     EVALUATION_SCHEMA,
     SELECTION_METRIC,
@@ -43,7 +43,6 @@ from amazing_analytics.ml.recommend.evaluation.table import (
 from amazing_analytics.ml.recommend.models import (
     MODEL_NAMES,
     LightFMParams,
-    Recommender,
     make_model,
 )
 from amazing_analytics.ml.recommend.selection import (
@@ -52,7 +51,6 @@ from amazing_analytics.ml.recommend.selection import (
     Resamples,
     select_by_evidence,
 )
-from amazing_analytics.ml.recommend.serving import EMBEDDING_SCHEMA, EmbeddingRecommender
 from amazing_analytics.ml.recommend.threads import in_order
 
 #: Fewer test users or training interactions than this: no evaluation, popularity serves.
@@ -118,9 +116,9 @@ def evaluate(
     first table having a column is used); a single table is accepted too. ``models`` are
     compared in :data:`MODEL_NAMES` order (simplest first). ``lightfm_embeddings``: the LightFM
     already fitted on this evaluation's training data
-    (:func:`~amazing_analytics.ml.recommend.build.build_evaluation_embeddings`, with its
-    ``fit_seconds``), scored instead of fitted again; None: fitted here. The cold start's
-    refit is always fitted here (it trains without the hidden products).
+    (:func:`~amazing_analytics.ml.recommend.build.build_evaluation_embeddings`: its
+    ``evaluation`` and ``cold_start`` fits, with their ``fit_seconds``), scored instead of
+    fitted again; None: both fitted here.
     """
     unknown = [name for name in models if name not in MODEL_NAMES]
     if unknown:
@@ -144,7 +142,7 @@ def evaluate(
 
     def run(name: str | None) -> tuple[list, float]:
         if name is None:  # the cold start's refits, on their own copy of the training data
-            return run_cold_start(cold_start, models), 0.0
+            return run_cold_start(cold_start, models, lightfm_embeddings), 0.0
         return _model_scores(name, setup, slices, lightfm_embeddings)
 
     # Two at a time, the longest first: LightFM's fit and the cold start's refits (a LightFM
@@ -203,7 +201,9 @@ def _model_scores(
     started = time.perf_counter()
     fitted_before = 0.0
     if name == "lightfm" and lightfm_embeddings is not None:
-        model, fitted_before = stored_lightfm(lightfm_embeddings, setup)
+        model, fitted_before = stored_lightfm(
+            lightfm_embeddings, setup.train, setup.rows, setup.seed, EVALUATION_FIT
+        )
     else:
         model = make_model(name, setup.params).fit(setup.train, setup.seed)
     recs = model.recommend(setup.rows, setup.k, setup.exclude)
@@ -218,29 +218,6 @@ def _model_scores(
         )
         for slice_type, slice_name, mask, rel in slices
     ], seconds
-
-
-def stored_lightfm(embeddings: ArrowData, setup: EvaluationSetup) -> tuple[Recommender, float]:
-    """The LightFM of ``embeddings`` (item and user rows, fit_seconds) on the evaluation's
-    training data, and its fit seconds. Raises ValueError when it was not fitted for these test
-    users: an evaluated user with history without a vector, one without history with a vector,
-    or a product without one (the two models were built with other recommender_* vars)."""
-    table = as_table(embeddings)
-    require_columns(table, (*EMBEDDING_SCHEMA.names, "fit_seconds"), "the evaluation embeddings")
-    model = EmbeddingRecommender(table).fit(setup.train, setup.seed)
-    with_history = setup.train.history_counts()[setup.rows] > 0
-    wrong_users = int((model.has_history[setup.rows] != with_history).sum())
-    missing_products = int((~np.isfinite(model.item_bias)).sum())
-    if wrong_users or missing_products:
-        raise ValueError(
-            "the evaluation embeddings were fitted on other data than this evaluation: "
-            f"{wrong_users} of the {setup.rows.size} evaluated users have a vector without "
-            f"history or history without a vector, {missing_products} of the "
-            f"{setup.train.catalogue.size} products have none; build "
-            "recommender_evaluation_embeddings with the same recommender_* vars"
-        )
-    seconds = table.column("fit_seconds")
-    return model, float(seconds[0].as_py()) if table.num_rows else 0.0
 
 
 def _with_selection(

@@ -98,5 +98,5 @@ class LightFMRecommender(Recommender):
         return np.where(
             self.has_history[rows][:, None],
             personal.astype(np.float64),
-            super().scores_for(rows, items),
+            Recommender.scores_for(self, rows, items),  # named: EmbeddingRecommender shares it
         )

@@ -15,6 +15,7 @@ from amazing_analytics.ml.arrow_utils import ArrowData, as_table, numeric_column
 from amazing_analytics.ml.guards import require_columns
 from amazing_analytics.ml.recommend.bounds import NO_BOUNDS, TrainingBounds, bound_split
 from amazing_analytics.ml.recommend.data import build_catalogue, build_training_data
+from amazing_analytics.ml.recommend.evaluation.stored import EVALUATION_FIT
 from amazing_analytics.ml.recommend.models import LightFMParams, LightFMRecommender
 from amazing_analytics.ml.recommend.session import embedding_neighbour_table
 
@@ -78,11 +79,17 @@ def recently_viewed_not_bought(
 
 
 def stored_item_embeddings(embeddings: ArrowData) -> pa.Table:
-    """The product rows of stored LightFM embeddings (recommender_evaluation_embeddings'
-    ``entity = 'item'``) as product_id and embedding, the input of the neighbour table."""
+    """The product rows of the evaluation's stored LightFM (recommender_evaluation_embeddings'
+    ``fit = 'evaluation'``, ``entity = 'item'``) as product_id and embedding, the input of the
+    neighbour table."""
     table = as_table(embeddings)
-    require_columns(table, ("entity", "entity_id", "embedding"), "the evaluation embeddings")
-    items = table.filter(pc.equal(table.column("entity"), "item"))
+    require_columns(table, ("fit", "entity", "entity_id", "embedding"), "the evaluation embeddings")
+    items = table.filter(
+        pc.and_(
+            pc.equal(table.column("fit"), EVALUATION_FIT),
+            pc.equal(table.column("entity"), "item"),
+        )
+    )
     return pa.table(
         {
             "product_id": pc.cast(items.column("entity_id"), pa.int64()),
