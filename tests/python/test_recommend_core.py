@@ -1536,7 +1536,9 @@ def test_a_stored_lightfm_of_other_test_users_is_a_clear_error() -> None:
     other = build_evaluation_embeddings(
         interactions, products, seed=3, params=params, bounds=TrainingBounds(eval_users=25)
     )
-    with pytest.raises(ValueError, match="'evaluation' fit was made on other data than this evaluation's"):
+    with pytest.raises(
+        ValueError, match="'evaluation' fit was made on other data than this evaluation's"
+    ):
         _evaluation(products, interactions, cooc, params, bounds, other)
     with pytest.raises(ValueError, match="lacks column"):
         _evaluation(products, interactions, cooc, params, bounds, other.drop_columns(["bias"]))
