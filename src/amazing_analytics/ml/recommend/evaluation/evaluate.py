@@ -40,11 +40,7 @@ from amazing_analytics.ml.recommend.evaluation.table import (
     score_rows,
     slice_scores,
 )
-from amazing_analytics.ml.recommend.models import (
-    MODEL_NAMES,
-    LightFMParams,
-    make_model,
-)
+from amazing_analytics.ml.recommend.models import MODEL_NAMES, LightFMParams, make_model
 from amazing_analytics.ml.recommend.selection import (
     NOT_ENOUGH_EVIDENCE,
     Interval,
@@ -147,7 +143,8 @@ def evaluate(
 
     # Two at a time, the longest first: LightFM's fit and the cold start's refits (a LightFM
     # among them) release Python's lock, so each core fits one while the quick models fill in
-    # behind them. Same rows as one after the other.
+    # behind them (with stored fits, LightFM's scoring and the cold start's item-kNN refit come
+    # first). Same rows as one after the other.
     queue = [name for name in models if name in SLOW_MODELS]
     queue += [None, *reversed([name for name in models if name not in SLOW_MODELS])]
     done = dict(zip(queue, in_order(run, queue), strict=True))
