@@ -22,9 +22,8 @@ def model(dbt, session):
     )
     # the batch evaluation's LightFM when both split on the same day (var session_eval_split_at
     # unset); with the var set, the embedding models' LightFM is fitted on this model's history
-    shared = read_arrow(dbt.ref("recommender_evaluation_embeddings"))
-    if str(dbt.config.get("split_at") or "").strip():
-        shared = None
+    own_split = bool(str(dbt.config.get("split_at") or "").strip())
+    shared = None if own_split else read_arrow(dbt.ref("recommender_evaluation_embeddings"))
     inputs = [
         read_arrow(dbt.ref("int_session_evaluation_sequences")),
         read_arrow(dbt.ref("int_session_item_neighbours_train")),

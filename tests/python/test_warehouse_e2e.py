@@ -531,6 +531,7 @@ def test_generated_demo_data_builds_and_reconciles(
         "run",
         "--select",
         *(name.split(".")[1] for name in pair_models),
+        "session_recommender_evaluation",
         "--vars",
         f'{{recommender_pair_chunks: 3, session_eval_split_at: "{test_start} 00:00:00"}}',
         warehouse=copy,
@@ -551,6 +552,17 @@ def test_generated_demo_data_builds_and_reconciles(
     for table in pair_models:
         sql = f"select * from {table} order by all"
         assert chunked.query(sql) == build.query(sql), table
+    # with the split named, the session evaluation fits its own LightFM instead of ranking by
+    # the batch evaluation's (recommender_evaluation_embeddings): its embedding models are
+    # still evaluated, and the other models' rows are the same
+    evaluated = (
+        "select model, slice_type, slice, metric, value, ci_low, ci_high "
+        "from marts.session_recommender_evaluation where {} order by all"
+    )
+    others = "model not in ('embedding', 'hybrid') and metric <> 'milliseconds_per_list'"
+    assert chunked.query(evaluated.format(others)) == build.query(evaluated.format(others))
+    embedding = "model = 'embedding' and metric = 'hit_rate' and value is not null"
+    assert chunked.query(evaluated.format(embedding)) and build.query(evaluated.format(embedding))
 
     # the models whose sums of doubles are exact (macros/exact_aggregates.sql) give the same
     # bits when the rows they add come in another order: rebuilt on a copy whose inputs are
