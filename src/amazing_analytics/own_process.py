@@ -12,9 +12,9 @@ fourteenth pass). In a child process they keep their own GIL.
 :func:`call_in_own_process` pickles the function's name and arguments into a temporary
 directory, starts ``python -m amazing_analytics.own_process DIR`` with this interpreter and
 environment, and returns the pickled result. The child loads the model packages and sets BLAS
-to the dbt process's thread count as dbt_io does in dbt (:data:`~amazing_analytics.dbt_io.
-BLAS_THREADS`: the same bits as in the dbt process),
-collects the package's log records (INFO and above) and sends them back, where they are logged
+to the dbt process's thread count as dbt_io does in dbt
+(:data:`~amazing_analytics.dbt_io.BLAS_THREADS`: the same bits as in the dbt process), collects
+the package's log records (INFO and above) and sends them back, where they are logged
 again under their own logger names (so they reach dbt's log as if the function had run in the
 dbt process). An exception in the function is raised again in the caller, with its type when it
 can be pickled; a child that dies without a result (killed for memory, a crash) raises a
@@ -39,7 +39,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-PACKAGE_LOGGER = "amazing_analytics"
+from amazing_analytics.dbt_io import PACKAGE_LOGGER, fix_blas_threads, load_model_packages
+
 _CALL = "call.pickle"
 _RESULT = "result.pickle"
 #: Characters of the child's error output kept in the message when it dies without a result.
@@ -119,8 +120,6 @@ def _picklable_error(error: BaseException) -> BaseException:
 
 def main(workdir: str) -> int:
     """The child: read the call, run it, write (ok, result or exception, log records)."""
-    from amazing_analytics.dbt_io import fix_blas_threads, load_model_packages
-
     load_model_packages()  # as the dbt process: BLAS is limited in the libraries loaded by then
     fix_blas_threads()
     collect = _Collect()
