@@ -25,6 +25,29 @@ EVALUATION_EMBEDDING_SCHEMA = EMBEDDING_SCHEMA.append(pa.field("fit", pa.string(
 )
 
 
+def fit_rows(embeddings: ArrowData, fit: str, columns: tuple[str, ...] = ()) -> pa.Table:
+    """The rows of one stored ``fit`` (the one reading of the table's ``fit`` column); a clear
+    error when the table lacks ``fit``, ``entity``, ``entity_id``, ``embedding`` or one of
+    ``columns``."""
+    table = as_table(embeddings)
+    needed = ("fit", "entity", "entity_id", "embedding", *columns)
+    require_columns(table, needed, "the evaluation embeddings")
+    return table.filter(pc.equal(table.column("fit"), fit))
+
+
+def stored_item_embeddings(embeddings: ArrowData) -> pa.Table:
+    """The ``evaluation`` fit's product rows as product_id and embedding: what the session
+    evaluation's embedding models build their neighbour table from."""
+    items = fit_rows(embeddings, EVALUATION_FIT)
+    items = items.filter(pc.equal(items.column("entity"), "item"))
+    return pa.table(
+        {
+            "product_id": pc.cast(items.column("entity_id"), pa.int64()),
+            "embedding": items.column("embedding"),
+        }
+    )
+
+
 def stored_lightfm(
     embeddings: ArrowData, data: TrainingData, rows: np.ndarray, seed: int, fit: str
 ) -> tuple[Recommender, float]:
@@ -32,9 +55,7 @@ def stored_lightfm(
     scores, and its fit seconds. Raises ValueError when it was not fitted on this data: one of
     ``rows`` with history without a vector or one without history with a vector, or a product
     without one."""
-    table = as_table(embeddings)
-    require_columns(table, EVALUATION_EMBEDDING_SCHEMA.names, "the evaluation embeddings")
-    table = table.filter(pc.equal(table.column("fit"), fit))
+    table = fit_rows(embeddings, fit, tuple(EVALUATION_EMBEDDING_SCHEMA.names))
     model = EmbeddingRecommender(table).fit(data, seed)
     with_history = data.history_counts()[rows] > 0
     wrong_users = int((model.has_history[rows] != with_history).sum())

@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table
 from amazing_analytics.ml.recommend.bounds import TrainingBounds
+from amazing_analytics.ml.recommend.evaluation.stored import stored_item_embeddings
 from amazing_analytics.ml.recommend.models import LightFMParams
 from amazing_analytics.ml.recommend.selection import (
     NOT_ENOUGH_EVIDENCE,
@@ -47,7 +48,6 @@ from amazing_analytics.ml.recommend.session_evaluation.training import (
     embedding_index_rows,
     popularity_ranking,
     recently_viewed_not_bought,
-    stored_item_embeddings,
 )
 from amazing_analytics.ml.recommend.threads import beside
 

@@ -12,10 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from amazing_analytics.ml.arrow_utils import ArrowData, as_table, numeric_column
-from amazing_analytics.ml.guards import require_columns
 from amazing_analytics.ml.recommend.bounds import NO_BOUNDS, TrainingBounds, bound_split
 from amazing_analytics.ml.recommend.data import build_catalogue, build_training_data
-from amazing_analytics.ml.recommend.evaluation.stored import EVALUATION_FIT
 from amazing_analytics.ml.recommend.models import LightFMParams, LightFMRecommender
 from amazing_analytics.ml.recommend.session import embedding_neighbour_table
 
@@ -76,26 +74,6 @@ def recently_viewed_not_bought(
     for start, end in zip(starts, ends, strict=True):
         out[int(users[start])] = products[start : min(end, start + limit)].tolist()
     return out
-
-
-def stored_item_embeddings(embeddings: ArrowData) -> pa.Table:
-    """The product rows of the evaluation's stored LightFM (recommender_evaluation_embeddings'
-    ``fit = 'evaluation'``, ``entity = 'item'``) as product_id and embedding, the input of the
-    neighbour table."""
-    table = as_table(embeddings)
-    require_columns(table, ("fit", "entity", "entity_id", "embedding"), "the evaluation embeddings")
-    items = table.filter(
-        pc.and_(
-            pc.equal(table.column("fit"), EVALUATION_FIT),
-            pc.equal(table.column("entity"), "item"),
-        )
-    )
-    return pa.table(
-        {
-            "product_id": pc.cast(items.column("entity_id"), pa.int64()),
-            "embedding": items.column("embedding"),
-        }
-    )
 
 
 def embedding_index_rows(
