@@ -125,7 +125,7 @@ dashboard: $(STAMP) ## run the marketing dashboard on the last build's exports (
 SCALE_SIZES ?= 1000000 3000000
 # SCALE_THREADS: dbt's threads for the builds (empty: the profile's 1; docs/scaling.md measures 2).
 SCALE_THREADS ?=
-SCALE_VARS ?= {recommender_train_window_days: 60, recommender_max_training_rows: 2000000, recommender_eval_sample_users: 20000, recommender_active_days: 60, propensity_max_training_rows: 200000, propensity_eval_sample_customers: 50000, propensity_active_days: 90}
+SCALE_VARS ?= {recommender_train_window_days: 60, recommender_max_training_rows: 2000000, recommender_eval_sample_users: 20000, recommender_active_days: 60, propensity_max_training_rows: 200000, propensity_eval_sample_customers: 50000, propensity_active_days: 90, drift_sample_shoppers: 100000}
 .PHONY: bench-scale
 bench-scale: install ## time every build stage (wall, peak RSS) at SCALE_SIZES events, raw load beside staging, one new month (PNG in docs/)
 	$(BIN)/python scripts/bench_scale.py --sizes $(SCALE_SIZES) --incremental-month $(if $(SCALE_VARS),--vars '$(SCALE_VARS)') $(if $(SCALE_THREADS),--threads $(SCALE_THREADS))

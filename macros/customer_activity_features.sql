@@ -4,8 +4,10 @@
     daily activity up to the day, sessions started by then, carts and purchases made by then.
     Shared by customer_features (one day) and the propensity snapshots (several days), so the
     model is trained and applied on features defined once.
+    `shoppers`: a relation or CTE with column user_id to compute the features of only these
+    shoppers (the same values as without it, for fewer rows); none = every shopper.
 -#}
-{% macro customer_activity_features(as_of_dates) %}
+{% macro customer_activity_features(as_of_dates, shoppers=none) %}
 daily_activity as (
 
     select
@@ -26,6 +28,9 @@ daily_activity as (
     from {{ as_of_dates }} as as_of
     inner join {{ ref('int_customer_daily_activity') }} as daily
         on daily.activity_date <= as_of.as_of_date
+    {%- if shoppers is not none %}
+    where daily.user_id in (select user_id from {{ shoppers }})
+    {%- endif %}
     group by all
 
 ),
@@ -49,6 +54,9 @@ session_activity as (
     from {{ as_of_dates }} as as_of
     inner join {{ ref('sessions') }} as sessions
         on sessions.session_date <= as_of.as_of_date
+    {%- if shoppers is not none %}
+    where sessions.user_id in (select user_id from {{ shoppers }})
+    {%- endif %}
     group by all
 
 ),

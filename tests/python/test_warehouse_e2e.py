@@ -513,7 +513,7 @@ def test_generated_demo_data_builds_and_reconciles(
     # the session evaluation computes itself with var session_eval_split_at (its pairs, its
     # history) is, at the default split, what it reads from int_product_cooccurrence and
     # int_interactions: rebuilt on a copy in three chunks, with the split named, every row is
-    # the same
+    # the same. The same run bounds the drift's shoppers (var drift_sample_shoppers).
     test_start = build.scalar(
         "select max(event_date) + 1 - 14 from staging.stg_events"  # var recommender_eval_days
     )
@@ -532,8 +532,11 @@ def test_generated_demo_data_builds_and_reconciles(
         "--select",
         *(name.split(".")[1] for name in pair_models),
         "session_recommender_evaluation",
+        "int_propensity_drift_snapshots",
+        "prediction_drift",
         "--vars",
-        f'{{recommender_pair_chunks: 3, session_eval_split_at: "{test_start} 00:00:00"}}',
+        f'{{recommender_pair_chunks: 3, session_eval_split_at: "{test_start} 00:00:00", '
+        f"drift_sample_shoppers: {DRIFT_SAMPLE}}}",
         warehouse=copy,
     )
     assert chunked.returncode == 0, chunked.output[-6000:]
@@ -563,6 +566,24 @@ def test_generated_demo_data_builds_and_reconciles(
     assert chunked.query(evaluated.format(others)) == build.query(evaluated.format(others))
     embedding = "model = 'embedding' and metric = 'hit_rate' and value is not null"
     assert chunked.query(evaluated.format(embedding)) and build.query(evaluated.format(embedding))
+    # the drift's bound: exactly that many shoppers, each at every cut-off the whole build has
+    # them at, with the same features; the scores' rows count them, the segments' are unchanged
+    drift = "select * from intermediate.int_propensity_drift_snapshots order by all"
+    everyone, sampled = build.query(drift), chunked.query(drift)
+    shoppers = {row[1] for row in sampled}  # (as_of_date, user_id, ...)
+    assert len({row[1] for row in everyone}) > DRIFT_SAMPLE == len(shoppers)
+    assert sampled == [row for row in everyone if row[1] in shoppers]
+    scored = (
+        "select window_end_date, rows from marts.prediction_drift "
+        "where model = 'purchase_propensity' and category = 'all' and not is_reference "
+        "order by all"
+    )
+    per_cut_off = Counter(row[0] for row in sampled)
+    assert chunked.query(scored) == sorted(per_cut_off.items())
+    segments = (
+        "select * from marts.prediction_drift where model = 'customer_segmentation' order by all"
+    )
+    assert chunked.query(segments) == build.query(segments)
 
     # the models whose sums of doubles are exact (macros/exact_aggregates.sql) give the same
     # bits when the rows they add come in another order: rebuilt on a copy whose inputs are
@@ -591,6 +612,9 @@ def test_generated_demo_data_builds_and_reconciles(
         differing = Counter(map(repr, got)) - Counter(map(repr, want))  # rows hold lists
         assert got == want, f"{table}: {sum(differing.values())} rows differ"
 
+
+#: var drift_sample_shoppers in the rerun: fewer shoppers than the 40k events have.
+DRIFT_SAMPLE = 300
 
 #: Models with exact sums of doubles, and the stored tables whose rows they add.
 ORDER_FREE_MODELS = (
