@@ -872,6 +872,29 @@ def test_only_bad_lines_leave_nothing_to_forecast_and_the_build_warns(
     assert "WARN" in build.output and "warn_forecast_not_possible" in build.output
 
 
+@pytest.mark.parametrize("bad", ["-5", "'many'"])
+def test_a_drift_sample_that_is_not_a_count_is_a_clear_error(
+    tmp_path: Path, dbt_project: Path, bad: str
+) -> None:
+    """var drift_sample_shoppers (docs/scaling.md "Bounded ML") stops the build at compile time
+    with its name and value, before any query."""
+    result = run_dbt(
+        dbt_project,
+        str(tmp_path / "*.csv"),
+        "compile",
+        "--select",
+        "int_propensity_drift_snapshots",
+        "--vars",
+        f"{{drift_sample_shoppers: {bad}}}",
+    )
+    assert result.returncode != 0
+    shown = bad.strip("'")
+    assert (
+        "var drift_sample_shoppers must be a whole number of shoppers (0 = all), "
+        f"got '{shown}'" in result.output
+    )
+
+
 def test_a_memory_limit_too_low_for_the_events_warns_right_after_the_read(
     tmp_path: Path, dbt_project: Path, build_events: Callable[..., Build], monkeypatch
 ) -> None:
