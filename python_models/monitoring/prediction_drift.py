@@ -1,5 +1,6 @@
 """Prediction drift over time: the served propensity model's score distribution (mean,
-quantiles, PSI against its training snapshot) at every cut-off of
+quantiles, PSI against its scores on its training snapshot, read from
+int_propensity_window_scores) at every cut-off of
 int_propensity_drift_snapshots, and the served segments' shares of each window's active
 shoppers (PSI against the first window). Thin wrapper over
 amazing_analytics.ml.monitoring.build_prediction_drift.
@@ -28,8 +29,12 @@ def model(dbt, session):
             tuple(dates),
             lambda date: read_arrow(cut_offs.filter(f"as_of_date = date '{date.isoformat()}'")),
         ),
-        # the reference only: the served model's own training snapshot
-        read_arrow(dbt.ref("int_customer_propensity_snapshots").filter("snapshot = 'final_train'")),
+        # the reference: the served model's scores on its own training snapshot, as scored once
+        read_arrow(
+            dbt.ref("int_propensity_window_scores")
+            .filter("score_window = 'training'")
+            .project("score_window, as_of_date, purchase_probability")
+        ),
         read_arrow(dbt.ref("propensity_model")),
         read_arrow(dbt.ref("int_customer_daily_activity").select("user_id, activity_date")),
         read_arrow(dbt.ref("customer_segments").select("user_id, segment_name")),

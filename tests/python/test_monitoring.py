@@ -444,6 +444,12 @@ def drift_features(dates: list[dt.date], n: int, shift_last: float) -> pa.Table:
     return pa.concat_tables(parts)
 
 
+def reference_scores(training: pa.Table, model_table: pa.Table) -> pa.Table:
+    """int_propensity_window_scores of a training snapshot: its ``training`` window is the
+    served model's scores on it, the drift's reference."""
+    return build_window_scores(training, model_table, seed=0)
+
+
 def test_prediction_drift_over_windows_known_answers() -> None:
     training = snapshot_table("final_train", 400, 0.0, True)
     model = propensity.train_propensity(training, seed=1)
@@ -460,8 +466,9 @@ def test_prediction_drift_over_windows_known_answers() -> None:
     )
     segments = pa.table({"user_id": [1, 2, 3, 4], "segment_name": ["A", "A", "B", "B"]})
     settings = DriftSettings(window_days=7, bins=10, psi_threshold=0.25, min_rows=2)
+    model_table = propensity.model_to_table(model)
     drift = build_prediction_drift(
-        features, training, propensity.model_to_table(model), activity, segments, settings
+        features, reference_scores(training, model_table), model_table, activity, segments, settings
     )
     assert drift.schema == PREDICTION_DRIFT_SCHEMA
     rows = drift.to_pylist()
@@ -497,7 +504,12 @@ def test_prediction_drift_over_windows_known_answers() -> None:
     assert third["rows"] == 1 and third["status"] == "too_small" and third["psi"] is None
     settings_one = DriftSettings(window_days=7, bins=10, psi_threshold=0.25, min_rows=1)
     again = build_prediction_drift(
-        features, training, propensity.model_to_table(model), activity, segments, settings_one
+        features,
+        reference_scores(training, model_table),
+        model_table,
+        activity,
+        segments,
+        settings_one,
     ).to_pylist()
     third = next(
         r
@@ -508,6 +520,48 @@ def test_prediction_drift_over_windows_known_answers() -> None:
     )
     assert third["psi"] == pytest.approx(psi) and third["is_drifted"]
     assert shares[(dates[2], "B")]["share"] == 1.0
+
+
+def test_prediction_drift_reads_its_reference_scores_instead_of_scoring_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reference row summarises int_propensity_window_scores' ``training`` window as given:
+    only the cut-offs are scored."""
+    training = snapshot_table("final_train", 200, 0.0, True)
+    model_table = propensity.model_to_table(propensity.train_propensity(training, seed=3))
+    reference = reference_scores(training, model_table)
+    dates = [dt.date(2020, 4, 23), dt.date(2020, 4, 30)]
+    features = drift_features(dates, 50, shift_last=0.0)
+    activity = pa.table(
+        {"user_id": pa.array([1], pa.int64()), "activity_date": pa.array(dates[:1], pa.date32())}
+    )
+    segments = pa.table({"user_id": [1], "segment_name": ["A"]})
+    settings = DriftSettings(window_days=7, bins=10, psi_threshold=0.25, min_rows=2)
+    scored: list[int] = []
+    predict = propensity.predict_proba
+
+    def counted(model: object, table: pa.Table) -> np.ndarray:
+        scored.append(table.num_rows)
+        return predict(model, table)
+
+    monkeypatch.setattr(propensity, "predict_proba", counted)
+
+    def reference_row(scores: pa.Table) -> dict:
+        rows = build_prediction_drift(
+            features, scores, model_table, activity, segments, settings
+        ).to_pylist()
+        return next(r for r in rows if r["model"] == "purchase_propensity" and r["is_reference"])
+
+    given = reference_row(reference)
+    assert scored == [50, 50]  # the two cut-offs, not the 200 reference rows
+    probability = reference.column("purchase_probability").to_numpy()
+    assert given["rows"] == 200 and given["mean"] == pytest.approx(float(probability.mean()))
+    halved = reference.set_column(
+        reference.schema.get_field_index("purchase_probability"),
+        "purchase_probability",
+        pa.array(probability / 2),
+    )
+    assert reference_row(halved)["mean"] == pytest.approx(given["mean"] / 2)
 
 
 def test_prediction_drift_reads_one_cut_off_at_a_time_with_the_same_rows() -> None:
@@ -534,14 +588,19 @@ def test_prediction_drift_reads_one_cut_off_at_a_time_with_the_same_rows() -> No
 
         one_at_a_time = build_prediction_drift(
             CutOffFeatures(tuple(dates), cut_off),
-            training,
+            reference_scores(training, model_table),
             model_table,
             activity,
             segments,
             settings,
         )
         whole = build_prediction_drift(
-            features, training, model_table, activity, segments, settings
+            features,
+            reference_scores(training, model_table),
+            model_table,
+            activity,
+            segments,
+            settings,
         )
         assert read == dates
         assert one_at_a_time.equals(whole)
@@ -558,10 +617,11 @@ def test_prediction_drift_without_a_model_or_data_says_so() -> None:
     )
     segments = pa.table({"user_id": [1], "segment_name": ["A"]})
     settings = DriftSettings(window_days=7, bins=10, psi_threshold=0.25, min_rows=100)
+    untrained = pa.table({"status": ["not_trained"], "booster_json": [None]})
     rows = build_prediction_drift(
         features,
-        snapshot_table("final_train", 5, 0.0, True),
-        pa.table({"status": ["not_trained"], "booster_json": [None]}),
+        reference_scores(snapshot_table("final_train", 5, 0.0, True), untrained),
+        untrained,
         empty_activity,
         segments,
         settings,

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from amazing_analytics.ml import propensity
-from amazing_analytics.ml.arrow_utils import ArrowData, as_table
+from amazing_analytics.ml.arrow_utils import ArrowData, as_table, numeric_column
 from amazing_analytics.ml.monitoring.psi import (
     binned_counts,
     population_stability_index,
@@ -168,19 +168,17 @@ def _reference_score_record(
 
 def _score_series(
     cut_offs: CutOffFeatures,
-    reference_features: pa.Table,
+    reference: pa.Table,
     model: propensity.PropensityModel | None,
     settings: DriftSettings,
 ) -> list[dict]:
-    """The served propensity model's scores at every cut-off, against its training snapshot."""
-    reference_date = (
-        min(reference_features.column("as_of_date").to_pylist())
-        if reference_features.num_rows
-        else None
-    )
+    """The served propensity model's scores at every cut-off, against its scores on its
+    training snapshot (``reference``: as_of_date, purchase_probability)."""
+    reference_date = min(reference.column("as_of_date").to_pylist()) if reference.num_rows else None
     if model is None:
         return _unscored_series(cut_offs, settings)
-    reference_scores = propensity.predict_proba(model, reference_features)
+    # sorted: the same scores give the same summary whatever order the warehouse returns them in
+    reference_scores = np.sort(numeric_column(reference, "purchase_probability"))
     edges = quantile_bins(reference_scores, settings.bins)
     reference_counts = binned_counts(reference_scores, edges)
     out = [_reference_score_record(reference_date, reference_scores, settings)]
@@ -303,7 +301,7 @@ def _segment_series(
 
 def build_prediction_drift(
     window_features: ArrowData | CutOffFeatures,
-    snapshots: ArrowData,
+    window_scores: ArrowData,
     model_table: ArrowData,
     daily_activity: ArrowData,
     customer_segments: ArrowData,
@@ -313,8 +311,9 @@ def build_prediction_drift(
 
     - purchase_propensity: the served model's scores at every cut-off of ``window_features``
       (int_propensity_drift_snapshots): mean, quantiles and the PSI against its scores on its
-      own training snapshot ('final_train' of ``snapshots``, the reference row), binned on
-      the reference's quantiles;
+      own training snapshot (the ``training`` window of ``window_scores``,
+      int_propensity_window_scores: read, not scored again; the reference row), binned on the
+      reference's quantiles;
     - customer_segmentation: per window of ``window_days`` days ending at each cut-off, the
       shoppers active in it by served segment (a row per segment with its share, and an 'all'
       row with the PSI against the first window).
@@ -327,10 +326,10 @@ def build_prediction_drift(
         if isinstance(window_features, CutOffFeatures)
         else CutOffFeatures.from_table(window_features)
     )
-    snaps = as_table(snapshots)
-    reference_features = snaps.filter(pc.field("snapshot") == "final_train")
+    scores = as_table(window_scores)
+    reference = scores.filter(pc.field("score_window") == "training")
     model = propensity.model_from_table(as_table(model_table))
-    rows = _score_series(cut_offs, reference_features, model, settings)
+    rows = _score_series(cut_offs, reference, model, settings)
     rows += _segment_series(
         list(cut_offs.dates), as_table(daily_activity), as_table(customer_segments), settings
     )
