@@ -2,7 +2,8 @@
 caller's own work (:func:`beside`, the session evaluation: LightFM's fit releases it, so on two
 cores one thread fits while the other scores), and independent tasks run two at a time
 (:func:`in_order`: the batch evaluation's models and cold start, LightFM's fits side by side;
-``recommendations``' chunks, whose SciPy sparse products and NumPy sorts release it). The
+``recommendations``' chunks, whose SciPy sparse products and NumPy sorts release it; the serving
+bundle's Parquet files, whose Arrow casts, writer and digests release it). The
 result does not depend on the threads: each task works on its own data and seeds, and BLAS is
 held to one thread meanwhile (the two threads already fill the cores; no result depends on
 BLAS's thread count)."""
