@@ -391,6 +391,37 @@ def test_votes_rank_and_name_sources_as_written_by_hand(seed: int) -> None:
     assert got == _ranked_by_hand(lists, k, banned)
 
 
+def test_a_products_votes_are_summed_in_the_order_they_were_cast() -> None:
+    """Floating-point sums depend on the order: a product's votes are summed (numpy's
+    ``add.reduceat``) in the order the lists were added, the same for the API and the
+    evaluation, not sorted by size first; the biggest vote still names the source."""
+    from amazing_analytics.ml.recommend.session.votes import SessionVotes
+
+    votes = SessionVotes()
+    for origin, score in ((11, 0.1), (12, 0.2), (13, 0.3)):
+        votes.add(np.array([7, origin]), np.array([score, 1.0]), origin, 0)
+    (item,) = [i for i in votes.ranked(4, set()) if i.product_id == 7]
+    in_order, biggest_first = (
+        float(np.add.reduceat(np.array(v), [0])[0]) for v in ([0.1, 0.2, 0.3], [0.3, 0.2, 0.1])
+    )
+    assert item.score == in_order != biggest_first
+    assert item.source_product_id == 13
+    assert votes.top_ids(4, set()) == [11, 12, 13, 7]
+
+
+def test_a_vote_that_is_not_a_number_ranks_last() -> None:
+    """A NaN vote (a broken neighbour table) sinks its product to the end instead of pushing
+    better products out of the k kept."""
+    from amazing_analytics.ml.recommend.session.votes import SessionVotes
+
+    votes = SessionVotes()
+    votes.add(np.array([1, 2, 3]), np.array([np.nan, 0.5, 0.4]), 9, 0)
+    votes.add(np.array([4, 1]), np.array([0.3, 0.2]), 8, 0)
+    assert votes.top_ids(2, set()) == [2, 3]
+    assert votes.top_ids(3, set()) == [2, 3, 4]
+    assert [i.product_id for i in votes.ranked(4, set())] == [2, 3, 4, 1]
+
+
 @pytest.mark.parametrize("seed", range(10))
 def test_the_evaluations_ids_are_the_lists_the_api_is_given(seed: int) -> None:
     """recommended_ids (the evaluation's call) and popular_fill give, for every model, random

@@ -103,22 +103,52 @@ class SessionVotes:
     def top_ids(self, k: int, banned: set[int]) -> list[int]:
         """The product ids of :meth:`ranked`, without its items (what the evaluation ranks the
         truth in, 200 thousand times at 10M events)."""
-        return self.top(k, banned)[0].tolist() if self.ids else []
+        return self._best(k, banned)[0].tolist() if self.ids else []
 
     def top(self, k: int, banned: set[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The k best candidates not in ``banned``, best first: their ids, summed scores, and
         where each one's biggest vote sits in the concatenated lists (the list it came from
-        names its source). Needs at least one list."""
+        names its source; on a tie, the first such vote). Needs at least one list."""
+        candidates, sums, chosen, grouping = self._best(k, banned)
+        if grouping is None:  # one list: a product's one vote is its biggest
+            return candidates, sums, chosen
+        order, starts, scores = grouping
+        ends = np.append(starts[1:], order.size)[chosen]
+        lengths = ends - starts[chosen]
+        # the votes of the chosen products (a few hundred at most), ranked within each product
+        # by score, then by where they were cast
+        within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        votes = order[np.repeat(starts[chosen], lengths) + within]
+        product = np.repeat(np.arange(chosen.size), lengths)
+        ranked = np.lexsort((votes, -scores[votes], product))
+        firsts = np.cumsum(lengths) - lengths
+        return candidates, sums, votes[ranked][firsts]
+
+    def _best(
+        self, k: int, banned: set[int]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...] | None]:
+        """The k best candidates not in ``banned``, best first (ties by product id): their ids,
+        their summed votes, and which product each is: its position in the one list, or, with
+        several lists, its group in ``(order, starts, scores)`` (the votes sorted by product,
+        where each product's votes start, and the votes' scores).
+
+        A product's votes are summed in the order they were cast, after one stable sort by
+        product, and only the products scoring at least the k-th best are ordered (sorting
+        every vote by product and score first, as before, made the session evaluation's 170
+        thousand lists at 10M events take 78 instead of 46 microseconds each; the same lists,
+        the sums equal to within a few units in the last place)."""
         candidates = np.concatenate(self.ids)
         scores = np.concatenate(self.scores)
+        grouping = None
         if len(self.ids) > 1:
-            order = np.lexsort((-scores, candidates))
-            candidates, scores = candidates[order], scores[order]
-            starts = np.concatenate(([0], np.flatnonzero(candidates[1:] != candidates[:-1]) + 1))
-            first = order[starts]
-            candidates, scores = candidates[starts], np.add.reduceat(scores, starts)
+            order = np.argsort(candidates, kind="stable")
+            grouped = candidates[order]
+            starts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1])))
+            grouping = (order, starts, scores)
+            candidates, sums = grouped[starts], np.add.reduceat(scores[order], starts)
         else:
-            first = None
+            sums = scores
+        chosen = np.arange(candidates.size)
         if banned:
             if len(banned) <= SMALL_BAN:
                 # a session bans its last product (and the caller's few exclusions): comparing
@@ -128,12 +158,13 @@ class SessionVotes:
                     keep &= candidates != product_id
             else:
                 keep = ~np.isin(candidates, np.fromiter(banned, np.int64, len(banned)))
-            keep = np.flatnonzero(keep)
-            candidates, scores = candidates[keep], scores[keep]
-            first = keep if first is None else first[keep]
-        order = np.lexsort((candidates, -scores))[:k]
-        positions = order if first is None else first[order]
-        return candidates[order], scores[order], positions
+            chosen = np.flatnonzero(keep)
+        if chosen.size > k > 0:
+            part = np.partition(sums[chosen], chosen.size - k)
+            if part[-1] == part[-1]:  # no NaN (partition puts them last): keep the k-th and above
+                chosen = chosen[sums[chosen] >= part[chosen.size - k]]
+        best = chosen[np.lexsort((candidates[chosen], -sums[chosen]))[:k]]
+        return candidates[best], sums[best], best, grouping
 
     def _ends(self) -> np.ndarray:
         """Where each list ends in the concatenation (exclusive)."""
