@@ -409,6 +409,20 @@ def test_a_products_votes_are_summed_in_the_order_they_were_cast() -> None:
     assert votes.top_ids(4, set()) == [11, 12, 13, 7]
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_stable_order_is_numpys_stable_argsort(seed: int) -> None:
+    """Repeated ids keep their positions' order, with ids near both ends of 64 bits (where the
+    ids cannot be made unique by their position and the merge sort is used) and without."""
+    from amazing_analytics.ml.recommend.session.votes import stable_order
+
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(0, 600))
+    ids = rng.integers(-50, 50, size=size) * int(rng.choice([1, 10**6, 2**56]))
+    if seed % 4 == 0 and size:
+        ids[0] = np.iinfo(np.int64).max
+    np.testing.assert_array_equal(stable_order(ids), np.argsort(ids, kind="stable"))
+
+
 def test_a_vote_that_is_not_a_number_ranks_last() -> None:
     """A NaN vote (a broken neighbour table) sinks its product to the end instead of pushing
     better products out of the k kept."""
