@@ -111,6 +111,20 @@
     date_format({{ timestamp_sql }}, 'yyyy-MM-dd HH:mm:ss')
 {%- endmacro %}
 
+{#- Written between a CTE's name and its body (``events as {{ inlined_cte() }} (``): the planner
+    repeats the CTE at each place it is read instead of computing it once and holding its rows.
+    For a filter of a table that is cheap to scan again, read more than once: DuckDB holds a
+    CTE read twice by default (at 10M events, int_interactions' 9.9M filtered events, 0.6 GB),
+    which under memory pressure spills (benchmarks.md, sixteenth pass). Spark inlines CTEs. -#}
+{% macro inlined_cte() -%}
+    {{ return(adapter.dispatch('inlined_cte', 'amazing')()) }}
+{%- endmacro %}
+{% macro duckdb__inlined_cte() -%}
+    not materialized
+{%- endmacro %}
+{% macro default__inlined_cte() -%}
+{%- endmacro %}
+
 {#- on-run-start: DuckDB's worker threads from $AMAZING_DUCKDB_THREADS (a positive integer)
     when it is set; otherwise nothing changes (DuckDB uses one thread per core). -#}
 {% macro duckdb_threads_from_env() %}

@@ -23,7 +23,7 @@ opt_outs as (
 
 ),
 
-events as (
+events as {{ inlined_cte() }} (
 
     select
         events.user_id,

@@ -18,7 +18,7 @@ with window_dates as (
 
 ),
 
-events as (
+events as {{ inlined_cte() }} (
 
     select
         {{ co_visited_event_columns('events') }}
