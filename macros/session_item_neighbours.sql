@@ -22,19 +22,18 @@
     joined within sessions only, never a products x products matrix.
 -#}
 
-{#- The pair aggregates of ``split_events``, a CTE of (split, reference_date, then the columns
-    of co_visited_event_columns) rows whose split is one of ``splits``: CTEs ending in
-    ``co_visited_pairs`` (split, product_id, other_product_id, session_count,
-    bought_together_count, neighbour_weight_nano). The caller writes ``with ... split_events as
-    (...),`` before it.
-
-    The pairs are joined and aggregated one split and one product chunk (product_pair_chunks)
-    at a time, the chunk's filter on the left side before the join: no CTE holds all the
-    joined pairs (at 10M events DuckDB materialised those 47.9M rows of a shared ``pairs`` CTE
-    and spilled 3 GB of them), and the split is not a key of the join or the grouping
-    (benchmarks.md, eleventh pass: the same rows, 20 s -> 12.5 s and 37.5 -> 24 CPU seconds). -#}
-{% macro co_visited_pairs(split_events, splits) -%}
-pair_session_products as (
+{#- The session x product rows the pairs are joined from, out of ``split_events``, a CTE of
+    (split, reference_date, then the columns of co_visited_event_columns) rows: CTEs ending in
+    ``pair_session_products`` (split, session_id, product_id, is_bought, event_weight,
+    first_seen_at, recency_weight), only the sessions with 2 to
+    recommender_max_session_products distinct products, each carrying its session's recency
+    weight. The caller writes ``with ... split_events as (...),`` before it.
+    int_cooccurrence_session_products stores these rows as a table for int_product_cooccurrence:
+    every product chunk reads them twice, and held as a CTE they outgrew DuckDB's memory from
+    about 30M events on and were read back from disk by every chunk (benchmarks.md, sixteenth
+    pass). -#}
+{% macro co_visited_session_products(split_events) -%}
+session_product_events as (
 
     select
         split,
@@ -56,12 +55,41 @@ pair_sessions as (
         split,
         session_id,
         {{ recommender_decay('max(last_event_date)', 'any_value(reference_date)') }} as recency_weight
-    from pair_session_products
+    from session_product_events
     group by split, session_id
     having count(*) between 2 and {{ var('recommender_max_session_products') }}
 
 ),
 
+pair_session_products as (
+
+    select
+        session_product_events.split,
+        session_product_events.session_id,
+        session_product_events.product_id,
+        session_product_events.is_bought,
+        session_product_events.event_weight,
+        session_product_events.first_seen_at,
+        pair_sessions.recency_weight
+    from session_product_events
+    inner join pair_sessions
+        on session_product_events.split = pair_sessions.split
+        and session_product_events.session_id = pair_sessions.session_id
+
+)
+{%- endmacro %}
+
+{#- The pair aggregates of ``session_products``, a relation or CTE of
+    co_visited_session_products' rows whose split is one of ``splits``: CTEs ending in
+    ``co_visited_pairs`` (split, product_id, other_product_id, session_count,
+    bought_together_count, neighbour_weight_nano).
+
+    The pairs are joined and aggregated one split and one product chunk (product_pair_chunks)
+    at a time, the chunk's filter on the left side before the join: no CTE holds all the
+    joined pairs (at 10M events DuckDB materialised those 47.9M rows of a shared ``pairs`` CTE
+    and spilled 3 GB of them), and the split is not a key of the join or the grouping
+    (benchmarks.md, eleventh pass: the same rows, 20 s -> 12.5 s and 37.5 -> 24 CPU seconds). -#}
+{% macro co_visited_pairs(session_products, splits) -%}
 {%- set chunks = product_pair_chunks() %}
 
 co_visited_pairs as (
@@ -77,19 +105,17 @@ co_visited_pairs as (
         cast(count(*) filter (where left_side.is_bought and right_side.is_bought) as integer)
             as bought_together_count,
         cast(sum(cast(round(
-            1e9 * right_side.event_weight * sessions.recency_weight
+            1e9 * right_side.event_weight * left_side.recency_weight
             * case
                 when right_side.first_seen_at > left_side.first_seen_at then 1.0
                 else {{ var('session_neighbours_backward_weight') }}
             end
         ) as bigint)) as bigint) as neighbour_weight_nano
-    from (select * from pair_sessions where split = '{{ split }}') as sessions
-    inner join (
-        select * from pair_session_products
+    from (
+        select * from {{ session_products }}
         where split = '{{ split }}' and product_id % {{ chunks }} = {{ chunk }}
     ) as left_side
-        on sessions.session_id = left_side.session_id
-    inner join (select * from pair_session_products where split = '{{ split }}') as right_side
+    inner join (select * from {{ session_products }} where split = '{{ split }}') as right_side
         on left_side.session_id = right_side.session_id
         and left_side.product_id <> right_side.product_id
     group by left_side.product_id, right_side.product_id
@@ -154,7 +180,9 @@ split_events as (
 
 ),
 
-{{ co_visited_pairs('split_events', ['evaluation_train']) }},
+{{ co_visited_session_products('split_events') }},
+
+{{ co_visited_pairs('pair_session_products', ['evaluation_train']) }},
 
 neighbour_pairs as (
 

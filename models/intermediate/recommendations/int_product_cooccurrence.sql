@@ -2,53 +2,13 @@
     Products seen together in one session, both directions (product_id -> other_product_id),
     for the item-kNN baseline, "frequently bought together" and the session neighbours
     (session_item_neighbours and its evaluation copy rank neighbour_weight_nano: the pairs are
-    joined once, macros/session_item_neighbours.sql). Two splits like interactions:
-    evaluation_train (only the events before the test window: a session running into the
-    window contributes its earlier part; its weights are aged at the window's first day) and
-    serving (every event up to as_of_date, aged at the day after it); with var
-    recommender_train_window_days > 0, only the last that many days of each. Opt-outs are left
-    out. Sessions with more than recommender_max_session_products distinct products (crawlers,
-    bulk buyers) are skipped: they would add thousands of pairs each and say little about what
-    goes together.
+    joined once, macros/session_item_neighbours.sql), per split (evaluation_train, serving): the
+    self-join within sessions of int_cooccurrence_session_products, which holds the windows, the
+    opt-outs and the session-size bounds.
 -#}
 
-with window_dates as (
-
-    {{ recommender_window() }}
-
-),
-
-events as {{ inlined_cte() }} (
-
-    select
-        {{ co_visited_event_columns('events') }}
-    from {{ ref('stg_events') }} as events
-    cross join window_dates
-    where events.event_type in ('view', 'cart', 'purchase')
-        and events.event_date <= window_dates.as_of_date
-        and events.user_id not in (
-            select user_id from {{ ref('gdpr_personalisation_opt_outs') }} where user_id is not null
-        )
-
-),
-
-split_events as (
-
-    select 'evaluation_train' as split, window_dates.test_start_date as reference_date, events.*
-    from events cross join window_dates
-    where events.event_date < window_dates.test_start_date
-        {%- if var('recommender_train_window_days') | int > 0 %}
-        and events.event_date >= window_dates.test_start_date - {{ var('recommender_train_window_days') | int }}
-        {%- endif %}
-    union all
-    select 'serving', window_dates.as_of_date + 1, events.*
-    from events cross join window_dates
-    {%- if var('recommender_train_window_days') | int > 0 %}
-    where events.event_date > window_dates.as_of_date - {{ var('recommender_train_window_days') | int }}
-    {%- endif %}
-
-),
-
-{{ co_visited_pairs('split_events', ['evaluation_train', 'serving']) }}
+-- depends_on: {{ ref('stg_events') }}
+-- (the product chunks are counted from it: macros/session_item_neighbours.sql)
+with {{ co_visited_pairs(ref('int_cooccurrence_session_products'), ['evaluation_train', 'serving']) }}
 
 select * from co_visited_pairs
