@@ -26,7 +26,7 @@ where not coalesce(({{ expression }}), false)
 {#- No two rows share the same combination of these columns. With ``one_pass_per`` (a text
     column of the combination with a few values, like ``split``): one grouping per value of it,
     on the other columns only, and one for its nulls. At 10M events grouping
-    int_product_cooccurrence's 32M pairs with their split took 8-10 CPU seconds and, beside
+    int_product_cooccurrence's 32M pairs with their split took 7.6-10.4 CPU seconds and, beside
     another model, set the build's memory peak; a split at a time, 5.6-6.4 (benchmarks.md,
     sixteenth pass). -#}
 {% test unique_combination_of_columns(model, combination_of_columns, one_pass_per=none) %}

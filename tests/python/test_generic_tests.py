@@ -30,25 +30,23 @@ def test_unique_combination_one_pass_per_split_finds_every_duplicate(
             "(null, -5, -6, 1), (null, -5, -6, 1), (null, -5, -6, 1)"  # thrice without a split
         )
     project = copy_project(tmp_path / "project")
-    result = run_dbt(
-        project,
-        str(tmp_path / "no-files" / "*.csv.gz"),
-        "test",
-        "--select",
-        "int_product_cooccurrence,test_name:unique_combination_of_columns",
-        warehouse=warehouse,
-    )
+    result = _uniqueness_test(project, warehouse)
     assert result.returncode == 1, result.output[-3000:]
     assert "Got 2 results" in result.output, result.output[-3000:]
     with duckdb.connect(str(warehouse)) as con:
         con.execute(f"delete from {PAIRS} where product_id < 0")
         assert con.execute(f"select count(*) from {PAIRS}").fetchall()[0][0] == clean
-    passed = run_dbt(
+    passed = _uniqueness_test(project, warehouse)
+    assert passed.returncode == 0, passed.output[-3000:]
+
+
+def _uniqueness_test(project: Path, warehouse: Path) -> Build:
+    """`dbt test` of int_product_cooccurrence's uniqueness test alone, on ``warehouse``."""
+    return run_dbt(
         project,
-        str(tmp_path / "no-files" / "*.csv.gz"),
+        str(project / "no-files" / "*.csv.gz"),
         "test",
         "--select",
         "int_product_cooccurrence,test_name:unique_combination_of_columns",
         warehouse=warehouse,
     )
-    assert passed.returncode == 0, passed.output[-3000:]
