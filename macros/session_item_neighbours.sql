@@ -31,7 +31,8 @@
     int_cooccurrence_session_products stores these rows as a table for int_product_cooccurrence:
     every product chunk reads them twice, and held as a CTE they outgrew DuckDB's memory from
     about 30M events on and were read back from disk by every chunk (benchmarks.md, sixteenth
-    pass). -#}
+    pass). The session evaluation's own split (var session_eval_split_at, not the default)
+    still joins them as a CTE: that path has not been run at that scale. -#}
 {% macro co_visited_session_products(split_events) -%}
 session_product_events as (
 
