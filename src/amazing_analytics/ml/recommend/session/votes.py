@@ -117,11 +117,11 @@ class SessionVotes:
         lengths = ends - starts[chosen]
         # the votes of the chosen products (a few hundred at most), ranked within each product
         # by score, then by where they were cast
-        within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        firsts = np.cumsum(lengths) - lengths  # where each product's votes start below
+        within = np.arange(lengths.sum()) - np.repeat(firsts, lengths)
         votes = order[np.repeat(starts[chosen], lengths) + within]
         product = np.repeat(np.arange(chosen.size), lengths)
         ranked = np.lexsort((votes, -scores[votes], product))
-        firsts = np.cumsum(lengths) - lengths
         return candidates, sums, votes[ranked][firsts]
 
     def _best(
