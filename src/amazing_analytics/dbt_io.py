@@ -302,8 +302,24 @@ def load_model_packages(packages: Sequence[str] = MODEL_PACKAGES) -> None:
         importlib.import_module(name)
 
 
+def freeze_loaded_objects() -> None:
+    """Move every object Python's cyclic garbage collector tracks now into its permanent
+    generation (``gc.freeze``), so later collections no longer walk them.
+
+    Inside dbt this runs once, when the first Python model imports this module: what exists then
+    is dbt's parsed project and the ML packages just imported, which live as long as the run.
+    Every full collection during the Python models walked all of it: at 10M events (two dbt
+    threads, benchmarks.md, eighteenth pass) the collector took 13.6 CPU seconds after this
+    point, 8.1 of them in 15 full collections; frozen here, 8.6 and 2.1 in 31 (about 0.7 % of
+    the build's CPU). Reference counting still frees frozen objects; only a cycle among them
+    would stay until the run ends. Nothing computed changes.
+    """
+    gc.freeze()
+
+
 if running_in_dbt():
     log_to_dbt()
     quiet_openmp_threads()
     load_model_packages()
     fix_blas_threads()
+    freeze_loaded_objects()

@@ -290,6 +290,16 @@ def test_inside_dbt_blas_runs_on_one_thread_for_the_whole_run() -> None:
     assert outside == before
 
 
+def test_inside_dbt_what_is_loaded_is_frozen_out_of_the_garbage_collectors_walks() -> None:
+    """Inside dbt, importing dbt_io freezes what the run has loaded (dbt, the ML packages), so
+    the collector's full collections no longer walk it; outside dbt nothing is frozen."""
+    report = "import gc\nprint(gc.get_freeze_count() > 10_000, gc.get_freeze_count() > 0)"
+    inside = _run_python("import dbt.cli.main\nimport amazing_analytics.dbt_io\n" + report)
+    assert inside == ["True True"]
+    outside = _run_python("import amazing_analytics.dbt_io\n" + report)
+    assert outside == ["False False"]
+
+
 def test_every_python_model_using_the_ml_package_imports_dbt_io_first() -> None:
     """The order dbt_io.MODEL_PACKAGES relies on: a model's first import of the package is
     dbt_io, so a second model's thread waits for dbt_io's loading instead of racing it."""
