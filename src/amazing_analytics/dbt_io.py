@@ -308,11 +308,10 @@ def freeze_loaded_objects() -> None:
 
     Inside dbt this runs once, when the first Python model imports this module: what exists then
     is dbt's parsed project and the ML packages just imported, which live as long as the run.
-    Every full collection during the Python models walked all of it: at 10M events (two dbt
-    threads, benchmarks.md, eighteenth pass) the collector took 13.6 CPU seconds after this
-    point, 8.1 of them in 15 full collections; frozen here, 8.6 and 2.1 in 31 (about 0.7 % of
-    the build's CPU). Reference counting still frees frozen objects; only a cycle among them
-    would stay until the run ends. Nothing computed changes.
+    Every full collection during the Python models walked all of it (about 0.7 % of a 10M
+    build's CPU saved, measured in benchmarks.md, eighteenth pass). Reference counting still
+    frees frozen objects; only a cycle among them would stay until the run ends. Nothing
+    computed changes.
     """
     gc.freeze()
 
